@@ -1,0 +1,318 @@
+/*
+ * clnn — train neural networks on any OpenCL device.
+ *
+ * Conventions
+ *  - Every fallible call returns a clnn_status; on failure, clnn_last_error()
+ *    holds a message for the calling thread that names the cause and the fix.
+ *  - The library never prints and never exits; install a log callback with
+ *    clnn_set_log_callback() to see diagnostics.
+ *  - Objects are opaque; every *_free(NULL) is a no-op.
+ *  - Matrices are row-major float32; a batch of inputs is batch × features.
+ */
+#ifndef CLNN_H
+#define CLNN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clnn_version.h"
+
+#if defined(_WIN32) && defined(CLNN_BUILDING_LIBRARY)
+#define CLNN_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define CLNN_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define CLNN_API __attribute__((visibility("default")))
+#else
+#define CLNN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+/* X(suffix, value, description): the one table of statuses. */
+#define CLNN_STATUS_TABLE(X)                                                   \
+    X(OK, 0, "success")                                                        \
+    X(ERR_INVALID_ARGUMENT, 1, "invalid argument")                             \
+    X(ERR_OUT_OF_MEMORY, 2, "out of host memory")                              \
+    X(ERR_NO_PLATFORM, 3, "no OpenCL platform found")                          \
+    X(ERR_NO_DEVICE, 4, "no matching OpenCL device")                           \
+    X(ERR_OPENCL, 5, "OpenCL call failed")                                     \
+    X(ERR_BUILD, 6, "OpenCL kernel build failed")                              \
+    X(ERR_IO, 7, "file input/output error")                                    \
+    X(ERR_BAD_FILE, 8, "malformed or unsupported file")                        \
+    X(ERR_SHAPE, 9, "shape mismatch")                                          \
+    X(ERR_BATCH_TOO_SMALL, 10, "batch too small")                              \
+    X(ERR_STATE, 11, "operation not valid in the object's current state")      \
+    X(ERR_NONFINITE, 12, "non-finite value (NaN or infinity)")                 \
+    X(ERR_UNSUPPORTED, 13, "unsupported by this device or build")              \
+    X(ERR_SPEC, 14, "invalid layer specification")
+
+typedef enum clnn_status {
+#define CLNN__STATUS_ENUM(suffix, value, text) CLNN_##suffix = value,
+    CLNN_STATUS_TABLE(CLNN__STATUS_ENUM)
+#undef CLNN__STATUS_ENUM
+} clnn_status;
+
+/* Short fixed description of a status ("kernel build failed"). */
+CLNN_API const char *clnn_strerror(clnn_status status);
+/* The enumerator's name ("CLNN_ERR_BUILD"). */
+CLNN_API const char *clnn_status_name(clnn_status status);
+/* Detailed message of the last failed call on this thread (cause and fix;
+ * includes the compiler log when a kernel failed to build). Empty when none.
+ * Valid until the next clnn call on this thread. */
+CLNN_API const char *clnn_last_error(void);
+
+/* --------------------------------------------------------------- logging */
+
+typedef enum clnn_log_level {
+    CLNN_LOG_DEBUG = 0,
+    CLNN_LOG_INFO = 1,
+    CLNN_LOG_WARN = 2,
+    CLNN_LOG_ERROR = 3
+} clnn_log_level;
+
+typedef void (*clnn_log_fn)(clnn_log_level level, const char *message, void *user);
+
+/* Process-wide; NULL silences the library (the default). Thread-safe. */
+CLNN_API void clnn_set_log_callback(clnn_log_fn fn, void *user);
+
+/* "MAJOR.MINOR.PATCH" of the library actually loaded. */
+CLNN_API const char *clnn_version(void);
+
+/* --------------------------------------------------------------- devices */
+
+typedef enum clnn_device_type {
+    CLNN_DEVICE_OTHER = 0,
+    CLNN_DEVICE_CPU = 1,
+    CLNN_DEVICE_GPU = 2,
+    CLNN_DEVICE_ACCELERATOR = 3
+} clnn_device_type;
+
+typedef struct clnn_device_info {
+    size_t index; /* position in the global list, across platforms */
+    char platform[128];
+    char name[128];
+    char vendor[128];
+    char device_version[64];   /* "OpenCL 3.0 PoCL ..." */
+    char driver_version[64];
+    char opencl_c_version[64]; /* "OpenCL C 1.2 ..." */
+    clnn_device_type type;
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t local_mem_bytes;
+    uint64_t max_alloc_bytes;
+    size_t max_work_group_size;
+} clnn_device_info;
+
+CLNN_API const char *clnn_device_type_name(clnn_device_type type);
+/* Number of OpenCL devices over all platforms. CLNN_ERR_NO_PLATFORM when no
+ * OpenCL platform (ICD) is installed. */
+CLNN_API clnn_status clnn_device_count(size_t *count);
+CLNN_API clnn_status clnn_device_get_info(size_t index, clnn_device_info *info);
+/* Resolve a selector: a decimal index, or a case-insensitive substring of
+ * "platform name vendor". NULL or "" uses $CLNN_DEVICE, then the default
+ * rule (first GPU, else first device). */
+CLNN_API clnn_status clnn_device_select(const char *selector, size_t *index);
+
+/* --------------------------------------------------------------- context */
+
+/* A device, its OpenCL context and in-order queue, and the compiled-program
+ * cache. Thread-safety: one thread at a time may use a context and the
+ * networks made on it; separate contexts may be used from separate threads. */
+typedef struct clnn_context clnn_context;
+
+typedef enum clnn_gemm_backend {
+    CLNN_GEMM_AUTO = 0,    /* $CLNN_GEMM ("clblast"|"own"), else the device's best */
+    CLNN_GEMM_CLBLAST = 1, /* CLBlast */
+    CLNN_GEMM_OWN = 2      /* clnn's own OpenCL kernels */
+} clnn_gemm_backend;
+
+typedef struct clnn_context_options {
+    const char *device;        /* selector, see clnn_device_select */
+    clnn_gemm_backend gemm;
+    bool profiling;            /* create the queue with profiling enabled */
+} clnn_context_options;
+
+CLNN_API void clnn_context_options_init(clnn_context_options *options);
+CLNN_API clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out);
+CLNN_API void clnn_context_free(clnn_context *ctx);
+CLNN_API clnn_status clnn_context_get_device_info(const clnn_context *ctx, clnn_device_info *info);
+CLNN_API clnn_gemm_backend clnn_context_gemm_backend(const clnn_context *ctx);
+CLNN_API const char *clnn_gemm_backend_name(clnn_gemm_backend backend);
+/* Wait until all queued work has finished. */
+CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
+
+/* --------------------------------------------------------------- network */
+
+/* A stack of layers with its parameters, gradients, optimizer state and
+ * scratch buffers on the device. Thread-safety: as its context. */
+typedef struct clnn_net clnn_net;
+
+CLNN_API clnn_status clnn_net_create(clnn_context *ctx, size_t in_features, clnn_net **out);
+CLNN_API void clnn_net_free(clnn_net *net);
+
+/* Append layers. name may be NULL (tensors are then named by the layer's
+ * index, as torch.nn.Sequential does: "0.weight"). */
+CLNN_API clnn_status clnn_net_add_dense(clnn_net *net, size_t out_features, const char *name);
+CLNN_API clnn_status clnn_net_add_batchnorm1d(clnn_net *net, const char *name);
+CLNN_API clnn_status clnn_net_add_relu(clnn_net *net, const char *name);
+/* Append layers from a spec such as "dense:256,bn,relu,dense:10" or, with
+ * names, "fc1=dense:256,bn1=bn,relu,fc3=dense:10". Kinds: dense|linear:N,
+ * bn|batchnorm1d, relu. */
+CLNN_API clnn_status clnn_net_add_layers(clnn_net *net, const char *spec);
+
+/* Finish the stack: allocate device memory and initialise parameters as
+ * PyTorch does (Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in));
+ * BatchNorm1d: weight 1, bias 0, running_mean 0, running_var 1) from seed.
+ * Layers cannot be added afterwards. */
+CLNN_API clnn_status clnn_net_init(clnn_net *net, uint64_t seed);
+
+CLNN_API size_t clnn_net_in_features(const clnn_net *net);
+CLNN_API size_t clnn_net_out_features(const clnn_net *net);
+CLNN_API size_t clnn_net_layer_count(const clnn_net *net);
+/* The canonical spec of the stack (with names where given). Returns the
+ * length it needs; writes at most cap bytes including the terminator. */
+CLNN_API size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap);
+
+/* Training mode (batch statistics in BatchNorm) or eval mode (running
+ * statistics). A new network is in training mode. */
+CLNN_API clnn_status clnn_net_set_training(clnn_net *net, bool training);
+CLNN_API bool clnn_net_is_training(const clnn_net *net);
+
+/* ------------------------------------------------------------- optimizer */
+
+typedef enum clnn_optimizer_kind {
+    CLNN_OPTIMIZER_SGD = 0,  /* torch.optim.SGD */
+    CLNN_OPTIMIZER_ADAM = 1  /* torch.optim.Adam */
+} clnn_optimizer_kind;
+
+typedef struct clnn_optimizer_options {
+    /* Doubles, as PyTorch's Python floats: derived factors such as 1 - beta1
+     * are formed in double precision before rounding to float, as there. */
+    clnn_optimizer_kind kind;
+    double lr;
+    double weight_decay;
+    /* SGD */
+    double momentum;
+    double dampening;
+    bool nesterov;
+    /* Adam */
+    double beta1;
+    double beta2;
+    double eps;
+} clnn_optimizer_options;
+
+/* PyTorch's defaults for kind (SGD lr 0.01 without momentum; Adam lr 1e-3,
+ * betas 0.9/0.999, eps 1e-8). */
+CLNN_API void clnn_optimizer_options_init(clnn_optimizer_options *options, clnn_optimizer_kind kind);
+/* Set the optimizer; resets its state (momentum buffers, Adam moments). */
+CLNN_API clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *options);
+/* Change the learning rate, keeping the optimizer state (for schedules). */
+CLNN_API clnn_status clnn_net_set_lr(clnn_net *net, double lr);
+
+/* --------------------------------------------------------------- compute */
+
+/* The calls below queue work and return without waiting for the device,
+ * unless they read results back. Host arrays may be reused on return. */
+
+/* Forward a batch (batch × in_features) in the current mode. */
+CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch);
+/* Softmax cross-entropy (mean over the batch) against labels of the last
+ * forward, and backpropagation of its gradient to every parameter. */
+CLNN_API clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels);
+/* One optimizer step with the gradients of the last backward. */
+CLNN_API clnn_status clnn_net_step(clnn_net *net);
+/* forward + backward + step. */
+CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels, size_t batch);
+
+/* Wait and read the output (batch × out_features logits) of the last forward. */
+CLNN_API clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count);
+/* Wait and read the mean loss of the last backward. */
+CLNN_API clnn_status clnn_net_read_loss(clnn_net *net, float *loss);
+
+/* Loss and accuracy summed on the device over every backward (training) or
+ * clnn_net_evaluate batch since the last reset; reading waits. */
+CLNN_API clnn_status clnn_net_metrics_reset(clnn_net *net);
+CLNN_API clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accuracy, uint64_t *samples);
+
+/* Evaluate n samples in eval mode in batches of batch; restores the mode. */
+CLNN_API clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+                                       size_t batch, double *mean_loss, double *accuracy);
+/* Class with the largest logit for each of n samples, in eval mode. */
+CLNN_API clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *classes);
+
+/* ------------------------------------------------- parameters and buffers */
+
+typedef enum clnn_dtype { CLNN_DTYPE_F32 = 0, CLNN_DTYPE_I64 = 1 } clnn_dtype;
+
+/* One entry of the state dict, named as PyTorch names it. */
+typedef struct clnn_tensor_info {
+    const char *name;   /* "0.weight", "bn1.running_var", ... valid while net lives */
+    clnn_dtype dtype;
+    size_t ndim;        /* 0 (scalar), 1 or 2 */
+    size_t shape[2];
+    size_t numel;
+    bool trainable;     /* has a gradient and is updated by the optimizer */
+} clnn_tensor_info;
+
+CLNN_API size_t clnn_net_tensor_count(const clnn_net *net);
+CLNN_API clnn_status clnn_net_tensor_info(const clnn_net *net, size_t index, clnn_tensor_info *info);
+CLNN_API clnn_status clnn_net_tensor_find(const clnn_net *net, const char *name, size_t *index);
+/* Copy a tensor to/from host memory; bytes must equal numel × dtype size. */
+CLNN_API clnn_status clnn_net_tensor_read(clnn_net *net, size_t index, void *dst, size_t bytes);
+CLNN_API clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, size_t bytes);
+/* Gradient of a trainable tensor from the last backward. */
+CLNN_API clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t bytes);
+/* Output of layer `layer` (batch × its width) from the last forward. */
+CLNN_API clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, size_t count);
+
+/* ---------------------------------------------------------- model files */
+
+/* Save parameters and buffers as safetensors with PyTorch's state-dict
+ * names; the layer spec and clnn version go to __metadata__. The file is
+ * written to a temporary name and renamed, so a failure leaves any earlier
+ * file intact. */
+CLNN_API clnn_status clnn_net_save(clnn_net *net, const char *path);
+/* Create a network from a safetensors file written by clnn_net_save (or by
+ * PyTorch with a "clnn.spec" metadata entry or a spec given here). spec may
+ * be NULL to use the file's metadata. */
+CLNN_API clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec, clnn_net **out);
+/* Load the tensors of a file into an initialised network; every tensor of the
+ * network must be present with the same shape, and no other (strict). */
+CLNN_API clnn_status clnn_net_load_weights(clnn_net *net, const char *path);
+
+/* ----------------------------------------------------------------- data */
+
+/* Images as float32 in [0,1] (n × rows·cols) and labels, in host memory.
+ * Thread-safety: immutable after loading except clnn_dataset_normalize. */
+typedef struct clnn_dataset clnn_dataset;
+
+/* Load an IDX image file and IDX label file (plain or gzip-compressed). */
+CLNN_API clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path, clnn_dataset **out);
+/* Load the "train" or "test" split of (Fashion-)MNIST from dir, trying the
+ * standard file names with and without ".gz". */
+CLNN_API clnn_status clnn_dataset_load_split(const char *dir, const char *split, clnn_dataset **out);
+CLNN_API void clnn_dataset_free(clnn_dataset *ds);
+CLNN_API size_t clnn_dataset_count(const clnn_dataset *ds);
+CLNN_API size_t clnn_dataset_features(const clnn_dataset *ds);
+CLNN_API size_t clnn_dataset_classes(const clnn_dataset *ds); /* max label + 1 */
+CLNN_API const float *clnn_dataset_images(const clnn_dataset *ds);
+CLNN_API const int32_t *clnn_dataset_labels(const clnn_dataset *ds);
+/* x = (x - mean) / std for every pixel. */
+CLNN_API clnn_status clnn_dataset_normalize(clnn_dataset *ds, float mean, float std);
+/* A permutation of 0..n-1 drawn from (seed, stream): the same arguments give
+ * the same order on every machine (used to shuffle epoch `stream`). */
+CLNN_API clnn_status clnn_permutation(uint64_t seed, uint64_t stream, size_t n, uint32_t *perm);
+/* Where dataset-fashion-mnist installs the files. */
+#define CLNN_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLNN_H */

@@ -1,0 +1,97 @@
+/* BatchNorm1d over a rows × cols batch (one feature per column), with
+ * PyTorch's semantics. One work-item per feature: it walks its column, so
+ * reductions have a fixed order and the results are reproducible. */
+
+/* Training: normalise with the batch mean and biased variance (two passes,
+ * so the variance is never negative); update the running statistics with
+ * the unbiased variance; keep mean and 1/sqrt(var + eps) for backward. */
+__kernel void bn_forward_train(__global const float *x, __global float *y, const int rows,
+                               const int cols, __global const float *params, const int gamma_off,
+                               const int beta_off, __global float *stats, const int rmean_off,
+                               const int rvar_off, __global float *save_mean,
+                               __global float *save_invstd, const float momentum, const float eps)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    float sum = 0.0f;
+    for (int r = 0; r < rows; r++)
+        sum += x[r * cols + c];
+    const float mean = sum / rows;
+    float ss = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float d = x[r * cols + c] - mean;
+        ss += d * d;
+    }
+    const float var = ss / rows;
+    const float invstd = 1.0f / sqrt(var + eps);
+    const float g = params[gamma_off + c];
+    const float b = params[beta_off + c];
+    for (int r = 0; r < rows; r++)
+        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
+    save_mean[c] = mean;
+    save_invstd[c] = invstd;
+    const float unbiased = ss / (rows - 1);
+    stats[rmean_off + c] = (1.0f - momentum) * stats[rmean_off + c] + momentum * mean;
+    stats[rvar_off + c] = (1.0f - momentum) * stats[rvar_off + c] + momentum * unbiased;
+}
+
+/* Eval: normalise with the running statistics. */
+__kernel void bn_forward_eval(__global const float *x, __global float *y, const int rows,
+                              const int cols, __global const float *params, const int gamma_off,
+                              const int beta_off, __global const float *stats,
+                              const int rmean_off, const int rvar_off,
+                              __global float *save_mean, __global float *save_invstd,
+                              const float eps)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    const float mean = stats[rmean_off + c];
+    const float invstd = 1.0f / sqrt(stats[rvar_off + c] + eps);
+    const float g = params[gamma_off + c];
+    const float b = params[beta_off + c];
+    for (int r = 0; r < rows; r++)
+        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
+    save_mean[c] = mean;
+    save_invstd[c] = invstd;
+}
+
+/* Backward. With batch statistics (training) the mean and variance depend on
+ * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
+ * statistics (eval) they are constants: dx = γ·invstd·dy. */
+__kernel void bn_backward(__global const float *x, __global const float *dy, __global float *dx,
+                          const int rows, const int cols, __global const float *params,
+                          const int gamma_off, __global const float *save_mean,
+                          __global const float *save_invstd, __global float *grads,
+                          const int dgamma_off, const int dbeta_off, const int batch_stats,
+                          const int need_dx)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    const float mean = save_mean[c];
+    const float invstd = save_invstd[c];
+    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float g = dy[r * cols + c];
+        sum_dy += g;
+        sum_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
+    }
+    grads[dgamma_off + c] = sum_dy_xhat;
+    grads[dbeta_off + c] = sum_dy;
+    if (!need_dx)
+        return;
+    const float gamma = params[gamma_off + c];
+    if (batch_stats) {
+        const float k = gamma * invstd / rows;
+        for (int r = 0; r < rows; r++) {
+            const float xhat = (x[r * cols + c] - mean) * invstd;
+            dx[r * cols + c] = k * (rows * dy[r * cols + c] - sum_dy - xhat * sum_dy_xhat);
+        }
+    } else {
+        const float k = gamma * invstd;
+        for (int r = 0; r < rows; r++)
+            dx[r * cols + c] = k * dy[r * cols + c];
+    }
+}

@@ -1,0 +1,134 @@
+/* Status table, per-thread last-error text and the log callback. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+
+#define CLNN__ERROR_CAP 16384 /* room for a kernel build log */
+
+static _Thread_local char last_error[CLNN__ERROR_CAP];
+
+const char *clnn_strerror(clnn_status status)
+{
+    switch (status) {
+#define CLNN__STATUS_TEXT(suffix, value, text)                                                     \
+    case CLNN_##suffix:                                                                            \
+        return text;
+        CLNN_STATUS_TABLE(CLNN__STATUS_TEXT)
+#undef CLNN__STATUS_TEXT
+    }
+    return "unknown status";
+}
+
+const char *clnn_status_name(clnn_status status)
+{
+    switch (status) {
+#define CLNN__STATUS_NAME(suffix, value, text)                                                     \
+    case CLNN_##suffix:                                                                            \
+        return "CLNN_" #suffix;
+        CLNN_STATUS_TABLE(CLNN__STATUS_NAME)
+#undef CLNN__STATUS_NAME
+    }
+    return "CLNN_UNKNOWN";
+}
+
+const char *clnn_last_error(void)
+{
+    return last_error;
+}
+
+void clnn__clear_error(void)
+{
+    last_error[0] = '\0';
+}
+
+static _Atomic(clnn_log_fn) log_fn;
+static void *_Atomic log_user;
+
+void clnn_set_log_callback(clnn_log_fn fn, void *user)
+{
+    log_user = user;
+    log_fn = fn;
+}
+
+static void vlog(clnn_log_level level, const char *fmt, va_list ap)
+{
+    clnn_log_fn fn = log_fn;
+    if (!fn)
+        return;
+    char msg[CLNN__ERROR_CAP];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fn(level, msg, log_user);
+}
+
+void clnn__log(clnn_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+clnn_status clnn__fail(clnn_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    clnn__log(CLNN_LOG_DEBUG, "%s: %s", clnn_status_name(status), last_error);
+    return status;
+}
+
+clnn_status clnn__fail_context(clnn_status status, const char *fmt, ...)
+{
+    char prefix[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return status;
+    size_t plen = strlen(prefix);
+    size_t old = strlen(last_error);
+    if (plen + 2 + old + 1 > sizeof last_error)
+        old = sizeof last_error - plen - 3;
+    memmove(last_error + plen + 2, last_error, old);
+    memcpy(last_error, prefix, plen);
+    last_error[plen] = ':';
+    last_error[plen + 1] = ' ';
+    last_error[plen + 2 + old] = '\0';
+    return status;
+}
+
+void *clnn__malloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p)
+        clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "out of host memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *clnn__calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "out of host memory allocating %zu × %zu bytes", count,
+                   size);
+    return p;
+}
+
+char *clnn__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = clnn__malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+const char *clnn_version(void)
+{
+    return CLNN_VERSION_STRING;
+}

@@ -1,0 +1,216 @@
+/* clnn train: option parsing and help; the run itself is in train.c. */
+#include "args.h"
+#include "cli.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_SGD_LR 0.01f
+#define DEFAULT_ADAM_LR 0.001f
+#define DEFAULT_MOMENTUM 0.9f
+#define MAX_EPOCHS 1000000
+#define MAX_BATCH (1u << 20)
+
+void cmd_train_help(void)
+{
+    printf("Usage: clnn train [OPTIONS]\n"
+           "Train a network on the train split of an IDX dataset ((Fashion-)MNIST file\n"
+           "names), report the test split after every epoch, optionally save the model.\n\n"
+           "Options:\n"
+           "      --layers SPEC       comma-separated layer stack; kinds dense|linear:N,\n"
+           "                          bn|batchnorm1d, relu; NAME=KIND names a layer\n"
+           "                          (default %s)\n"
+           "      --epochs N          passes over the training data (default 1)\n"
+           "      --batch-size N      samples per step (default 64)\n"
+           "      --optimizer NAME    sgd or adam (default sgd)\n"
+           "      --lr F              learning rate (default %g for sgd, %g for adam)\n"
+           "      --momentum F        SGD momentum, 0 to 1 (default %g)\n"
+           "      --nesterov          SGD with Nesterov momentum (default off)\n"
+           "      --weight-decay F    L2 penalty (default 0)\n"
+           "      --seed N            initialisation and shuffling seed (default 1)\n"
+           "      --limit N           use only the first N training samples (default all)\n"
+           "      --data DIR          dataset folder (default %s)\n"
+           "      --device SEL        device index or name substring (default $CLNN_DEVICE,\n"
+           "                          else the first GPU, else the first device; see clnn devices)\n"
+           "      --gemm NAME         matrix multiply: auto, clblast or own (default auto)\n"
+           "      --save PATH         write the trained model (safetensors) to PATH (default none)\n"
+           "  -q, --quiet             print only the per-epoch lines and errors\n"
+           "  -v, --verbose           show the library's debug messages\n"
+           "  -h, --help              show this help\n\n"
+           "Each epoch prints one line on stdout:\n"
+           "  epoch 1/5  train loss 0.5123  test loss 0.4467  test acc 0.8412  samples/s 12345  time 4.9s\n"
+           "Exit status: 0 success, 1 failure (including divergence), 2 bad usage.\n",
+           TRAIN_DEFAULT_LAYERS, (double)DEFAULT_SGD_LR, (double)DEFAULT_ADAM_LR,
+           (double)DEFAULT_MOMENTUM, CLNN_DEFAULT_DATA_DIR);
+}
+
+enum {
+    OPT_LAYERS = 256,
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_OPTIMIZER,
+    OPT_LR,
+    OPT_MOMENTUM,
+    OPT_NESTEROV,
+    OPT_WEIGHT_DECAY,
+    OPT_SEED,
+    OPT_LIMIT,
+    OPT_DATA,
+    OPT_DEVICE,
+    OPT_GEMM,
+    OPT_SAVE,
+};
+
+static const struct option longopts[] = {
+    {"layers", required_argument, NULL, OPT_LAYERS},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"batch-size", required_argument, NULL, OPT_BATCH},
+    {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"momentum", required_argument, NULL, OPT_MOMENTUM},
+    {"nesterov", no_argument, NULL, OPT_NESTEROV},
+    {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"gemm", required_argument, NULL, OPT_GEMM},
+    {"save", required_argument, NULL, OPT_SAVE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* What the user typed, before defaults that depend on other options apply. */
+typedef struct given {
+    bool lr, momentum, nesterov;
+    float lr_value, momentum_value, weight_decay;
+    clnn_optimizer_kind kind;
+} given;
+
+static bool parse_optimizer(const char *text, clnn_optimizer_kind *kind)
+{
+    if (strcmp(text, "sgd") == 0)
+        *kind = CLNN_OPTIMIZER_SGD;
+    else if (strcmp(text, "adam") == 0)
+        *kind = CLNN_OPTIMIZER_ADAM;
+    else {
+        cli_usage_error("train", "invalid value '%s' for --optimizer: expected sgd or adam", text);
+        return false;
+    }
+    return true;
+}
+
+/* Returns -1 to go on, or the exit status (help shown, or a usage error). */
+static int parse_one(int c, char **argv, train_options *o, given *g)
+{
+    const char *v = optarg;
+    bool ok = true;
+    switch (c) {
+    case OPT_LAYERS:
+        o->layers = v;
+        break;
+    case OPT_EPOCHS:
+        ok = cli_parse_size("train", "--epochs", v, 1, MAX_EPOCHS, &o->epochs);
+        break;
+    case OPT_BATCH:
+        ok = cli_parse_size("train", "--batch-size", v, 1, MAX_BATCH, &o->batch);
+        break;
+    case OPT_OPTIMIZER:
+        ok = parse_optimizer(v, &g->kind);
+        break;
+    case OPT_LR:
+        ok = cli_parse_float("train", "--lr", v, 0.0, INFINITY, true, &g->lr_value);
+        g->lr = true;
+        break;
+    case OPT_MOMENTUM:
+        ok = cli_parse_float("train", "--momentum", v, 0.0, 1.0, false, &g->momentum_value);
+        g->momentum = true;
+        break;
+    case OPT_NESTEROV:
+        g->nesterov = true;
+        break;
+    case OPT_WEIGHT_DECAY:
+        ok = cli_parse_float("train", "--weight-decay", v, 0.0, INFINITY, false, &g->weight_decay);
+        break;
+    case OPT_SEED:
+        ok = cli_parse_u64("train", "--seed", v, &o->seed);
+        break;
+    case OPT_LIMIT:
+        ok = cli_parse_size("train", "--limit", v, 1, UINT32_MAX, &o->limit);
+        break;
+    case OPT_DATA:
+        o->data_dir = v;
+        break;
+    case OPT_DEVICE:
+        o->device = v;
+        break;
+    case OPT_GEMM:
+        ok = cli_parse_gemm("train", "--gemm", v, &o->gemm);
+        break;
+    case OPT_SAVE:
+        o->save = v;
+        break;
+    case 'q':
+        o->quiet = true;
+        break;
+    case 'v':
+        cli_log_set_verbose(true);
+        break;
+    case 'h':
+        cmd_train_help();
+        return CLI_EXIT_OK;
+    default:
+        return cli_getopt_error("train", c, argv);
+    }
+    return ok ? -1 : CLI_EXIT_USAGE;
+}
+
+/* Settle the optimizer from what was given: --lr keeps its value for either
+ * optimizer, otherwise each gets its usual default. */
+static int finish_optimizer(const given *g, clnn_optimizer_options *opt)
+{
+    clnn_optimizer_options_init(opt, g->kind);
+    opt->weight_decay = g->weight_decay;
+    if (g->kind == CLNN_OPTIMIZER_ADAM) {
+        if (g->momentum || g->nesterov)
+            return cli_usage_error("train", "--momentum and --nesterov apply only to --optimizer sgd");
+        opt->lr = g->lr ? g->lr_value : DEFAULT_ADAM_LR;
+        return -1;
+    }
+    opt->lr = g->lr ? g->lr_value : DEFAULT_SGD_LR;
+    opt->momentum = g->momentum ? g->momentum_value : DEFAULT_MOMENTUM;
+    opt->nesterov = g->nesterov;
+    if (opt->nesterov && opt->momentum == 0.0f)
+        return cli_usage_error("train", "--nesterov needs a --momentum greater than 0");
+    return -1;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_options o = {
+        .layers = TRAIN_DEFAULT_LAYERS,
+        .data_dir = CLNN_DEFAULT_DATA_DIR,
+        .epochs = 1,
+        .batch = 64,
+        .seed = 1,
+        .gemm = CLNN_GEMM_AUTO,
+    };
+    given g = {.kind = CLNN_OPTIMIZER_SGD};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
+        int done = parse_one(c, argv, &o, &g);
+        if (done >= 0)
+            return done;
+    }
+    if (optind < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    int done = finish_optimizer(&g, &o.optimizer);
+    if (done >= 0)
+        return done;
+    return train_run(&o);
+}

@@ -1,0 +1,57 @@
+/* The training run behind `clnn train`, split from its option parsing. */
+#ifndef CLNN_CLI_TRAIN_H
+#define CLNN_CLI_TRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clnn.h"
+
+#define TRAIN_DEFAULT_LAYERS "dense:256,bn,relu,dense:128,bn,relu,dense:10"
+
+typedef struct train_options {
+    const char *layers;
+    const char *data_dir;
+    const char *device; /* NULL: $CLNN_DEVICE, then the library's default */
+    const char *save;   /* NULL: do not save */
+    size_t epochs;
+    size_t batch;
+    size_t limit; /* 0: every training sample */
+    uint64_t seed;
+    clnn_gemm_backend gemm;
+    clnn_optimizer_options optimizer;
+    bool quiet;
+} train_options;
+
+/* Load data, build the network, train, report, save. Returns an exit status. */
+int train_run(const train_options *opts);
+
+/* What one epoch needs; the buffers are owned by the caller and reused. */
+typedef struct train_plan {
+    const float *x;     /* n × features */
+    const int32_t *y;   /* n labels */
+    size_t n;
+    size_t features;
+    size_t batch;
+    size_t epochs;
+    uint64_t seed;
+    bool drop_single;   /* skip a final batch of one sample (BatchNorm cannot train on it) */
+    uint32_t *perm;     /* n */
+    float *xb;          /* batch × features */
+    int32_t *yb;        /* batch */
+} train_plan;
+
+typedef struct epoch_result {
+    double loss;
+    double accuracy;
+    uint64_t samples;
+    double seconds; /* until the device finished the epoch's last step */
+} epoch_result;
+
+/* Number of optimizer steps per epoch under plan. */
+size_t train_batches_per_epoch(const train_plan *plan);
+/* Train one epoch (0-based index, also the shuffle stream). */
+clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epoch_result *out);
+
+#endif

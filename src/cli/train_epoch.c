@@ -1,0 +1,61 @@
+/* One pass over the training data: shuffle, gather batches, step. The loss is
+ * read back only at the end and for rationed progress redraws, because every
+ * read stalls the host until the device has drained its queue. */
+#include "progress.h"
+#include "train.h"
+
+#include <string.h>
+
+size_t train_batches_per_epoch(const train_plan *plan)
+{
+    size_t full = plan->n / plan->batch;
+    size_t rest = plan->n % plan->batch;
+    return full + (rest > 1 || (rest == 1 && !plan->drop_single));
+}
+
+static void gather(const train_plan *plan, size_t start, size_t count)
+{
+    const size_t f = plan->features;
+    for (size_t i = 0; i < count; i++) {
+        size_t src = plan->perm[start + i];
+        memcpy(plan->xb + i * f, plan->x + src * f, f * sizeof *plan->xb);
+        plan->yb[i] = plan->y[src];
+    }
+}
+
+static clnn_status redraw(clnn_net *net, const train_plan *plan, size_t epoch, size_t done,
+                          size_t total, double start)
+{
+    double loss = 0.0, acc = 0.0;
+    uint64_t samples = 0;
+    clnn_status st = clnn_net_metrics_read(net, &loss, &acc, &samples);
+    if (st != CLNN_OK)
+        return st;
+    double now = cli_now();
+    double elapsed = now - start;
+    double rate = elapsed > 0.0 ? (double)samples / elapsed : 0.0;
+    double eta = elapsed / (double)done * (double)(total - done);
+    cli_progress_draw(now, epoch + 1, plan->epochs, done, total, loss, rate, eta);
+    return CLNN_OK;
+}
+
+clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epoch_result *out)
+{
+    const double start = cli_now();
+    clnn_status st = clnn_permutation(plan->seed, epoch, plan->n, plan->perm);
+    if (st == CLNN_OK)
+        st = clnn_net_metrics_reset(net);
+    const size_t total = train_batches_per_epoch(plan);
+    for (size_t b = 0; st == CLNN_OK && b < total; b++) {
+        size_t first = b * plan->batch;
+        size_t count = plan->n - first < plan->batch ? plan->n - first : plan->batch;
+        gather(plan, first, count);
+        st = clnn_net_train_batch(net, plan->xb, plan->yb, count);
+        if (st == CLNN_OK && cli_progress_due(cli_now()))
+            st = redraw(net, plan, epoch, b + 1, total, start);
+    }
+    if (st == CLNN_OK)
+        st = clnn_net_metrics_read(net, &out->loss, &out->accuracy, &out->samples);
+    out->seconds = cli_now() - start;
+    return st;
+}

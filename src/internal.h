@@ -1,0 +1,44 @@
+/* Internal helpers shared by every part of the library (no OpenCL here). */
+#ifndef CLNN_INTERNAL_H
+#define CLNN_INTERNAL_H
+
+#include "clnn.h"
+
+#include <stdarg.h>
+
+#if defined(__GNUC__)
+#define CLNN__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLNN__PRINTF(f, a)
+#endif
+
+/* Record a detailed message as this thread's last error and return status. */
+clnn_status clnn__fail(clnn_status status, const char *fmt, ...) CLNN__PRINTF(2, 3);
+/* Prefix the current last-error message with context ("loading model: ..."). */
+clnn_status clnn__fail_context(clnn_status status, const char *fmt, ...) CLNN__PRINTF(2, 3);
+/* Forget the last error (called at the start of public entry points). */
+void clnn__clear_error(void);
+/* Send a message to the log callback, if one is installed. */
+void clnn__log(clnn_log_level level, const char *fmt, ...) CLNN__PRINTF(2, 3);
+
+/* Allocation that records CLNN_ERR_OUT_OF_MEMORY on failure. */
+void *clnn__malloc(size_t bytes);
+void *clnn__calloc(size_t count, size_t size);
+char *clnn__strdup(const char *s);
+
+/* Deterministic random numbers (xoshiro256** seeded by splitmix64). */
+typedef struct clnn__rng {
+    uint64_t s[4];
+} clnn__rng;
+void clnn__rng_seed(clnn__rng *rng, uint64_t seed, uint64_t stream);
+uint64_t clnn__rng_next(clnn__rng *rng);
+/* Uniform in [0, 1) with 24 random bits. */
+float clnn__rng_uniform(clnn__rng *rng);
+/* Uniform integer in [0, bound). */
+uint64_t clnn__rng_below(clnn__rng *rng, uint64_t bound);
+
+#define CLNN__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CLNN__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CLNN__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

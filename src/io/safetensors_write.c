@@ -1,0 +1,238 @@
+/* safetensors writer. The header is laid out exactly as the reference
+ * implementation lays it out (compact JSON, __metadata__ first, tensors in
+ * data order, space padding to 8 bytes), so files written here and by
+ * Python's safetensors from the same tensors in the same order are
+ * byte-for-byte identical. */
+#include "io/safetensors.h"
+
+#include "io/atomic_file.h"
+#include "io/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HEADER_BYTES 100000000u
+
+/* Header text built in two passes: a measuring pass with out == NULL, then
+ * a filling pass into a buffer of exactly that size. */
+typedef struct text {
+    char *out;
+    size_t len;
+} text;
+
+static void put(text *t, const char *s, size_t n)
+{
+    if (t->out)
+        memcpy(t->out + t->len, s, n);
+    t->len += n;
+}
+
+static void put_str(text *t, const char *s)
+{
+    put(t, s, strlen(s));
+}
+
+static void put_quoted(text *t, const char *s)
+{
+    size_t n = strlen(s);
+    put(t, "\"", 1);
+    t->len += clnn__json_escape(s, n, t->out ? t->out + t->len : NULL);
+    put(t, "\"", 1);
+}
+
+static void put_uint(text *t, size_t v)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%zu", v);
+    put(t, buf, (size_t)n);
+}
+
+static void build_header(text *t, const clnn__st_entry *entries, size_t count,
+                         const char *const *meta_keys, const char *const *meta_values,
+                         size_t meta_count)
+{
+    put_str(t, "{");
+    if (meta_count) {
+        put_str(t, "\"__metadata__\":{");
+        for (size_t i = 0; i < meta_count; i++) {
+            if (i)
+                put_str(t, ",");
+            put_quoted(t, meta_keys[i]);
+            put_str(t, ":");
+            put_quoted(t, meta_values[i]);
+        }
+        put_str(t, "}");
+    }
+    size_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        const clnn__st_entry *e = &entries[i];
+        if (i || meta_count)
+            put_str(t, ",");
+        put_quoted(t, e->name);
+        put_str(t, ":{\"dtype\":");
+        put_quoted(t, clnn__st_dtype_name(e->dtype));
+        put_str(t, ",\"shape\":[");
+        for (size_t d = 0; d < e->ndim; d++) {
+            if (d)
+                put_str(t, ",");
+            put_uint(t, e->shape[d]);
+        }
+        put_str(t, "],\"data_offsets\":[");
+        put_uint(t, offset);
+        put_str(t, ",");
+        put_uint(t, offset + e->nbytes);
+        put_str(t, "]}");
+        offset += e->nbytes;
+    }
+    put_str(t, "}");
+    /* Padding keeps the data section 8-byte aligned for zero-copy readers. */
+    while (t->len % 8)
+        put_str(t, " ");
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Repeated names would make a file every reader rejects. */
+static clnn_status check_unique(const char *const *names, size_t count, const char *what)
+{
+    if (count < 2)
+        return CLNN_OK;
+    const char **sorted = clnn__malloc(count * sizeof *sorted);
+    if (!sorted)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    memcpy(sorted, names, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, by_string);
+    clnn_status st = CLNN_OK;
+    for (size_t i = 1; i < count && st == CLNN_OK; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0)
+            st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                            "safetensors: %s '%s' is given more than once", what, sorted[i]);
+    free(sorted);
+    return st;
+}
+
+static clnn_status check_entries(const clnn__st_entry *entries, size_t count)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        const clnn__st_entry *e = &entries[i];
+        if (!e->name)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: tensor %zu has no name", i);
+        if (!clnn__utf8_valid(e->name, strlen(e->name)))
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "safetensors: tensor name %zu is not valid UTF-8", i);
+        if (strcmp(e->name, "__metadata__") == 0)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "safetensors: '__metadata__' is reserved and cannot name a tensor");
+        size_t size = clnn__st_dtype_size(e->dtype);
+        if (!size)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: tensor '%s' has dtype %d",
+                              e->name, (int)e->dtype);
+        if (e->ndim > CLNN__ST_MAX_DIMS)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "safetensors: tensor '%s' has %zu dimensions; at most %d", e->name,
+                              e->ndim, CLNN__ST_MAX_DIMS);
+        size_t numel = 1;
+        int zero = 0;
+        for (size_t d = 0; d < e->ndim; d++)
+            zero |= e->shape[d] == 0;
+        for (size_t d = 0; d < e->ndim && !zero; d++) {
+            if (numel > SIZE_MAX / e->shape[d])
+                return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                                  "safetensors: tensor '%s': shape overflows", e->name);
+            numel *= e->shape[d];
+        }
+        if (zero)
+            numel = 0;
+        if (numel > SIZE_MAX / size || numel * size != e->nbytes)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "safetensors: tensor '%s' has %zu elements of %s but %zu bytes",
+                              e->name, numel, clnn__st_dtype_name(e->dtype), e->nbytes);
+        if (e->nbytes && !e->data)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: tensor '%s' has no data",
+                              e->name);
+        if (total > SIZE_MAX - e->nbytes)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: tensors overflow size_t");
+        total += e->nbytes;
+    }
+    return CLNN_OK;
+}
+
+static clnn_status check_arguments(const clnn__st_entry *entries, size_t count,
+                                   const char *const *meta_keys, const char *const *meta_values,
+                                   size_t meta_count)
+{
+    if ((!entries && count) || (meta_count && (!meta_keys || !meta_values)))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: NULL array with a count");
+    for (size_t i = 0; i < meta_count; i++) {
+        if (!meta_keys[i] || !meta_values[i])
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: metadata entry %zu is NULL",
+                              i);
+        if (!clnn__utf8_valid(meta_keys[i], strlen(meta_keys[i])) ||
+            !clnn__utf8_valid(meta_values[i], strlen(meta_values[i])))
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "safetensors: metadata entry %zu is not valid UTF-8", i);
+    }
+    clnn_status st = check_entries(entries, count);
+    if (st != CLNN_OK)
+        return st;
+    const char **names = clnn__malloc((count ? count : 1) * sizeof *names);
+    if (!names)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < count; i++)
+        names[i] = entries[i].name;
+    st = check_unique(names, count, "tensor name");
+    free(names);
+    if (st == CLNN_OK)
+        st = check_unique(meta_keys, meta_count, "metadata key");
+    return st;
+}
+
+clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size_t count,
+                           const char *const *meta_keys, const char *const *meta_values,
+                           size_t meta_count)
+{
+    if (!path)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: path is NULL");
+    clnn_status st = check_arguments(entries, count, meta_keys, meta_values, meta_count);
+    if (st != CLNN_OK)
+        return st;
+
+    text measure = {NULL, 0};
+    build_header(&measure, entries, count, meta_keys, meta_values, meta_count);
+    if (measure.len > MAX_HEADER_BYTES)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "safetensors: header of %zu bytes exceeds the %u-byte limit readers "
+                          "accept; use fewer or shorter names",
+                          measure.len, MAX_HEADER_BYTES);
+    text header = {clnn__malloc(measure.len), 0};
+    const void **chunks = clnn__calloc(count + 2, sizeof *chunks);
+    size_t *lengths = clnn__calloc(count + 2, sizeof *lengths);
+    if (!header.out || !chunks || !lengths) {
+        st = CLNN_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    build_header(&header, entries, count, meta_keys, meta_values, meta_count);
+
+    uint8_t prefix[8];
+    for (int i = 0; i < 8; i++)
+        prefix[i] = (uint8_t)((uint64_t)header.len >> (8 * i));
+    chunks[0] = prefix;
+    lengths[0] = sizeof prefix;
+    chunks[1] = header.out;
+    lengths[1] = header.len;
+    for (size_t i = 0; i < count; i++) {
+        chunks[i + 2] = entries[i].data;
+        lengths[i + 2] = entries[i].nbytes;
+    }
+    st = clnn__atomic_write(path, chunks, lengths, count + 2);
+done:
+    free(header.out);
+    free(chunks);
+    free(lengths);
+    return st;
+}

@@ -1,0 +1,51 @@
+/* BatchNorm1d with PyTorch's semantics (kernels/batchnorm.cl). */
+#include "net/net_internal.h"
+
+clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
+                             bool training)
+{
+    clnn_context *ctx = net->ctx;
+    const char *name = training ? "bn_forward_train" : "bn_forward_eval";
+    cl_kernel k;
+    clnn_status st = clnn__kernel(ctx, "batchnorm", NULL, name, &k);
+    if (st != CLNN_OK)
+        return st;
+    int r = (int)rows, c = (int)l->out;
+    int goff = (int)l->weight_off, boff = (int)l->bias_off;
+    int moff = (int)l->rmean_off, voff = (int)l->rvar_off;
+    float eps = CLNN__BN_EPS, momentum = CLNN__BN_MOMENTUM;
+    const size_t global[1] = {l->out};
+    if (training) {
+        st = CLNN__LAUNCH(ctx, k, name, 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
+                          CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
+                          CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
+                          CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
+                          CLNN__ARG(momentum), CLNN__ARG(eps));
+        if (st == CLNN_OK)
+            l->num_batches_tracked++;
+        return st;
+    }
+    return CLNN__LAUNCH(ctx, k, name, 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
+                        CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
+                        CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
+                        CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd), CLNN__ARG(eps));
+}
+
+clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
+                              size_t rows, bool batch_stats)
+{
+    clnn_context *ctx = net->ctx;
+    cl_kernel k;
+    clnn_status st = clnn__kernel(ctx, "batchnorm", NULL, "bn_backward", &k);
+    if (st != CLNN_OK)
+        return st;
+    int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;
+    int bs = batch_stats ? 1 : 0, need_dx = dx ? 1 : 0;
+    cl_mem dx_arg = dx ? dx : dy; /* never written when need_dx is 0 */
+    const size_t global[1] = {l->out};
+    return CLNN__LAUNCH(ctx, k, "bn_backward", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(dy),
+                        CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params),
+                        CLNN__ARG(goff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
+                        CLNN__ARG(net->grads), CLNN__ARG(goff), CLNN__ARG(boff), CLNN__ARG(bs),
+                        CLNN__ARG(need_dx));
+}

@@ -1,0 +1,53 @@
+/* Dense (torch.nn.Linear) layer: y = x·Wᵀ + b with W stored [out, in]. */
+#include "gemm/gemm.h"
+#include "net/net_internal.h"
+
+clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows)
+{
+    clnn_context *ctx = net->ctx;
+    clnn__gemm_args g = {.trans_a = false, .trans_b = true, .m = rows, .n = l->out, .k = l->in,
+                         .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->in,
+                         .b = net->params, .b_off = l->weight_off, .ldb = l->in,
+                         .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->out};
+    clnn_status st = clnn__gemm(ctx, &g);
+    if (st != CLNN_OK)
+        return st;
+    cl_kernel k;
+    st = clnn__kernel(ctx, "dense", NULL, "bias_add", &k);
+    if (st != CLNN_OK)
+        return st;
+    int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
+    const size_t global[2] = {l->out, rows};
+    return CLNN__LAUNCH(ctx, k, "bias_add", 2, global, NULL, CLNN__ARG(y), CLNN__ARG(r),
+                        CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(off));
+}
+
+/* dW = dyᵀ·x, db = Σ_rows dy, dx = dy·W (skipped when dx is NULL: the first
+ * layer's input needs no gradient). Gradients overwrite, as after zero_grad. */
+clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
+                                 size_t rows)
+{
+    clnn_context *ctx = net->ctx;
+    clnn__gemm_args dw = {.trans_a = true, .trans_b = false, .m = l->out, .n = l->in, .k = rows,
+                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->out,
+                          .b = x, .b_off = 0, .ldb = l->in,
+                          .beta = 0.0f, .c = net->grads, .c_off = l->weight_off, .ldc = l->in};
+    clnn_status st = clnn__gemm(ctx, &dw);
+    if (st != CLNN_OK)
+        return st;
+    cl_kernel k;
+    st = clnn__kernel(ctx, "dense", NULL, "bias_grad", &k);
+    if (st != CLNN_OK)
+        return st;
+    int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
+    const size_t global[1] = {l->out};
+    st = CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, NULL, CLNN__ARG(dy), CLNN__ARG(r),
+                      CLNN__ARG(c), CLNN__ARG(net->grads), CLNN__ARG(off));
+    if (st != CLNN_OK || !dx)
+        return st;
+    clnn__gemm_args gx = {.trans_a = false, .trans_b = false, .m = rows, .n = l->in, .k = l->out,
+                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->out,
+                          .b = net->params, .b_off = l->weight_off, .ldb = l->in,
+                          .beta = 0.0f, .c = dx, .c_off = 0, .ldc = l->in};
+    return clnn__gemm(ctx, &gx);
+}

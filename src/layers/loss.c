@@ -1,0 +1,26 @@
+/* Softmax cross-entropy loss, mean over the batch (kernels/loss.cl). */
+#include "net/net_internal.h"
+
+clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t classes, cl_mem dz, int slot)
+{
+    clnn_context *ctx = net->ctx;
+    cl_kernel k, reduce;
+    clnn_status st = clnn__kernel(ctx, "loss", NULL, "softmax_xent", &k);
+    if (st == CLNN_OK)
+        st = clnn__kernel(ctx, "loss", NULL, "loss_reduce", &reduce);
+    if (st != CLNN_OK)
+        return st;
+    int r = (int)rows, c = (int)classes, want_grad = dz ? 1 : 0;
+    float scale = 1.0f / (float)rows;
+    cl_mem dz_arg = dz ? dz : z; /* never written when want_grad is 0 */
+    const size_t global[1] = {rows};
+    st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->labels),
+                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(scale), CLNN__ARG(want_grad),
+                      CLNN__ARG(dz_arg), CLNN__ARG(net->row_loss), CLNN__ARG(net->row_correct));
+    if (st != CLNN_OK)
+        return st;
+    const size_t one[1] = {1};
+    return CLNN__LAUNCH(ctx, reduce, "loss_reduce", 1, one, NULL, CLNN__ARG(net->row_loss),
+                        CLNN__ARG(net->row_correct), CLNN__ARG(r), CLNN__ARG(net->metrics),
+                        CLNN__ARG(slot));
+}

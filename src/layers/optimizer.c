@@ -1,0 +1,58 @@
+/* SGD and Adam over the flat parameter buffer (kernels/optimizer.cl). */
+#include "net/net_internal.h"
+
+#include <math.h>
+
+static clnn_status sgd(clnn_net *net)
+{
+    const clnn_optimizer_options *o = &net->opt;
+    cl_kernel k;
+    clnn_status st = clnn__kernel(net->ctx, "optimizer", NULL, "sgd_step", &k);
+    if (st != CLNN_OK)
+        return st;
+    int n = (int)net->nparams, nesterov = o->nesterov ? 1 : 0, first = net->opt_steps == 0;
+    float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum;
+    float one_minus_damp = (float)(1.0 - o->dampening);
+    const size_t global[1] = {net->nparams};
+    return CLNN__LAUNCH(net->ctx, k, "sgd_step", 1, global, NULL, CLNN__ARG(net->params),
+                        CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(n), CLNN__ARG(lr),
+                        CLNN__ARG(wd), CLNN__ARG(mom), CLNN__ARG(one_minus_damp),
+                        CLNN__ARG(nesterov), CLNN__ARG(first));
+}
+
+static clnn_status adam(clnn_net *net)
+{
+    const clnn_optimizer_options *o = &net->opt;
+    cl_kernel k;
+    clnn_status st = clnn__kernel(net->ctx, "optimizer", NULL, "adam_step", &k);
+    if (st != CLNN_OK)
+        return st;
+    double t = (double)(net->opt_steps + 1);
+    double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
+    int n = (int)net->nparams;
+    float wd = (float)o->weight_decay, b1 = (float)o->beta1, b2 = (float)o->beta2;
+    float omb1 = (float)(1.0 - o->beta1), omb2 = (float)(1.0 - o->beta2);
+    float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
+    const size_t global[1] = {net->nparams};
+    return CLNN__LAUNCH(net->ctx, k, "adam_step", 1, global, NULL, CLNN__ARG(net->params),
+                        CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(net->opt_b),
+                        CLNN__ARG(n), CLNN__ARG(wd), CLNN__ARG(b1), CLNN__ARG(omb1),
+                        CLNN__ARG(b2), CLNN__ARG(omb2), CLNN__ARG(step_size),
+                        CLNN__ARG(bc2_sqrt), CLNN__ARG(eps));
+}
+
+clnn_status clnn__optimizer_step(clnn_net *net)
+{
+    clnn_status st = net->opt.kind == CLNN_OPTIMIZER_ADAM ? adam(net) : sgd(net);
+    if (st == CLNN_OK)
+        net->opt_steps++;
+    return st;
+}
+
+void clnn_optimizer_options_init(clnn_optimizer_options *o, clnn_optimizer_kind kind)
+{
+    if (!o)
+        return;
+    *o = (clnn_optimizer_options){.kind = kind, .lr = kind == CLNN_OPTIMIZER_ADAM ? 1e-3 : 1e-2,
+                                  .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+}

@@ -1,0 +1,384 @@
+/* Forward, backward, optimizer steps and evaluation, all queued without
+ * waiting for the device except where results are read back. */
+#include "net/net_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVAL_CHUNK 1024
+
+clnn_status clnn_net_set_training(clnn_net *net, bool training)
+{
+    clnn__clear_error();
+    if (!net)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_training: net is NULL");
+    net->training = training;
+    return CLNN_OK;
+}
+
+bool clnn_net_is_training(const clnn_net *net)
+{
+    return net && net->training;
+}
+
+clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *o)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_set_optimizer");
+    if (st != CLNN_OK)
+        return st;
+    if (!o)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_optimizer: options is NULL");
+    if (o->kind != CLNN_OPTIMIZER_SGD && o->kind != CLNN_OPTIMIZER_ADAM)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "unknown optimizer kind %d", (int)o->kind);
+    if (!(o->lr >= 0 && isfinite(o->lr)))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid learning rate %g: must be >= 0",
+                          o->lr);
+    if (!(o->weight_decay >= 0 && isfinite(o->weight_decay)))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid weight decay %g: must be >= 0",
+                          o->weight_decay);
+    if (o->kind == CLNN_OPTIMIZER_SGD) {
+        if (!(o->momentum >= 0 && isfinite(o->momentum)))
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid momentum %g: must be >= 0",
+                              o->momentum);
+        if (o->nesterov && (o->momentum <= 0 || o->dampening != 0))
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "Nesterov momentum requires a momentum > 0 and zero dampening "
+                              "(as torch.optim.SGD)");
+    } else {
+        if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "invalid Adam betas (%g, %g): each must be in [0, 1)", o->beta1,
+                              o->beta2);
+        if (!(o->eps >= 0 && isfinite(o->eps)))
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid Adam eps %g", o->eps);
+    }
+    size_t bytes = (net->nparams + 1) * sizeof(float);
+    st = clnn__buffer_zero(net->ctx, net->opt_a, 0, bytes);
+    if (st == CLNN_OK)
+        st = clnn__buffer_zero(net->ctx, net->opt_b, 0, bytes);
+    if (st != CLNN_OK)
+        return st;
+    net->opt = *o;
+    net->opt_steps = 0;
+    return CLNN_OK;
+}
+
+clnn_status clnn_net_set_lr(clnn_net *net, double lr)
+{
+    clnn__clear_error();
+    if (!net)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_lr: net is NULL");
+    if (!(lr >= 0 && isfinite(lr)))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid learning rate %g: must be >= 0", lr);
+    net->opt.lr = lr;
+    return CLNN_OK;
+}
+
+/* Wait for the upload that last used this staging slot, then refill it. */
+static clnn_status staging_wait(cl_event *ev)
+{
+    if (!*ev)
+        return CLNN_OK;
+    cl_int err = clWaitForEvents(1, ev);
+    clReleaseEvent(*ev);
+    *ev = NULL;
+    return clnn__cl_check(err, "waiting for an upload");
+}
+
+static clnn_status check_input(const clnn_net *net, const float *x, size_t batch)
+{
+    size_t n = batch * net->in_features;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return clnn__fail(CLNN_ERR_NONFINITE,
+                              "input sample %zu, feature %zu is %s: clean or normalise the data "
+                              "before training",
+                              i / net->in_features, i % net->in_features,
+                              isnan(x[i]) ? "NaN" : "infinite");
+    return CLNN_OK;
+}
+
+static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool training)
+{
+    if (!x)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
+    if (batch == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: batch size is 0");
+    if (training && batch == 1) {
+        for (size_t i = 0; i < net->nlayers; i++)
+            if (net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D)
+                return clnn__fail(CLNN_ERR_BATCH_TOO_SMALL,
+                                  "BatchNorm1d (layer %zu) got a batch of 1 in training mode: "
+                                  "expected more than 1 value per channel when training; use a "
+                                  "batch size of at least 2, drop a last batch of 1, or switch "
+                                  "to eval mode",
+                                  i);
+    }
+    clnn_status st = check_input(net, x, batch);
+    if (st == CLNN_OK)
+        st = clnn__net_reserve(net, batch);
+    if (st != CLNN_OK)
+        return st;
+    clnn__staging *s = &net->staging[net->staging_next];
+    net->staging_next = (net->staging_next + 1) % CLNN__STAGING;
+    st = staging_wait(&s->x_done);
+    if (st != CLNN_OK)
+        return st;
+    size_t bytes = batch * net->in_features * sizeof(float);
+    memcpy(s->x, x, bytes);
+    st = clnn__buffer_write(net->ctx, net->input, 0, bytes, s->x, false, &s->x_done);
+    net->forward_done = net->backward_done = false;
+    for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
+        clnn__layer *l = &net->layers[i];
+        cl_mem in = i ? net->outputs[i - 1] : net->input, out = net->outputs[i];
+        switch (l->spec.kind) {
+        case CLNN__LAYER_DENSE:
+            st = clnn__dense_forward(net, l, in, out, batch);
+            break;
+        case CLNN__LAYER_BATCHNORM1D:
+            st = clnn__bn_forward(net, l, in, out, batch, training);
+            break;
+        case CLNN__LAYER_RELU:
+            st = clnn__relu_forward(net, in, out, batch * l->out);
+            break;
+        }
+    }
+    if (st == CLNN_OK) {
+        net->batch = batch;
+        net->forward_done = true;
+        net->forward_was_training = training;
+    }
+    return st;
+}
+
+clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_forward");
+    return st == CLNN_OK ? forward(net, x, batch, net->training) : st;
+}
+
+/* Labels of the last forward go to the device through the staging slot that
+ * forward used. */
+static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
+{
+    if (!labels)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "labels is NULL");
+    size_t classes = clnn_net_out_features(net);
+    for (size_t i = 0; i < net->batch; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= classes)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "label %d of sample %zu is outside 0..%zu: the last layer has %zu "
+                              "outputs, one per class",
+                              (int)labels[i], i, classes - 1, classes);
+    size_t slot = (net->staging_next + CLNN__STAGING - 1) % CLNN__STAGING;
+    clnn__staging *s = &net->staging[slot];
+    clnn_status st = staging_wait(&s->labels_done);
+    if (st != CLNN_OK)
+        return st;
+    memcpy(s->labels, labels, net->batch * sizeof(int32_t));
+    return clnn__buffer_write(net->ctx, net->labels, 0, net->batch * sizeof(int32_t), s->labels,
+                              false, &s->labels_done);
+}
+
+static clnn_status backward(clnn_net *net, const int32_t *labels)
+{
+    if (!net->forward_done)
+        return clnn__fail(CLNN_ERR_STATE, "backward needs a forward pass first");
+    clnn_status st = upload_labels(net, labels);
+    size_t rows = net->batch, last = net->nlayers - 1;
+    int cur = 0;
+    if (st == CLNN_OK)
+        st = clnn__loss(net, net->outputs[last], rows, net->layers[last].out, net->grad_bufs[0],
+                        CLNN__METRICS_TRAIN);
+    for (size_t i = net->nlayers; i-- > 0 && st == CLNN_OK;) {
+        clnn__layer *l = &net->layers[i];
+        cl_mem in = i ? net->outputs[i - 1] : net->input;
+        cl_mem dy = net->grad_bufs[cur], dx = i ? net->grad_bufs[1 - cur] : NULL;
+        switch (l->spec.kind) {
+        case CLNN__LAYER_DENSE:
+            st = clnn__dense_backward(net, l, in, dy, dx, rows);
+            break;
+        case CLNN__LAYER_BATCHNORM1D:
+            st = clnn__bn_backward(net, l, in, dy, dx, rows, net->forward_was_training);
+            break;
+        case CLNN__LAYER_RELU:
+            if (dx)
+                st = clnn__relu_backward(net, net->outputs[i], dy, dx, rows * l->out);
+            break;
+        }
+        cur = 1 - cur;
+    }
+    net->backward_done = st == CLNN_OK;
+    return st;
+}
+
+clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_backward");
+    return st == CLNN_OK ? backward(net, labels) : st;
+}
+
+clnn_status clnn_net_step(clnn_net *net)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_step");
+    if (st != CLNN_OK)
+        return st;
+    if (!net->backward_done)
+        return clnn__fail(CLNN_ERR_STATE, "clnn_net_step needs gradients: call backward first");
+    return clnn__optimizer_step(net);
+}
+
+clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels,
+                                 size_t batch)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_train_batch");
+    if (st == CLNN_OK)
+        st = forward(net, x, batch, net->training);
+    if (st == CLNN_OK)
+        st = backward(net, labels);
+    if (st == CLNN_OK)
+        st = clnn__optimizer_step(net);
+    return st;
+}
+
+clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count)
+{
+    return clnn_net_layer_output_read(net, net ? net->nlayers - 1 : 0, logits, count);
+}
+
+clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, size_t count)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_layer_output_read");
+    if (st != CLNN_OK)
+        return st;
+    if (!net->forward_done)
+        return clnn__fail(CLNN_ERR_STATE, "no forward pass has run yet");
+    if (layer >= net->nlayers || !dst)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "layer %zu out of range or dst NULL", layer);
+    size_t want = net->batch * net->layers[layer].out;
+    if (count != want)
+        return clnn__fail(CLNN_ERR_SHAPE, "layer %zu output has %zu values (%zu × %zu), not %zu",
+                          layer, want, net->batch, net->layers[layer].out, count);
+    return clnn__buffer_read(net->ctx, net->outputs[layer], 0, want * sizeof(float), dst);
+}
+
+static clnn_status read_metrics(clnn_net *net, float m[8])
+{
+    return clnn__buffer_read(net->ctx, net->metrics, 0, 8 * sizeof(float), m);
+}
+
+clnn_status clnn_net_read_loss(clnn_net *net, float *loss)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_read_loss");
+    if (st != CLNN_OK)
+        return st;
+    if (!net->backward_done || !loss)
+        return clnn__fail(CLNN_ERR_STATE, "no loss: run backward first");
+    float m[8];
+    st = read_metrics(net, m);
+    if (st == CLNN_OK)
+        *loss = m[CLNN__METRICS_TRAIN];
+    return st;
+}
+
+clnn_status clnn_net_metrics_reset(clnn_net *net)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_metrics_reset");
+    if (st != CLNN_OK)
+        return st;
+    return clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_TRAIN * sizeof(float),
+                             4 * sizeof(float));
+}
+
+static void slot_values(const float *m, double *mean_loss, double *accuracy, uint64_t *samples)
+{
+    double count = m[3];
+    if (mean_loss)
+        *mean_loss = count > 0 ? m[1] / count : 0.0;
+    if (accuracy)
+        *accuracy = count > 0 ? m[2] / count : 0.0;
+    if (samples)
+        *samples = (uint64_t)count;
+}
+
+clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accuracy,
+                                  uint64_t *samples)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_metrics_read");
+    float m[8];
+    if (st == CLNN_OK)
+        st = read_metrics(net, m);
+    if (st == CLNN_OK)
+        slot_values(m + CLNN__METRICS_TRAIN, mean_loss, accuracy, samples);
+    return st;
+}
+
+clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labels, size_t n,
+                              size_t batch, double *mean_loss, double *accuracy)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_evaluate");
+    if (st != CLNN_OK)
+        return st;
+    if (!x || !labels || n == 0 || batch == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "clnn_net_evaluate: needs data, labels, n > 0 and batch > 0");
+    st = clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_EVAL * sizeof(float),
+                           4 * sizeof(float));
+    size_t last = net->nlayers - 1;
+    for (size_t i = 0; i < n && st == CLNN_OK; i += batch) {
+        size_t rows = CLNN__MIN(batch, n - i);
+        st = forward(net, x + i * net->in_features, rows, false);
+        if (st == CLNN_OK)
+            st = upload_labels(net, labels + i);
+        if (st == CLNN_OK)
+            st = clnn__loss(net, net->outputs[last], rows, net->layers[last].out, NULL,
+                            CLNN__METRICS_EVAL);
+    }
+    float m[8];
+    if (st == CLNN_OK)
+        st = read_metrics(net, m);
+    if (st == CLNN_OK)
+        slot_values(m + CLNN__METRICS_EVAL, mean_loss, accuracy, NULL);
+    return st;
+}
+
+clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *classes)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_predict");
+    if (st != CLNN_OK)
+        return st;
+    if (!x || !classes)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_predict: NULL argument");
+    size_t k = clnn_net_out_features(net);
+    float *logits = clnn__malloc(CLNN__MIN(n, (size_t)EVAL_CHUNK) * k * sizeof(float));
+    if (!logits)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n && st == CLNN_OK; i += EVAL_CHUNK) {
+        size_t rows = CLNN__MIN((size_t)EVAL_CHUNK, n - i);
+        st = forward(net, x + i * net->in_features, rows, false);
+        if (st == CLNN_OK)
+            st = clnn__buffer_read(net->ctx, net->outputs[net->nlayers - 1], 0,
+                                   rows * k * sizeof(float), logits);
+        for (size_t r = 0; r < rows && st == CLNN_OK; r++) {
+            size_t best = 0;
+            for (size_t j = 1; j < k; j++)
+                if (logits[r * k + j] > logits[r * k + best])
+                    best = j;
+            classes[i + r] = (int32_t)best;
+        }
+    }
+    free(logits);
+    return st;
+}

@@ -1,0 +1,239 @@
+/* Model files: safetensors with PyTorch's state-dict names, so a clnn model
+ * loads into torch.nn.Sequential (or a named module) and back. */
+#include "io/safetensors.h"
+#include "net/net_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t tensor_bytes(const clnn__tensor *t)
+{
+    return t->numel * (t->dtype == CLNN_DTYPE_I64 ? 8 : 4);
+}
+
+/* Index of the first non-finite float in data, or SIZE_MAX. */
+static size_t first_nonfinite(const uint8_t *data, size_t numel)
+{
+    for (size_t i = 0; i < numel; i++) {
+        float v;
+        memcpy(&v, data + i * sizeof v, sizeof v);
+        if (!isfinite(v))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+clnn_status clnn_net_save(clnn_net *net, const char *path)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_save");
+    if (st != CLNN_OK)
+        return st;
+    if (!path || !*path)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_save: no path given");
+    clnn__st_entry *entries = clnn__calloc(net->ntensors, sizeof *entries);
+    void **data = clnn__calloc(net->ntensors, sizeof *data);
+    if (!entries || !data) {
+        free(entries);
+        free(data);
+        return CLNN_ERR_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < net->ntensors && st == CLNN_OK; i++) {
+        const clnn__tensor *t = &net->tensors[i];
+        size_t bytes = tensor_bytes(t);
+        data[i] = clnn__malloc(bytes);
+        if (!data[i]) {
+            st = CLNN_ERR_OUT_OF_MEMORY;
+            break;
+        }
+        st = clnn_net_tensor_read(net, i, data[i], bytes);
+        if (st == CLNN_OK && t->dtype == CLNN_DTYPE_F32) {
+            size_t bad = first_nonfinite(data[i], t->numel);
+            if (bad != SIZE_MAX)
+                st = clnn__fail(CLNN_ERR_NONFINITE,
+                                "refusing to save '%s': tensor '%s' holds a non-finite value at "
+                                "element %zu (training diverged; lower the learning rate)",
+                                path, t->name, bad);
+        }
+        entries[i] = (clnn__st_entry){.name = t->name,
+                                      .dtype = t->dtype == CLNN_DTYPE_I64 ? CLNN__ST_I64
+                                                                          : CLNN__ST_F32,
+                                      .ndim = t->ndim, .shape = {t->shape[0], t->shape[1]},
+                                      .data = data[i], .nbytes = bytes};
+    }
+    if (st == CLNN_OK) {
+        size_t spec_len = clnn_net_spec(net, NULL, 0);
+        char *spec = clnn__malloc(spec_len);
+        char in_features[32];
+        snprintf(in_features, sizeof in_features, "%zu", net->in_features);
+        if (!spec) {
+            st = CLNN_ERR_OUT_OF_MEMORY;
+        } else {
+            clnn_net_spec(net, spec, spec_len);
+            const char *keys[] = {"format", "clnn.spec", "clnn.in_features", "clnn.version"};
+            const char *values[] = {"pt", spec, in_features, clnn_version()};
+            st = clnn__st_write(path, entries, net->ntensors, keys, values, CLNN__ARRAY_LEN(keys));
+            free(spec);
+        }
+    }
+    for (size_t i = 0; i < net->ntensors; i++)
+        free(data[i]);
+    free(data);
+    free(entries);
+    return st;
+}
+
+static void shape_text(size_t ndim, const size_t *shape, char *buf, size_t cap)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (size_t i = 0; i < ndim && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", i ? ", " : "", shape[i]);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "]");
+}
+
+/* Check every tensor before writing any, so a bad file changes nothing. */
+static clnn_status check_file(const clnn_net *net, const clnn__st_file *f, const char *path)
+{
+    for (size_t i = 0; i < net->ntensors; i++) {
+        const clnn__tensor *t = &net->tensors[i];
+        const clnn__st_tensor *ft = clnn__st_find(f, t->name);
+        char want[64], got[64];
+        shape_text(t->ndim, t->shape, want, sizeof want);
+        if (!ft)
+            return clnn__fail(CLNN_ERR_SHAPE,
+                              "'%s' has no tensor '%s' (%s %s) that the network needs; was it "
+                              "saved from a different layer stack?",
+                              path, t->name, t->dtype == CLNN_DTYPE_I64 ? "I64" : "F32", want);
+        clnn__st_dtype dt = t->dtype == CLNN_DTYPE_I64 ? CLNN__ST_I64 : CLNN__ST_F32;
+        if (ft->dtype != dt)
+            return clnn__fail(CLNN_ERR_SHAPE, "'%s': tensor '%s' is %s, expected %s", path,
+                              t->name, clnn__st_dtype_name(ft->dtype), clnn__st_dtype_name(dt));
+        shape_text(ft->ndim, ft->shape, got, sizeof got);
+        bool same = ft->ndim == t->ndim;
+        for (size_t d = 0; same && d < t->ndim; d++)
+            same = ft->shape[d] == t->shape[d];
+        if (!same)
+            return clnn__fail(CLNN_ERR_SHAPE, "'%s': tensor '%s' has shape %s, the network needs %s",
+                              path, t->name, got, want);
+        if (dt == CLNN__ST_F32) {
+            size_t bad = first_nonfinite(ft->data, ft->numel);
+            if (bad != SIZE_MAX)
+                return clnn__fail(CLNN_ERR_NONFINITE,
+                                  "'%s': tensor '%s' holds a non-finite value at element %zu",
+                                  path, t->name, bad);
+        }
+    }
+    for (size_t i = 0; i < f->count; i++) {
+        bool known = false;
+        for (size_t j = 0; j < net->ntensors && !known; j++)
+            known = strcmp(f->tensors[i].name, net->tensors[j].name) == 0;
+        if (!known)
+            return clnn__fail(CLNN_ERR_SHAPE,
+                              "'%s' has a tensor '%s' that the network does not have (loading is "
+                              "strict, as load_state_dict(strict=True))",
+                              path, f->tensors[i].name);
+    }
+    return CLNN_OK;
+}
+
+static clnn_status apply_file(clnn_net *net, const clnn__st_file *f, const char *path)
+{
+    clnn_status st = check_file(net, f, path);
+    for (size_t i = 0; i < net->ntensors && st == CLNN_OK; i++) {
+        const clnn__st_tensor *ft = clnn__st_find(f, net->tensors[i].name);
+        st = clnn_net_tensor_write(net, i, ft->data, ft->nbytes);
+    }
+    return st;
+}
+
+clnn_status clnn_net_load_weights(clnn_net *net, const char *path)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_load_weights");
+    if (st != CLNN_OK)
+        return st;
+    if (!path)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load_weights: path is NULL");
+    clnn__st_file f;
+    st = clnn__st_read(path, &f);
+    if (st != CLNN_OK)
+        return st;
+    st = apply_file(net, &f, path);
+    clnn__st_free(&f);
+    return st;
+}
+
+/* Input width from metadata, else from the first layer's weight. */
+static clnn_status input_features(const clnn__st_file *f, const char *spec, const char *path,
+                                  size_t *out)
+{
+    const char *meta = clnn__st_meta(f, "clnn.in_features");
+    if (meta) {
+        char *end;
+        unsigned long long v = strtoull(meta, &end, 10);
+        if (*meta < '0' || *meta > '9' || *end || v == 0 || v > CLNN__UNITS_MAX)
+            return clnn__fail(CLNN_ERR_BAD_FILE, "'%s': metadata clnn.in_features='%s' is invalid",
+                              path, meta);
+        *out = (size_t)v;
+        return CLNN_OK;
+    }
+    clnn__layer_spec *layers;
+    size_t n;
+    clnn_status st = clnn__spec_parse(spec, &layers, &n);
+    if (st != CLNN_OK)
+        return st;
+    char name[CLNN__NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s.weight", layers[0].name[0] ? layers[0].name : "0");
+    const clnn__st_tensor *w = clnn__st_find(f, name);
+    bool dense = layers[0].kind == CLNN__LAYER_DENSE;
+    free(layers);
+    if (!w || w->ndim != (dense ? 2u : 1u))
+        return clnn__fail(CLNN_ERR_BAD_FILE,
+                          "'%s': cannot tell the input width: no clnn.in_features metadata and "
+                          "no usable tensor '%s'",
+                          path, name);
+    *out = w->shape[dense ? 1 : 0];
+    return CLNN_OK;
+}
+
+clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec, clnn_net **out)
+{
+    clnn__clear_error();
+    if (!ctx || !path || !out)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load: NULL argument");
+    *out = NULL;
+    clnn__st_file f;
+    clnn_status st = clnn__st_read(path, &f);
+    if (st != CLNN_OK)
+        return st;
+    if (!spec)
+        spec = clnn__st_meta(&f, "clnn.spec");
+    if (!spec) {
+        clnn__st_free(&f);
+        return clnn__fail(CLNN_ERR_BAD_FILE,
+                          "'%s' has no clnn.spec metadata (it was not written by clnn): give "
+                          "the layer stack explicitly (--layers)",
+                          path);
+    }
+    size_t in = 0;
+    clnn_net *net = NULL;
+    st = input_features(&f, spec, path, &in);
+    if (st == CLNN_OK)
+        st = clnn_net_create(ctx, in, &net);
+    if (st == CLNN_OK)
+        st = clnn_net_add_layers(net, spec);
+    if (st == CLNN_OK)
+        st = clnn_net_init(net, 0);
+    if (st == CLNN_OK)
+        st = apply_file(net, &f, path);
+    clnn__st_free(&f);
+    if (st != CLNN_OK) {
+        clnn_net_free(net);
+        return st;
+    }
+    *out = net;
+    return CLNN_OK;
+}

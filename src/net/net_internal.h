@@ -1,0 +1,102 @@
+/* The network object shared by net/ and layers/. */
+#ifndef CLNN_NET_INTERNAL_H
+#define CLNN_NET_INTERNAL_H
+
+#include "net/spec.h"
+#include "runtime/runtime.h"
+
+/* Where a state-dict entry lives. */
+typedef enum clnn__storage {
+    CLNN__IN_PARAMS,  /* trainable: net->params (gradient at the same offset in net->grads) */
+    CLNN__IN_STATS,   /* float buffer such as running_mean: net->stats */
+    CLNN__ON_HOST     /* int64 counter kept on the host (num_batches_tracked) */
+} clnn__storage;
+
+typedef struct clnn__tensor {
+    char *name;
+    clnn_dtype dtype;
+    size_t ndim;
+    size_t shape[2];
+    size_t numel;
+    clnn__storage storage;
+    size_t offset;      /* elements into params or stats */
+    int64_t *counter;   /* CLNN__ON_HOST */
+} clnn__tensor;
+
+typedef struct clnn__layer {
+    clnn__layer_spec spec;
+    size_t index;        /* position in the stack (PyTorch's Sequential index) */
+    size_t in, out;      /* features */
+    /* dense: weight [out, in] and bias in params */
+    size_t weight_off, bias_off;
+    /* batchnorm1d: gamma/beta in params (weight_off/bias_off), running stats */
+    size_t rmean_off, rvar_off;
+    int64_t num_batches_tracked;
+    cl_mem save_mean, save_invstd;
+} clnn__layer;
+
+/* Host copies of a batch waiting to be uploaded; a ring lets the host fill
+ * the next batch while the device still reads the previous one. */
+#define CLNN__STAGING 2
+typedef struct clnn__staging {
+    float *x;
+    int32_t *labels;
+    cl_event x_done, labels_done;
+} clnn__staging;
+
+/* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl). */
+#define CLNN__METRICS_TRAIN 0
+#define CLNN__METRICS_EVAL 4
+
+struct clnn_net {
+    clnn_context *ctx;
+    size_t in_features;
+    clnn__layer *layers;
+    size_t nlayers, layers_cap;
+    clnn__tensor *tensors;
+    size_t ntensors, tensors_cap;
+    bool initialized;
+    bool training;
+
+    size_t nparams, nstats;  /* elements */
+    cl_mem params, grads, opt_a, opt_b, stats, metrics;
+
+    size_t batch_cap;        /* activations are allocated for this many rows */
+    size_t batch;            /* rows of the last forward */
+    size_t max_width;
+    cl_mem input, labels, row_loss, row_correct;
+    cl_mem *outputs;         /* per layer, batch_cap × out */
+    cl_mem grad_bufs[2];     /* batch_cap × max_width, alternating in backward */
+    clnn__staging staging[CLNN__STAGING];
+    size_t staging_next;
+    bool forward_done, backward_done, forward_was_training;
+
+    clnn_optimizer_options opt;
+    uint64_t opt_steps;
+};
+
+/* Grow the per-batch buffers to hold `rows` rows. */
+clnn_status clnn__net_reserve(clnn_net *net, size_t rows);
+/* CLNN_ERR_STATE unless clnn_net_init has run. */
+clnn_status clnn__net_check_ready(const clnn_net *net, const char *fn);
+
+/* Layer kernels (layers/). `x` is the layer's input, `y` its output. */
+clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows);
+clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
+                                 size_t rows);
+clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
+                             bool training);
+clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
+                              size_t rows, bool batch_stats);
+clnn_status clnn__relu_forward(clnn_net *net, cl_mem x, cl_mem y, size_t count);
+clnn_status clnn__relu_backward(clnn_net *net, cl_mem y, cl_mem dy, cl_mem dx, size_t count);
+/* Softmax cross-entropy of logits z against labels; writes dz when non-NULL
+ * and accumulates loss/accuracy into the metrics slot. */
+clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t classes, cl_mem dz, int slot);
+clnn_status clnn__optimizer_step(clnn_net *net);
+
+/* Fixed OpenCL options of the layer kernels. */
+#define CLNN__BN_EPS 1e-5f
+#define CLNN__BN_MOMENTUM 0.1f
+
+#endif

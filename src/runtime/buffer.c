@@ -1,0 +1,81 @@
+/* Device buffers and kernel launches. */
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+
+clnn_status clnn__buffer_create(clnn_context *ctx, size_t bytes, cl_mem *out)
+{
+    cl_int err;
+    *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "allocating %zu bytes on the device (clCreateBuffer)", bytes);
+        *out = NULL;
+        return clnn__cl_check(err, what);
+    }
+    return CLNN_OK;
+}
+
+void clnn__buffer_release(cl_mem *buf)
+{
+    if (*buf)
+        clReleaseMemObject(*buf);
+    *buf = NULL;
+}
+
+clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
+                               const void *src, bool blocking, cl_event *event)
+{
+    if (bytes == 0)
+        return CLNN_OK;
+    return clnn__cl_check(clEnqueueWriteBuffer(ctx->queue, buf, blocking ? CL_TRUE : CL_FALSE,
+                                               offset, bytes, src, 0, NULL, event),
+                          "clEnqueueWriteBuffer");
+}
+
+clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
+                              void *dst)
+{
+    if (bytes == 0)
+        return CLNN_OK;
+    return clnn__cl_check(
+        clEnqueueReadBuffer(ctx->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL),
+        "clEnqueueReadBuffer");
+}
+
+clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes)
+{
+    if (bytes == 0)
+        return CLNN_OK;
+    const float zero = 0.0f;
+    return clnn__cl_check(
+        clEnqueueFillBuffer(ctx->queue, buf, &zero, sizeof zero, offset, bytes, 0, NULL, NULL),
+        "clEnqueueFillBuffer");
+}
+
+clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, cl_uint dims,
+                         const size_t *global, const size_t *local, const clnn__arg *args,
+                         size_t nargs)
+{
+    for (size_t i = 0; i < nargs; i++) {
+        cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
+        if (err != CL_SUCCESS) {
+            char what[160];
+            snprintf(what, sizeof what, "setting argument %zu of kernel %s", i, name);
+            return clnn__cl_check(err, what);
+        }
+    }
+    size_t g[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        g[d] = global[d] ? global[d] : 1;
+        if (local)
+            g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, g, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char what[160];
+        snprintf(what, sizeof what, "launching kernel %s", name);
+        return clnn__cl_check(err, what);
+    }
+    return CLNN_OK;
+}

@@ -1,0 +1,147 @@
+/* Context creation: chosen device, OpenCL context and in-order queue. */
+#include "runtime/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void clnn_context_options_init(clnn_context_options *options)
+{
+    if (!options)
+        return;
+    memset(options, 0, sizeof *options);
+    options->gemm = CLNN_GEMM_AUTO;
+}
+
+const char *clnn_gemm_backend_name(clnn_gemm_backend backend)
+{
+    switch (backend) {
+    case CLNN_GEMM_AUTO:
+        return "auto";
+    case CLNN_GEMM_CLBLAST:
+        return "clblast";
+    case CLNN_GEMM_OWN:
+        return "own";
+    }
+    return "unknown";
+}
+
+static clnn_status resolve_gemm(clnn_gemm_backend requested, clnn_gemm_backend *out)
+{
+    if (requested == CLNN_GEMM_CLBLAST || requested == CLNN_GEMM_OWN) {
+        *out = requested;
+        return CLNN_OK;
+    }
+    if (requested != CLNN_GEMM_AUTO)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "unknown GEMM backend %d", (int)requested);
+    const char *env = getenv("CLNN_GEMM");
+    if (!env || !*env || strcasecmp(env, "auto") == 0)
+        *out = CLNN_GEMM_CLBLAST;
+    else if (strcasecmp(env, "clblast") == 0)
+        *out = CLNN_GEMM_CLBLAST;
+    else if (strcasecmp(env, "own") == 0)
+        *out = CLNN_GEMM_OWN;
+    else
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "CLNN_GEMM='%s' is not a GEMM backend: use auto, clblast or own", env);
+    return CLNN_OK;
+}
+
+clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out)
+{
+    clnn__clear_error();
+    if (!out)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_create: out is NULL");
+    *out = NULL;
+    clnn_context_options defaults;
+    if (!options) {
+        clnn_context_options_init(&defaults);
+        options = &defaults;
+    }
+    clnn_gemm_backend gemm = CLNN_GEMM_AUTO;
+    clnn_status st = resolve_gemm(options->gemm, &gemm);
+    if (st != CLNN_OK)
+        return st;
+    size_t index;
+    st = clnn_device_select(options->device, &index);
+    if (st != CLNN_OK)
+        return st;
+    clnn_context *ctx = clnn__calloc(1, sizeof *ctx);
+    if (!ctx)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    if (mtx_init(&ctx->programs_lock, mtx_plain) != thrd_success) {
+        free(ctx);
+        return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "cannot create a mutex");
+    }
+    ctx->gemm = gemm;
+    ctx->profiling = options->profiling;
+
+    cl_platform_id *plats;
+    cl_device_id *devs;
+    size_t n;
+    st = clnn__devices(&plats, &devs, &n);
+    if (st == CLNN_OK) {
+        ctx->platform = plats[index];
+        ctx->device = devs[index];
+        free(plats);
+        free(devs);
+        st = clnn_device_get_info(index, &ctx->info);
+    }
+    cl_int err = CL_SUCCESS;
+    if (st == CLNN_OK) {
+        cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
+                                         0};
+        ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+        st = clnn__cl_check(err, "clCreateContext");
+    }
+    if (st == CLNN_OK) {
+        cl_command_queue_properties qp = options->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
+        ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qp, &err);
+        st = clnn__cl_check(err, "clCreateCommandQueue");
+    }
+    if (st != CLNN_OK) {
+        clnn_context_free(ctx);
+        return st;
+    }
+    clnn__log(CLNN_LOG_INFO, "device %zu: %s (%s), GEMM backend %s", ctx->info.index,
+              ctx->info.name, ctx->info.platform, clnn_gemm_backend_name(ctx->gemm));
+    *out = ctx;
+    return CLNN_OK;
+}
+
+void clnn_context_free(clnn_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->queue)
+        clFinish(ctx->queue);
+    clnn__programs_release(ctx);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->cl)
+        clReleaseContext(ctx->cl);
+    mtx_destroy(&ctx->programs_lock);
+    free(ctx);
+}
+
+clnn_status clnn_context_get_device_info(const clnn_context *ctx, clnn_device_info *info)
+{
+    clnn__clear_error();
+    if (!ctx || !info)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_get_device_info: NULL argument");
+    *info = ctx->info;
+    return CLNN_OK;
+}
+
+clnn_gemm_backend clnn_context_gemm_backend(const clnn_context *ctx)
+{
+    return ctx ? ctx->gemm : CLNN_GEMM_AUTO;
+}
+
+clnn_status clnn_context_finish(clnn_context *ctx)
+{
+    clnn__clear_error();
+    if (!ctx)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_finish: ctx is NULL");
+    return clnn__cl_check(clFinish(ctx->queue), "clFinish");
+}

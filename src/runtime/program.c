@@ -1,0 +1,171 @@
+/* Runtime compilation of kernels/<name>.cl for the context's device, cached
+ * per context by (source, options) behind a mutex, as CLBlast does. */
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernel_sources.h"
+
+typedef struct kernel_entry {
+    char *name;
+    cl_kernel kernel;
+    struct kernel_entry *next;
+} kernel_entry;
+
+struct clnn__program_entry {
+    char *source;
+    char *options;
+    cl_program program;
+    kernel_entry *kernels;
+    clnn__program_entry *next;
+};
+
+/* Every program is prefixed by kernels/common.cl (OpenCL C has no #include
+ * for in-memory sources). */
+static clnn_status build(clnn_context *ctx, const char *source, const char *options,
+                         cl_program *out)
+{
+    const char *common, *text;
+    size_t common_len, text_len;
+    char *common_owned, *text_owned;
+    clnn_status st = clnn__kernel_source_get("common", &common, &common_len, &common_owned);
+    if (st != CLNN_OK)
+        return st;
+    st = clnn__kernel_source_get(source, &text, &text_len, &text_owned);
+    if (st != CLNN_OK) {
+        free(common_owned);
+        return st;
+    }
+    const char *strings[2] = {common, text};
+    size_t lengths[2] = {common_len, text_len};
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(ctx->cl, 2, strings, lengths, &err);
+    free(common_owned);
+    free(text_owned);
+    if (err != CL_SUCCESS)
+        return clnn__cl_check(err, "clCreateProgramWithSource");
+
+    /* CLNN_CL_OPTIONS appends to every build (e.g. -cl-fast-relaxed-math). */
+    const char *extra = getenv("CLNN_CL_OPTIONS");
+    char full[2048];
+    snprintf(full, sizeof full, "-cl-std=CL1.2 %s %s", options ? options : "",
+             extra ? extra : "");
+    clnn__log(CLNN_LOG_DEBUG, "building kernels/%s.cl with '%s'", source, full);
+    err = clBuildProgram(prog, 1, &ctx->device, full, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t log_len = 0;
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);
+        char *log = malloc(log_len + 1);
+        if (log) {
+            if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, log_len, log,
+                                      NULL) != CL_SUCCESS)
+                log_len = 0;
+            log[log_len] = '\0';
+        }
+        clReleaseProgram(prog);
+        st = clnn__fail(CLNN_ERR_BUILD,
+                        "building kernels/%s.cl for device '%s' with options '%s' failed (%s); "
+                        "if CLNN_KERNEL_DIR or CLNN_CL_OPTIONS are set, check them. Build log:\n%s",
+                        source, ctx->info.name, full, clnn__cl_error_name(err),
+                        log ? log : "(no log)");
+        free(log);
+        return st;
+    }
+    *out = prog;
+    return CLNN_OK;
+}
+
+static clnn__program_entry *find_program(clnn_context *ctx, const char *source,
+                                         const char *options)
+{
+    for (clnn__program_entry *e = ctx->programs; e; e = e->next)
+        if (strcmp(e->source, source) == 0 && strcmp(e->options, options) == 0)
+            return e;
+    return NULL;
+}
+
+static clnn_status get_kernel(clnn_context *ctx, const char *source, const char *options,
+                              const char *kernel_name, cl_kernel *out)
+{
+    clnn__program_entry *e = find_program(ctx, source, options);
+    if (!e) {
+        cl_program prog;
+        clnn_status st = build(ctx, source, options, &prog);
+        if (st != CLNN_OK)
+            return st;
+        e = clnn__calloc(1, sizeof *e);
+        char *s = clnn__strdup(source), *o = clnn__strdup(options);
+        if (!e || !s || !o) {
+            free(e);
+            free(s);
+            free(o);
+            clReleaseProgram(prog);
+            return CLNN_ERR_OUT_OF_MEMORY;
+        }
+        e->source = s;
+        e->options = o;
+        e->program = prog;
+        e->next = ctx->programs;
+        ctx->programs = e;
+    }
+    for (kernel_entry *k = e->kernels; k; k = k->next) {
+        if (strcmp(k->name, kernel_name) == 0) {
+            *out = k->kernel;
+            return CLNN_OK;
+        }
+    }
+    cl_int err;
+    cl_kernel kernel = clCreateKernel(e->program, kernel_name, &err);
+    if (err != CL_SUCCESS)
+        return clnn__fail(CLNN_ERR_BUILD, "kernel '%s' not found in kernels/%s.cl: %s",
+                          kernel_name, source, clnn__cl_error_name(err));
+    kernel_entry *k = clnn__calloc(1, sizeof *k);
+    char *name = clnn__strdup(kernel_name);
+    if (!k || !name) {
+        free(k);
+        free(name);
+        clReleaseKernel(kernel);
+        return CLNN_ERR_OUT_OF_MEMORY;
+    }
+    k->name = name;
+    k->kernel = kernel;
+    k->next = e->kernels;
+    e->kernels = k;
+    *out = kernel;
+    return CLNN_OK;
+}
+
+clnn_status clnn__kernel(clnn_context *ctx, const char *source, const char *options,
+                         const char *kernel_name, cl_kernel *out)
+{
+    if (!options)
+        options = "";
+    mtx_lock(&ctx->programs_lock);
+    clnn_status st = get_kernel(ctx, source, options, kernel_name, out);
+    mtx_unlock(&ctx->programs_lock);
+    return st;
+}
+
+void clnn__programs_release(clnn_context *ctx)
+{
+    clnn__program_entry *e = ctx->programs;
+    while (e) {
+        clnn__program_entry *next = e->next;
+        kernel_entry *k = e->kernels;
+        while (k) {
+            kernel_entry *kn = k->next;
+            clReleaseKernel(k->kernel);
+            free(k->name);
+            free(k);
+            k = kn;
+        }
+        clReleaseProgram(e->program);
+        free(e->source);
+        free(e->options);
+        free(e);
+        e = next;
+    }
+    ctx->programs = NULL;
+}

@@ -1,0 +1,70 @@
+/* The OpenCL runtime: devices, context and queue, program cache, buffers and
+ * launches. Every OpenCL call of the library goes through this part. */
+#ifndef CLNN_RUNTIME_H
+#define CLNN_RUNTIME_H
+
+#include <CL/cl.h>
+#include <threads.h>
+
+#include "internal.h"
+
+typedef struct clnn__program_entry clnn__program_entry;
+
+struct clnn_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    clnn_device_info info;
+    clnn_gemm_backend gemm;
+    bool profiling;
+    /* Compiled programs keyed by (source name, build options). */
+    mtx_t programs_lock;
+    clnn__program_entry *programs;
+};
+
+/* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *clnn__cl_error_name(cl_int err);
+/* Return CLNN_OK for CL_SUCCESS, else record "<what> failed: CL_NAME (code)"
+ * with a hint for the codes a user can act on. */
+clnn_status clnn__cl_check(cl_int err, const char *what);
+
+/* Enumerate all devices of all platforms in a stable order. */
+clnn_status clnn__devices(cl_platform_id **platforms, cl_device_id **devices, size_t *count);
+
+/* A kernel of program `source` (kernels/<source>.cl) built with options; the
+ * cache owns it. One thread at a time per context, so sharing is safe. */
+clnn_status clnn__kernel(clnn_context *ctx, const char *source, const char *options,
+                         const char *kernel_name, cl_kernel *out);
+
+/* Release every cached program and kernel (context teardown). */
+void clnn__programs_release(clnn_context *ctx);
+
+/* Buffers. */
+clnn_status clnn__buffer_create(clnn_context *ctx, size_t bytes, cl_mem *out);
+void clnn__buffer_release(cl_mem *buf);
+clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
+                               const void *src, bool blocking, cl_event *event);
+clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
+                              void *dst);
+clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes);
+
+/* Kernel arguments given as (size, pointer) pairs. */
+typedef struct clnn__arg {
+    size_t size;
+    const void *value;
+} clnn__arg;
+#define CLNN__ARG(v) ((clnn__arg){sizeof(v), &(v)})
+#define CLNN__LOCAL(bytes) ((clnn__arg){(bytes), NULL})
+
+/* Set args and enqueue a 1-D or 2-D range; global sizes are rounded up to a
+ * multiple of local (kernels guard their bounds). local may be NULL. */
+clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, cl_uint dims,
+                         const size_t *global, const size_t *local, const clnn__arg *args,
+                         size_t nargs);
+#define CLNN__LAUNCH(ctx, kernel, name, dims, global, local, ...)                                \
+    clnn__launch((ctx), (kernel), (name), (dims), (global), (local),                               \
+                 (const clnn__arg[]){__VA_ARGS__},                                                 \
+                 sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+#endif

@@ -1,0 +1,55 @@
+/* Shared helpers for the Check test programs. */
+#ifndef CLNN_TEST_H
+#define CLNN_TEST_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "clnn.h"
+
+/* meson treats exit code 77 as SKIP. */
+#define CLNN_TEST_SKIP 77
+
+/* Fail the test with the library's message when a call does not return OK. */
+#define ck_assert_clnn_ok(expr)                                                                    \
+    do {                                                                                           \
+        clnn_status st_ = (expr);                                                                  \
+        ck_assert_msg(st_ == CLNN_OK, "%s returned %s: %s", #expr, clnn_status_name(st_),          \
+                      clnn_last_error());                                                          \
+    } while (0)
+
+/* Exit with SKIP when no OpenCL device exists; call first in main() of tests
+ * that need one. CLNN_TEST_REQUIRE_DEVICE=1 turns the skip into a failure (CI). */
+static inline void clnn_test_require_device(void)
+{
+    size_t n = 0;
+    if (clnn_device_count(&n) == CLNN_OK && n > 0)
+        return;
+    const char *req = getenv("CLNN_TEST_REQUIRE_DEVICE");
+    fprintf(stderr, "no OpenCL device: %s\n", clnn_last_error());
+    exit(req && *req == '1' ? 1 : CLNN_TEST_SKIP);
+}
+
+/* A context on the default test device ($CLNN_DEVICE, else the first). */
+static inline clnn_context *clnn_test_context(void)
+{
+    clnn_context_options o;
+    clnn_context_options_init(&o);
+    clnn_context *ctx = NULL;
+    clnn_status st = clnn_context_create(&o, &ctx);
+    ck_assert_msg(st == CLNN_OK, "clnn_context_create: %s", clnn_last_error());
+    return ctx;
+}
+
+/* Run one suite, print Check's summary, return the process exit code. */
+static inline int clnn_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif

@@ -1,0 +1,110 @@
+/* Helpers for the io tests: scratch directories and files, and checks on
+ * failures and their messages. */
+#ifndef CLNN_IO_TEST_H
+#define CLNN_IO_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf, mkdtemp, nftw */
+#endif
+#include "clnn_test.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Expect expr to fail with status and a message containing substr. */
+#define ck_assert_fails_with(expr, status, substr)                                                 \
+    do {                                                                                           \
+        clnn_status st_ = (expr);                                                                  \
+        ck_assert_msg(st_ == (status), "%s returned %s (%s), expected %s", #expr,                  \
+                      clnn_status_name(st_), clnn_last_error(), clnn_status_name(status));         \
+        ck_assert_msg(strstr(clnn_last_error(), (substr)) != NULL,                                 \
+                      "%s: message \"%s\" lacks \"%s\"", #expr, clnn_last_error(), (substr));      \
+    } while (0)
+
+/* A fresh empty directory under $TMPDIR (or /tmp); the caller frees it
+ * and removes it with io_test_rmtree. */
+static inline char *io_test_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    char *dir = NULL;
+    ck_assert_int_ge(asprintf(&dir, "%s/clnn-io-XXXXXX", base), 0);
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp(%s) failed", dir);
+    return dir;
+}
+
+static inline int io_test_rm_entry(const char *path, const struct stat *sb, int type,
+                                   struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void io_test_rmtree(char *dir)
+{
+    nftw(dir, io_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+/* dir/name, malloc'ed. */
+static inline char *io_test_path(const char *dir, const char *name)
+{
+    char *p = NULL;
+    ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
+    return p;
+}
+
+static inline void io_test_write(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", path);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Whole file into a malloc'ed buffer; NULL if it cannot be opened. */
+static inline uint8_t *io_test_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Number of entries in dir other than . and .. */
+static inline size_t io_test_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+#endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install the Debian packages clnn needs to build, test and run.
+# Idempotent: when everything is already installed it only checks and exits.
+#
+#   tools/install-deps.sh            build, test and run (incl. Fashion-MNIST)
+#   tools/install-deps.sh --torch    also PyTorch, NumPy and OpenBLAS
+#                                    (tools/make-fixtures.py, comparisons)
+#   tools/install-deps.sh --dev      also shellcheck and oclgrind
+#   tools/install-deps.sh --check    only report what is missing (exit 1 if any)
+set -euo pipefail
+
+packages=(
+    build-essential pkg-config meson ninja-build python3
+    ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev
+    check zlib1g-dev clinfo dataset-fashion-mnist
+)
+check_only=0
+
+usage() {
+    sed -n '2,9s/^# \{0,1\}//p' "$0"
+}
+
+while (($#)); do
+    case "$1" in
+        --torch) packages+=(python3-torch python3-numpy libopenblas0-pthread) ;;
+        --dev) packages+=(shellcheck oclgrind) ;;
+        --check) check_only=1 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "install-deps.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# A package counts as present when dpkg has it fully installed ("ii").
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    if [[ "$status" != ii* ]]; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+echo "install-deps.sh: missing packages: ${missing[*]}" >&2
+if ((check_only)); then
+    exit 1
+fi
+if ((EUID != 0)); then
+    echo "install-deps.sh: installing them needs root; rerun with sudo:" >&2
+    echo "    sudo $0" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"

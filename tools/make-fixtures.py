@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""Generate the PyTorch reference fixtures in tests/data/torch/.
+
+    python3 tools/make-fixtures.py [OUTPUT_DIR]
+
+Needs PyTorch and NumPy (tools/install-deps.sh --torch); writes safetensors
+files itself (no safetensors package needed). Deterministic: the same PyTorch
+version writes the same bytes. tests/data/torch/README.md describes every
+tensor; tests/torch/test_torch_fixtures.c checks clnn against them.
+
+Besides writing the fixtures, the script checks that the test's tolerances
+are meaningful, and stops with an error otherwise:
+  * noise: the same run in float64 differs from the float32 fixture by far
+    less than each tolerance (clnn, also float32 but summing in another
+    order, is expected to differ by about as much);
+  * sensitivity: plausible implementation mistakes (biased running_var, the
+    BatchNorm momentum rule reversed, weight decay ignored or decoupled,
+    dampened or non-Nesterov momentum, no Adam bias correction, ...),
+    replayed in float64, exceed the tolerance of at least one check by a
+    wide factor.
+"""
+
+import copy
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+IN_FEATURES = 37
+SPEC = "dense:19,bn,relu,dense:13,bn,relu,dense:7"
+CLASSES = 7
+STEPS = 10
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+# num_batches_tracked starts here (not 0) so that a test which failed to
+# write the I64 buffer cannot pass by accident: after 10 steps it must be 13.
+NBT_INIT = 3
+
+# Tolerances, mirrored in tests/torch/test_torch_fixtures.c; the norm of each
+# is err = max|a - b| / max(floor, max|r|) with r the reference quantity.
+#   kind      r                 floor  tolerance
+TOL = {
+    "out": ("b", 1.0, 1e-5),          # train-mode layer outputs and loss
+    "grad": ("b", 0.1, 1e-4),         # gradients after backward on batch 0
+    "state": ("b-init", 1e-2, 1e-3),  # state dict after 1 and 10 steps
+    "eval": ("b", 1.0, 1e-4),         # eval-mode outputs and loss at the end
+}
+# Noise (float64 vs float32) must stay below tolerance / NOISE_MARGIN and
+# every mutation must exceed tolerance * MUTATION_MARGIN on some check.
+NOISE_MARGIN = 5.0
+MUTATION_MARGIN = 10.0
+# ReLU inputs and top-two logit gaps closer than this to a tie would make the
+# comparison depend on rounding; seeds are chosen to stay clear of it.
+MIN_MARGIN = 1e-4
+
+SCENARIOS = [
+    dict(name="sgd_momentum", seed=101, batch=8,
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
+    dict(name="sgd_nesterov", seed=202, batch=8,
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=True)),
+    dict(name="sgd_plain", seed=303, batch=5,
+         opt=dict(kind="sgd", lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)),
+    dict(name="adam", seed=405, batch=8,
+         opt=dict(kind="adam", lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2)),
+]
+
+
+# ------------------------------------------------------------ safetensors
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: list of (name, numpy array) in file order; metadata: str->str."""
+    header = {"__metadata__": dict(metadata)}
+    blobs = []
+    offset = 0
+    for name, arr in tensors:
+        if arr.dtype == np.float32:
+            dtype, data = "F32", arr.astype("<f4").tobytes()
+        elif arr.dtype == np.int64:
+            dtype, data = "I64", arr.astype("<i8").tobytes()
+        else:
+            raise ValueError(f"{name}: unsupported dtype {arr.dtype}")
+        header[name] = {"dtype": dtype, "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------ the network
+
+def build_model():
+    """The Sequential that SPEC describes (indices = clnn layer indices)."""
+    layers = []
+    width = IN_FEATURES
+    for item in SPEC.split(","):
+        if item.startswith("dense:"):
+            out = int(item.split(":")[1])
+            layers.append(nn.Linear(width, out))
+            width = out
+        elif item == "bn":
+            layers.append(nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM))
+        elif item == "relu":
+            layers.append(nn.ReLU())
+        else:
+            raise ValueError(item)
+    return nn.Sequential(*layers)
+
+
+def make_model():
+    """PyTorch's default Linear init; BatchNorm parameters and running
+    statistics perturbed away from 1/0/0/1 so that mixing them up shows."""
+    model = build_model()
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.BatchNorm1d):
+                layer.weight.uniform_(0.5, 1.5)
+                layer.bias.uniform_(-0.5, 0.5)
+                layer.running_mean.uniform_(-0.5, 0.5)
+                layer.running_var.uniform_(0.5, 2.0)
+                layer.num_batches_tracked.fill_(NBT_INIT)
+    return model
+
+
+def make_optimizer(params, o):
+    if o["kind"] == "sgd":
+        return torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], dampening=o["dampening"],
+                               weight_decay=o["weight_decay"], nesterov=o["nesterov"])
+    return torch.optim.Adam(params, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"],
+                            weight_decay=o["weight_decay"])
+
+
+def describe_optimizer(o):
+    if o["kind"] == "sgd":
+        return (f"sgd lr={o['lr']!r} momentum={o['momentum']!r} dampening={o['dampening']!r} "
+                f"weight_decay={o['weight_decay']!r} nesterov={int(o['nesterov'])}")
+    return (f"adam lr={o['lr']!r} beta1={o['beta1']!r} beta2={o['beta2']!r} eps={o['eps']!r} "
+            f"weight_decay={o['weight_decay']!r}")
+
+
+def state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def run_torch(model0, o, xs, ys, dtype):
+    """The reference: nn.Sequential + torch.optim, in the order the C test
+    calls clnn (forward, backward, step; 10 times; then eval forward)."""
+    model = copy.deepcopy(model0).to(dtype)
+    opt = make_optimizer(model.parameters(), o)
+    rec = {"init": state(model)}
+    model.train()
+    relu_in = []
+    for k in range(STEPS):
+        h = xs[k].to(dtype)
+        outs = []
+        for layer in model:
+            if isinstance(layer, nn.ReLU):
+                relu_in.append(h.detach().abs().min().item())
+            h = layer(h)
+            outs.append(h.detach().clone())
+        loss = F.cross_entropy(h, ys[k])
+        opt.zero_grad()
+        loss.backward()
+        if k == 0:
+            rec["train.out"] = outs
+            rec["train.loss"] = loss.detach().clone()
+            rec["grad"] = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+        opt.step()
+        if k == 0:
+            rec["step1"] = state(model)
+    rec["step10"] = state(model)
+    model.eval()
+    with torch.no_grad():
+        h = xs[0].to(dtype)
+        outs = []
+        for layer in model:
+            if isinstance(layer, nn.ReLU):
+                relu_in.append(h.abs().min().item())
+            h = layer(h)
+            outs.append(h.clone())
+        rec["eval.out"] = outs
+        rec["eval.loss"] = F.cross_entropy(h, ys[0])
+    top2 = torch.topk(rec["eval.out"][-1], 2, dim=1).values
+    rec["margin"] = min(min(relu_in), (top2[:, 0] - top2[:, 1]).min().item())
+    return rec
+
+
+# -------------------------------------- a replay with deliberate mistakes
+
+def run_manual(model0, o, xs, ys, mutation=None):
+    """The same computation written out by hand in float64, with an optional
+    deliberate mistake. Without one it must match run_torch (checked)."""
+    mut = mutation or ""
+    sd = {k: v.to(torch.float64).clone() for k, v in model0.state_dict().items()}
+    kinds = [("dense" if isinstance(m, nn.Linear) else "bn" if isinstance(m, nn.BatchNorm1d) else "relu")
+             for m in model0]
+    pnames = [n for n, _ in model0.named_parameters()]
+    params = {n: sd[n].clone().requires_grad_(True) for n in pnames}
+    bn_eps = 1e-3 if mut == "bn_eps_1e-3" else BN_EPS
+    rec = {"init": {k: v.clone() for k, v in sd.items()}}
+
+    def forward(x, training):
+        h = x
+        outs = []
+        for i, kind in enumerate(kinds):
+            if kind == "dense":
+                h = h @ params[f"{i}.weight"].t() + params[f"{i}.bias"]
+            elif kind == "relu":
+                h = torch.relu(h)
+            else:
+                w, b = params[f"{i}.weight"], params[f"{i}.bias"]
+                rm, rv = sd[f"{i}.running_mean"], sd[f"{i}.running_var"]
+                if training:
+                    n = h.shape[0]
+                    mean = h.mean(0)
+                    var_b = ((h - mean) ** 2).mean(0)
+                    var_norm = var_b * n / (n - 1) if mut == "bn_normalize_unbiased" else var_b
+                    h_new = (h - mean) / torch.sqrt(var_norm + bn_eps) * w + b
+                    var_run = var_b if mut == "bn_running_var_biased" else var_b.detach() * n / (n - 1)
+                    m = 1.0 - BN_MOMENTUM if mut == "bn_momentum_reversed" else BN_MOMENTUM
+                    sd[f"{i}.running_mean"] = (1 - m) * rm + m * mean.detach()
+                    sd[f"{i}.running_var"] = (1 - m) * rv + m * var_run.detach()
+                    sd[f"{i}.num_batches_tracked"] = sd[f"{i}.num_batches_tracked"] + 1
+                    h = h_new
+                else:
+                    h = (h - rm) / torch.sqrt(rv + bn_eps) * w + b
+            outs.append(h)
+        return outs
+
+    def snapshot():
+        s = dict(sd)
+        s.update({n: p.detach().clone() for n, p in params.items()})
+        return {k: v.clone() for k, v in s.items()}
+
+    buf = {}
+    exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
+    exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
+    for k in range(STEPS):
+        outs = forward(xs[k].to(torch.float64), True)
+        loss = F.cross_entropy(outs[-1], ys[k], reduction="sum" if mut == "loss_sum" else "mean")
+        grads = torch.autograd.grad(loss, [params[n] for n in pnames])
+        if k == 0:
+            rec["train.out"] = [h.detach() for h in outs]
+            rec["train.loss"] = loss.detach()
+            rec["grad"] = {n: g.clone() for n, g in zip(pnames, grads)}
+        t = k + 1
+        with torch.no_grad():
+            for n, g in zip(pnames, grads):
+                p = params[n]
+                wd = o["weight_decay"]
+                decoupled = mut in ("wd_decoupled",)
+                if mut == "wd_ignored":
+                    wd = 0.0
+                d = g + wd * p if not decoupled else g.clone()
+                if o["kind"] == "sgd":
+                    mom = o["momentum"]
+                    if mom != 0:
+                        if n not in buf:
+                            buf[n] = d.clone()
+                        elif mut == "sgd_dampened":
+                            buf[n] = mom * buf[n] + (1 - mom) * d
+                        else:
+                            buf[n] = mom * buf[n] + (1 - o["dampening"]) * d
+                        nest = o["nesterov"] != (mut == "sgd_nesterov_flipped")
+                        d = d + mom * buf[n] if nest else buf[n]
+                    p -= o["lr"] * d
+                    if decoupled:
+                        p -= o["lr"] * wd * p
+                else:
+                    b1, b2 = o["beta1"], o["beta2"]
+                    exp_avg[n] = b1 * exp_avg[n] + (1 - b1) * d
+                    exp_avg_sq[n] = b2 * exp_avg_sq[n] + (1 - b2) * d * d
+                    bc1 = 1 - b1 ** t if mut != "adam_no_bias_correction" else 1.0
+                    bc2 = 1 - b2 ** t if mut != "adam_no_bias_correction" else 1.0
+                    if mut == "adam_eps_inside_sqrt":
+                        denom = torch.sqrt(exp_avg_sq[n] / bc2 + o["eps"])
+                    else:
+                        denom = torch.sqrt(exp_avg_sq[n]) / math.sqrt(bc2) + o["eps"]
+                    if decoupled:
+                        p -= o["lr"] * wd * p
+                    p -= (o["lr"] / bc1) * exp_avg[n] / denom
+        if k == 0:
+            rec["step1"] = snapshot()
+    rec["step10"] = snapshot()
+    with torch.no_grad():
+        outs = forward(xs[0].to(torch.float64), False)
+    rec["eval.out"] = outs
+    rec["eval.loss"] = F.cross_entropy(outs[-1], ys[0])
+    return rec
+
+
+MUTATIONS = {
+    "sgd": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
+            "loss_sum", "wd_ignored", "wd_decoupled", "sgd_dampened", "sgd_nesterov_flipped"],
+    "adam": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
+             "loss_sum", "wd_ignored", "wd_decoupled", "adam_no_bias_correction", "adam_eps_inside_sqrt"],
+}
+
+
+def applicable(mutation, o):
+    """Mutations that change nothing for this optimizer are not applicable."""
+    if mutation in ("wd_ignored", "wd_decoupled"):
+        return o["weight_decay"] != 0
+    if mutation in ("sgd_dampened", "sgd_nesterov_flipped"):
+        return o["momentum"] != 0
+    return True
+
+
+# ------------------------------------------------------- the test's norms
+
+def err(a, b, kind, init=None):
+    """The C test's error measure for one tensor (see TOL)."""
+    ref, floor, _ = TOL[kind]
+    a = a.to(torch.float64)
+    b = b.to(torch.float64)
+    r = b - init.to(torch.float64) if ref == "b-init" else b
+    return (a - b).abs().max().item() / max(floor, r.abs().max().item())
+
+
+def compare(cand, ref):
+    """Worst error of every check the C test makes: {check: (error, tolerance)}."""
+    out = {}
+    for i, (a, b) in enumerate(zip(cand["train.out"], ref["train.out"])):
+        out[f"train.out.{i}"] = (err(a, b, "out"), TOL["out"][2])
+    out["train.loss"] = (err(cand["train.loss"], ref["train.loss"], "out"), TOL["out"][2])
+    for n in ref["grad"]:
+        out[f"grad.{n}"] = (err(cand["grad"][n], ref["grad"][n], "grad"), TOL["grad"][2])
+    for s in ("step1", "step10"):
+        for n, b in ref[s].items():
+            if n.endswith("num_batches_tracked"):
+                out[f"{s}.{n}"] = (0.0 if int(cand[s][n]) == int(b) else math.inf, 0.5)
+            else:
+                out[f"{s}.{n}"] = (err(cand[s][n], b, "state", ref["init"][n]), TOL["state"][2])
+    for i, (a, b) in enumerate(zip(cand["eval.out"], ref["eval.out"])):
+        out[f"eval.out.{i}"] = (err(a, b, "eval"), TOL["eval"][2])
+    out["eval.loss"] = (err(cand["eval.loss"], ref["eval.loss"], "eval"), TOL["eval"][2])
+    return out
+
+
+def worst(checks):
+    """(check name, error / tolerance) of the check closest to or over its tolerance."""
+    name = max(checks, key=lambda c: checks[c][0] / checks[c][1])
+    return name, checks[name][0] / checks[name][1]
+
+
+# ------------------------------------------------------------------ main
+
+def generate(sc, outdir, report):
+    torch.manual_seed(sc["seed"])
+    model = make_model()
+    b = sc["batch"]
+    xs = [torch.rand(b, IN_FEATURES) for _ in range(STEPS)]
+    ys = [torch.randint(0, CLASSES, (b,)) for _ in range(STEPS)]
+    o = sc["opt"]
+
+    ref = run_torch(model, o, xs, ys, torch.float32)
+    if ref["margin"] < MIN_MARGIN:
+        raise SystemExit(f"{sc['name']}: seed {sc['seed']} gives a near-tie ({ref['margin']:.2e}); pick another")
+
+    # Noise: the same in float64 must sit well inside every tolerance.
+    f64 = run_torch(model, o, xs, ys, torch.float64)
+    checks = compare(f64, ref)
+    name, ratio = worst(checks)
+    report.append(f"{sc['name']}: float64 vs float32 fixture: worst {name} at {ratio:.3f} x tolerance")
+    for kind, prefix in (("out", "train."), ("grad", "grad."), ("state", "step"), ("eval", "eval.")):
+        kname, _ = worst({c: v for c, v in checks.items() if c.startswith(prefix)})
+        report.append(f"{sc['name']}:   noise in {kind} checks: at most {checks[kname][0]:.2g} ({kname})")
+    if ratio > 1.0 / NOISE_MARGIN:
+        raise SystemExit(f"{sc['name']}: rounding noise too close to tolerance ({name}: {ratio:.3f})")
+
+    # The hand-written replay must agree with torch (float64 both).
+    man = run_manual(model, o, xs, ys)
+    name, ratio = worst(compare(man, f64))
+    if ratio > 1e-3:
+        raise SystemExit(f"{sc['name']}: manual replay disagrees with torch ({name}: {ratio:.3g})")
+
+    # Sensitivity: every applicable mistake must fail the test clearly.
+    for mutation in MUTATIONS[o["kind"]]:
+        if not applicable(mutation, o):
+            continue
+        checks = compare(run_manual(model, o, xs, ys, mutation), ref)
+        name, ratio = worst(checks)
+        sname, sratio = worst({c: v for c, v in checks.items() if c.startswith("step")})
+        report.append(f"{sc['name']}: {mutation}: worst {name} at {ratio:.3g} x tolerance"
+                      f" (of the state checks: {sname} at {sratio:.3g})")
+        if ratio < MUTATION_MARGIN:
+            raise SystemExit(f"{sc['name']}: the test would not clearly catch {mutation} ({name}: {ratio:.3g})")
+
+    def f32(t):
+        return t.detach().to(torch.float32).contiguous().numpy()
+
+    def i64(t):
+        return t.detach().to(torch.int64).contiguous().numpy()
+
+    def sd_entries(prefix, sd):
+        return [(f"{prefix}.{n}", i64(v) if v.dtype == torch.int64 else f32(v)) for n, v in sd.items()]
+
+    tensors = sd_entries("init", ref["init"])
+    for k in range(STEPS):
+        tensors.append((f"x.{k}", f32(xs[k])))
+        tensors.append((f"y.{k}", i64(ys[k])))
+    tensors += [(f"train.out.{i}", f32(h)) for i, h in enumerate(ref["train.out"])]
+    tensors.append(("train.loss", f32(ref["train.loss"])))
+    tensors += [(f"grad.{n}", f32(g)) for n, g in ref["grad"].items()]
+    tensors += sd_entries("step1", ref["step1"])
+    tensors += sd_entries("step10", ref["step10"])
+    tensors += [(f"eval.out.{i}", f32(h)) for i, h in enumerate(ref["eval.out"])]
+    tensors.append(("eval.loss", f32(ref["eval.loss"])))
+
+    meta = {
+        "clnn.spec": SPEC,
+        "optimizer": describe_optimizer(o),
+        "in_features": str(IN_FEATURES),
+        "batch": str(b),
+        "steps": str(STEPS),
+        "seed": str(sc["seed"]),
+        "generator": "tools/make-fixtures.py",
+        "torch": torch.__version__,
+    }
+    path = os.path.join(outdir, sc["name"] + ".safetensors")
+    write_safetensors(path, tensors, meta)
+    report.append(f"{sc['name']}: wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.relpath(os.path.join(here, "..", "tests", "data", "torch"))
+    os.makedirs(outdir, exist_ok=True)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    for sc in SCENARIOS:
+        report = []
+        try:
+            generate(sc, outdir, report)
+        finally:
+            print("\n".join(report), flush=True)
+
+
+if __name__ == "__main__":
+    main()
