@@ -286,6 +286,28 @@ CLNN_API clnn_status clnn_net_load(clnn_context *ctx, const char *path, const ch
  * network must be present with the same shape, and no other (strict). */
 CLNN_API clnn_status clnn_net_load_weights(clnn_net *net, const char *path);
 
+/* A key and value of a file's metadata. */
+typedef struct clnn_metadata {
+    const char *key;
+    const char *value;
+} clnn_metadata;
+
+/* Save a training checkpoint: everything clnn_net_save writes, plus the
+ * optimizer (settings, step count, momentum buffers or Adam moments, as
+ * "optimizer.<tensor>.<buffer>" tensors), the training metrics accumulated
+ * since the last reset, and the caller's entries (for example epoch and batch
+ * position) as metadata "user.<key>". Written atomically like clnn_net_save.
+ * clnn_net_load and clnn_net_load_weights read a checkpoint as a model. */
+CLNN_API clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path,
+                                              const clnn_metadata *user, size_t user_count);
+/* Restore a checkpoint into a network of the same stack: parameters, buffers,
+ * optimizer settings and state, and metrics, so training continues exactly as
+ * if it had not stopped. */
+CLNN_API clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path);
+/* Copy the metadata value of key in a safetensors file into value (cap bytes).
+ * CLNN_ERR_INVALID_ARGUMENT when the key is absent. */
+CLNN_API clnn_status clnn_file_metadata(const char *path, const char *key, char *value, size_t cap);
+
 /* ----------------------------------------------------------------- data */
 
 /* Images as float32 in [0,1] (n × rows·cols) and labels, in host memory.

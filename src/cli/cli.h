@@ -9,7 +9,10 @@
 #if defined(__GNUC__)
 #define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
-#define CLI_PRINTF(f, a)
+#define CLI_PRINTF(f, a)/* A loss or accuracy as the output lines show it: 4 decimals, exponent form
+ * for huge values, "nan"/"inf" spelled plainly. Returns buf. */
+const char *cli_format_metric(double value, char *buf, size_t cap);
+
 #endif
 
 /* Exit statuses: 2 follows the getopt/coreutils convention for bad usage so
@@ -49,5 +52,8 @@ void cli_describe_device(const clnn_context *ctx, char *buf, size_t cap);
 /* The network's canonical layer spec in a malloc'd string (NULL when out of
  * memory; it is only shown to the user). */
 char *cli_net_spec(const clnn_net *net);
+/* A loss or accuracy as the output lines show it: 4 decimals, exponent form
+ * for huge values, "nan"/"inf" spelled plainly. Returns buf. */
+const char *cli_format_metric(double value, char *buf, size_t cap);
 
 #endif

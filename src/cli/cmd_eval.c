@@ -106,7 +106,9 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
     if (clnn_net_evaluate(net, clnn_dataset_images(test), clnn_dataset_labels(test), n, o->batch,
                           &loss, &acc) != CLNN_OK)
         return cli_library_error();
-    printf("test loss %.4f  test acc %.4f  (%zu samples)\n", loss, acc, n);
+    char l[32], a[32];
+    printf("test loss %s  test acc %s  (%zu samples)\n", cli_format_metric(loss, l, sizeof l),
+           cli_format_metric(acc, a, sizeof a), n);
     return CLI_EXIT_OK;
 }
 

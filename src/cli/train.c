@@ -155,9 +155,11 @@ static int diverged(const train_options *o, size_t epoch, const char *which, dou
     char saved[4200] = "";
     if (o->save)
         snprintf(saved, sizeof saved, "; the model was not saved to '%s'", o->save);
-    return cli_error("training diverged in epoch %zu: the %s loss is %g; lower the learning rate "
+    char value[32];
+    return cli_error("training diverged in epoch %zu: the %s loss is %s; lower the learning rate "
                      "(--lr, now %g)%s",
-                     epoch + 1, which, loss, (double)o->optimizer.lr, saved);
+                     epoch + 1, which, cli_format_metric(loss, value, sizeof value),
+                     (double)o->optimizer.lr, saved);
 }
 
 static int run_epochs(const train_options *o, run_state *r)
@@ -178,9 +180,12 @@ static int run_epochs(const train_options *o, run_state *r)
             return diverged(o, e, "test", test_loss);
         double rate = res.seconds > 0.0 ? (double)res.samples / res.seconds : 0.0;
         cli_progress_clear();
-        printf("epoch %zu/%zu  train loss %.4f  test loss %.4f  test acc %.4f  samples/s %.0f  "
+        char tl[32], vl[32], va[32];
+        printf("epoch %zu/%zu  train loss %s  test loss %s  test acc %s  samples/s %.0f  "
                "time %.1fs\n",
-               e + 1, o->epochs, res.loss, test_loss, test_acc, rate, cli_now() - start);
+               e + 1, o->epochs, cli_format_metric(res.loss, tl, sizeof tl),
+               cli_format_metric(test_loss, vl, sizeof vl),
+               cli_format_metric(test_acc, va, sizeof va), rate, cli_now() - start);
         fflush(stdout);
     }
     return -1;

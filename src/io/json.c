@@ -464,19 +464,19 @@ const char *clnn__json_kind_name(clnn__json_kind kind)
 {
     switch (kind) {
     case CLNN__JSON_OBJECT:
-        return "object";
+        return "an object";
     case CLNN__JSON_ARRAY:
-        return "array";
+        return "an array";
     case CLNN__JSON_STRING:
-        return "string";
+        return "a string";
     case CLNN__JSON_UINT:
-        return "non-negative integer";
+        return "a non-negative integer";
     case CLNN__JSON_NUMBER:
-        return "number";
+        return "a number";
     case CLNN__JSON_LITERAL:
-        return "literal";
+        return "a literal";
     }
-    return "value";
+    return "a value";
 }
 
 size_t clnn__json_escape(const char *s, size_t len, char *out)

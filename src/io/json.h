@@ -39,7 +39,7 @@ struct clnn__json {
  * CLNN_ERR_BAD_FILE and a message naming the byte offset. */
 clnn_status clnn__json_parse(const char *text, size_t len, clnn__json *out);
 void clnn__json_free(clnn__json *value);
-const char *clnn__json_kind_name(clnn__json_kind kind); /* "object", "string", ... */
+const char *clnn__json_kind_name(clnn__json_kind kind); /* "an object", "a string", ... */
 
 /* Whether s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or
  * code points above U+10FFFF). */

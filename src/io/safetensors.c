@@ -107,7 +107,7 @@ static clnn_status check_name(const char *what, const char *s, size_t len)
 static clnn_status parse_metadata(const clnn__json *meta, clnn__st_file *out)
 {
     if (meta->kind != CLNN__JSON_OBJECT)
-        return bad("__metadata__ must be an object of strings, not a %s",
+        return bad("__metadata__ must be an object of strings, not %s",
                    clnn__json_kind_name(meta->kind));
     out->meta_keys = clnn__calloc(meta->count, sizeof *out->meta_keys);
     out->meta_values = clnn__calloc(meta->count, sizeof *out->meta_values);
@@ -120,7 +120,7 @@ static clnn_status parse_metadata(const clnn__json *meta, clnn__st_file *out)
         if (st != CLNN_OK)
             return st;
         if (v->kind != CLNN__JSON_STRING)
-            return bad("__metadata__ value of '%s' must be a string, not a %s (%s)", key,
+            return bad("__metadata__ value of '%s' must be a string, not %s (%s)", key,
                        clnn__json_kind_name(v->kind), v->str ? v->str : "...");
         if (strlen(v->str) != v->len)
             return bad("__metadata__ value of '%s' contains a NUL character (\\u0000), which is "
@@ -142,7 +142,7 @@ static clnn_status parse_metadata(const clnn__json *meta, clnn__st_file *out)
 static clnn_status parse_dtype(const char *name, const clnn__json *v, clnn__st_dtype *dtype)
 {
     if (v->kind != CLNN__JSON_STRING)
-        return bad("tensor '%s': dtype must be a string, not a %s", name,
+        return bad("tensor '%s': dtype must be a string, not %s", name,
                    clnn__json_kind_name(v->kind));
     for (size_t d = 0; d < CLNN__ARRAY_LEN(dtypes); d++) {
         if (strcmp(v->str, dtypes[d].name) == 0 && strlen(v->str) == v->len) {
@@ -159,7 +159,7 @@ static clnn_status parse_shape(const char *name, const clnn__json *v, clnn__st_t
 {
     char dims[160];
     if (v->kind != CLNN__JSON_ARRAY)
-        return bad("tensor '%s': shape must be an array, not a %s", name,
+        return bad("tensor '%s': shape must be an array, not %s", name,
                    clnn__json_kind_name(v->kind));
     format_dims(v, dims, sizeof dims);
     if (v->count > CLNN__ST_MAX_DIMS)
@@ -195,7 +195,7 @@ static clnn_status parse_offsets(const char *name, const clnn__json *v, entry *e
 {
     char text[160];
     if (v->kind != CLNN__JSON_ARRAY)
-        return bad("tensor '%s': data_offsets must be an array, not a %s", name,
+        return bad("tensor '%s': data_offsets must be an array, not %s", name,
                    clnn__json_kind_name(v->kind));
     format_dims(v, text, sizeof text);
     if (v->count != 2)
@@ -221,7 +221,7 @@ static clnn_status parse_tensor(const char *name, const clnn__json *v, clnn__st_
     static const char *const fields[] = {"dtype", "shape", "data_offsets"};
     const clnn__json *found[3] = {NULL, NULL, NULL};
     if (v->kind != CLNN__JSON_OBJECT)
-        return bad("tensor '%s' must be an object with dtype, shape and data_offsets, not a %s",
+        return bad("tensor '%s' must be an object with dtype, shape and data_offsets, not %s",
                    name, clnn__json_kind_name(v->kind));
     for (size_t i = 0; i < v->count; i++) {
         size_t f = 0;
@@ -307,7 +307,7 @@ static clnn_status check_layout(entry *entries, size_t count, uint64_t data_len)
 static clnn_status parse_header(const clnn__json *root, uint64_t data_len, clnn__st_file *out)
 {
     if (root->kind != CLNN__JSON_OBJECT)
-        return bad("header must be a JSON object, not a %s", clnn__json_kind_name(root->kind));
+        return bad("header must be a JSON object, not %s", clnn__json_kind_name(root->kind));
     size_t ntensors = 0, meta_at = SIZE_MAX;
     for (size_t i = 0; i < root->count; i++) {
         if (strcmp(root->keys[i], "__metadata__") == 0 && root->key_lens[i] == 12) {

@@ -25,21 +25,21 @@ static size_t first_nonfinite(const uint8_t *data, size_t numel)
     return SIZE_MAX;
 }
 
-clnn_status clnn_net_save(clnn_net *net, const char *path)
+clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entry *extra,
+                            size_t nextra, const char *const *keys, const char *const *values,
+                            size_t nmeta)
 {
-    clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_save");
-    if (st != CLNN_OK)
-        return st;
     if (!path || !*path)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_save: no path given");
-    clnn__st_entry *entries = clnn__calloc(net->ntensors, sizeof *entries);
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "no path given to save the model to");
+    size_t total = net->ntensors + nextra;
+    clnn__st_entry *entries = clnn__calloc(total, sizeof *entries);
     void **data = clnn__calloc(net->ntensors, sizeof *data);
-    if (!entries || !data) {
-        free(entries);
-        free(data);
-        return CLNN_ERR_OUT_OF_MEMORY;
-    }
+    const char **all_keys = clnn__calloc(nmeta + 4, sizeof *all_keys);
+    const char **all_values = clnn__calloc(nmeta + 4, sizeof *all_values);
+    size_t spec_len = clnn_net_spec(net, NULL, 0);
+    char *spec = clnn__malloc(spec_len);
+    clnn_status st = entries && data && all_keys && all_values && spec ? CLNN_OK
+                                                                        : CLNN_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i < net->ntensors && st == CLNN_OK; i++) {
         const clnn__tensor *t = &net->tensors[i];
         size_t bytes = tensor_bytes(t);
@@ -64,25 +64,43 @@ clnn_status clnn_net_save(clnn_net *net, const char *path)
                                       .data = data[i], .nbytes = bytes};
     }
     if (st == CLNN_OK) {
-        size_t spec_len = clnn_net_spec(net, NULL, 0);
-        char *spec = clnn__malloc(spec_len);
+        for (size_t i = 0; i < nextra; i++)
+            entries[net->ntensors + i] = extra[i];
         char in_features[32];
         snprintf(in_features, sizeof in_features, "%zu", net->in_features);
-        if (!spec) {
-            st = CLNN_ERR_OUT_OF_MEMORY;
-        } else {
-            clnn_net_spec(net, spec, spec_len);
-            const char *keys[] = {"format", "clnn.spec", "clnn.in_features", "clnn.version"};
-            const char *values[] = {"pt", spec, in_features, clnn_version()};
-            st = clnn__st_write(path, entries, net->ntensors, keys, values, CLNN__ARRAY_LEN(keys));
-            free(spec);
+        clnn_net_spec(net, spec, spec_len);
+        const char *fixed_keys[] = {"format", "clnn.spec", "clnn.in_features", "clnn.version"};
+        const char *fixed_values[] = {"pt", spec, in_features, clnn_version()};
+        for (size_t i = 0; i < 4; i++) {
+            all_keys[i] = fixed_keys[i];
+            all_values[i] = fixed_values[i];
         }
+        for (size_t i = 0; i < nmeta; i++) {
+            all_keys[4 + i] = keys[i];
+            all_values[4 + i] = values[i];
+        }
+        st = clnn__st_write(path, entries, total, all_keys, all_values, nmeta + 4);
     }
-    for (size_t i = 0; i < net->ntensors; i++)
+    for (size_t i = 0; data && i < net->ntensors; i++)
         free(data[i]);
     free(data);
     free(entries);
+    free(all_keys);
+    free(all_values);
+    free(spec);
     return st;
+}
+
+clnn_status clnn_net_save(clnn_net *net, const char *path)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_save");
+    return st == CLNN_OK ? clnn__net_write(net, path, NULL, 0, NULL, NULL, 0) : st;
+}
+
+bool clnn__is_model_tensor(const char *name)
+{
+    return strncmp(name, "optimizer.", 10) != 0 && strncmp(name, "clnn.", 5) != 0;
 }
 
 static void shape_text(size_t ndim, const size_t *shape, char *buf, size_t cap)
@@ -127,7 +145,7 @@ static clnn_status check_file(const clnn_net *net, const clnn__st_file *f, const
         }
     }
     for (size_t i = 0; i < f->count; i++) {
-        bool known = false;
+        bool known = !clnn__is_model_tensor(f->tensors[i].name);
         for (size_t j = 0; j < net->ntensors && !known; j++)
             known = strcmp(f->tensors[i].name, net->tensors[j].name) == 0;
         if (!known)
@@ -139,7 +157,7 @@ static clnn_status check_file(const clnn_net *net, const clnn__st_file *f, const
     return CLNN_OK;
 }
 
-static clnn_status apply_file(clnn_net *net, const clnn__st_file *f, const char *path)
+clnn_status clnn__net_apply_file(clnn_net *net, const clnn__st_file *f, const char *path)
 {
     clnn_status st = check_file(net, f, path);
     for (size_t i = 0; i < net->ntensors && st == CLNN_OK; i++) {
@@ -161,7 +179,7 @@ clnn_status clnn_net_load_weights(clnn_net *net, const char *path)
     st = clnn__st_read(path, &f);
     if (st != CLNN_OK)
         return st;
-    st = apply_file(net, &f, path);
+    st = clnn__net_apply_file(net, &f, path);
     clnn__st_free(&f);
     return st;
 }
@@ -228,7 +246,7 @@ clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec,
     if (st == CLNN_OK)
         st = clnn_net_init(net, 0);
     if (st == CLNN_OK)
-        st = apply_file(net, &f, path);
+        st = clnn__net_apply_file(net, &f, path);
     clnn__st_free(&f);
     if (st != CLNN_OK) {
         clnn_net_free(net);

@@ -43,7 +43,7 @@ static clnn_status add_layer(clnn_net *net, const clnn__layer_spec *spec)
         if (!clnn__spec_valid_name(spec->name))
             return clnn__fail(CLNN_ERR_SPEC,
                               "'%s' is not a valid layer name (letters, digits and _, not "
-                              "starting with a digit)",
+                              "starting with a digit; 'optimizer' and 'clnn' are reserved)",
                               spec->name);
         for (size_t i = 0; i < net->nlayers; i++)
             if (strcmp(net->layers[i].spec.name, spec->name) == 0)

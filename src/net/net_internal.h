@@ -80,6 +80,17 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows);
 /* CLNN_ERR_STATE unless clnn_net_init has run. */
 clnn_status clnn__net_check_ready(const clnn_net *net, const char *fn);
 
+/* Write the state dict plus extra tensors and metadata (model_file.c). */
+struct clnn__st_entry;
+struct clnn__st_file;
+clnn_status clnn__net_write(clnn_net *net, const char *path, const struct clnn__st_entry *extra,
+                            size_t nextra, const char *const *keys, const char *const *values,
+                            size_t nmeta);
+/* Strictly load the state-dict tensors of a parsed file (checked first). */
+clnn_status clnn__net_apply_file(clnn_net *net, const struct clnn__st_file *f, const char *path);
+/* False for the tensors a checkpoint adds ("optimizer.*", "clnn.*"). */
+bool clnn__is_model_tensor(const char *name);
+
 /* Layer kernels (layers/). `x` is the layer's input, `y` its output. */
 clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows);
 clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,

@@ -32,7 +32,8 @@ bool clnn__spec_valid_name(const char *name)
     for (size_t i = 1; i < n; i++)
         if (!(isalnum((unsigned char)name[i]) || name[i] == '_'))
             return false;
-    return true;
+    /* Reserved: checkpoints keep their own tensors under these prefixes. */
+    return strcmp(name, "optimizer") != 0 && strcmp(name, "clnn") != 0;
 }
 
 static bool equals_nocase(const char *a, size_t alen, const char *b)
@@ -60,7 +61,7 @@ static clnn_status parse_token(const char *tok, size_t len, size_t pos, clnn__la
         if (!clnn__spec_valid_name(out->name))
             return clnn__fail(CLNN_ERR_SPEC,
                               "layer %zu ('%.*s'): '%s' is not a valid name (letters, digits "
-                              "and _, not starting with a digit)",
+                              "and _, not starting with a digit; 'optimizer' and 'clnn' are reserved)",
                               pos + 1, (int)len, tok, out->name);
         len -= nlen + 1;
         tok = eq + 1;
