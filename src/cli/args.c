@@ -84,14 +84,14 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
     return true;
 }
 
-bool cli_parse_float(const char *cmd, const char *opt, const char *text, double min, double max,
-                     bool min_exclusive, float *out)
+bool cli_parse_real(const char *cmd, const char *opt, const char *text, double min, double max,
+                    bool min_exclusive, double *out)
 {
     char *end = NULL;
     errno = 0;
     double v = isspace((unsigned char)text[0]) ? NAN : strtod(text, &end);
     bool ok = end && end != text && *end == '\0' && errno == 0 && isfinite(v) && v <= max &&
-              (min_exclusive ? v > min : v >= min) && isfinite((float)v);
+              (min_exclusive ? v > min : v >= min) && isfinite(v);
     if (!ok) {
         if (isinf(max))
             cli_usage_error(cmd, "invalid value '%s' for %s: expected a number %s %g", text, opt,
@@ -101,7 +101,7 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *text, double 
                             opt, min, max);
         return false;
     }
-    *out = (float)v;
+    *out = v;
     return true;
 }
 

@@ -24,8 +24,8 @@ bool cli_parse_size(const char *cmd, const char *opt, const char *text, size_t m
                     size_t *out);
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t *out);
 /* Finite number in [min, max], or in (min, max] when min_exclusive. */
-bool cli_parse_float(const char *cmd, const char *opt, const char *text, double min, double max,
-                     bool min_exclusive, float *out);
+bool cli_parse_real(const char *cmd, const char *opt, const char *text, double min, double max,
+                    bool min_exclusive, double *out);
 /* auto|clblast|own. */
 bool cli_parse_gemm(const char *cmd, const char *opt, const char *text, clnn_gemm_backend *out);
 

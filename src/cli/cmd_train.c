@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_SGD_LR 0.01f
-#define DEFAULT_ADAM_LR 0.001f
-#define DEFAULT_MOMENTUM 0.9f
+#define DEFAULT_SGD_LR 0.01
+#define DEFAULT_ADAM_LR 0.001
+#define DEFAULT_MOMENTUM 0.9
 #define MAX_EPOCHS 1000000
 #define MAX_BATCH (1u << 20)
 
@@ -33,14 +33,25 @@ void cmd_train_help(void)
            "      --limit N           use only the first N training samples (default all)\n"
            "      --data DIR          dataset folder (default %s)\n"
            "      --device SEL        device index or name substring (default $CLNN_DEVICE,\n"
-           "                          else the first GPU, else the first device; see clnn devices)\n"
+           "                          else the first GPU, else the first device;\n"
+           "                          see clnn devices)\n"
            "      --gemm NAME         matrix multiply: auto, clblast or own (default auto)\n"
-           "      --save PATH         write the trained model (safetensors) to PATH (default none)\n"
+           "      --save PATH         write the trained model (safetensors) to PATH\n"
+           "                          (default none)\n"
+           "      --init FILE         start from the weights in FILE instead of a random\n"
+           "                          initialisation (a clnn or PyTorch safetensors file)\n"
+           "      --no-shuffle        visit the training samples in file order\n"
+           "      --checkpoint-every N  write a checkpoint every N steps and at the end of\n"
+           "                          each epoch (default 0: never)\n"
+           "      --checkpoint PATH   checkpoint file (default PATH.ckpt of --save)\n"
+           "      --resume FILE       continue the run saved in checkpoint FILE (its\n"
+           "                          network, optimizer, seed, batch size and position)\n"
            "  -q, --quiet             print only the per-epoch lines and errors\n"
            "  -v, --verbose           show the library's debug messages\n"
            "  -h, --help              show this help\n\n"
-           "Each epoch prints one line on stdout:\n"
-           "  epoch 1/5  train loss 0.5123  test loss 0.4467  test acc 0.8412  samples/s 12345  time 4.9s\n"
+           "Each epoch prints one line on stdout, such as\n"
+           "  epoch 1/5  train loss 0.5123  test loss 0.4467  test acc 0.8412  "
+           "samples/s 12345  time 4.9s\n"
            "Exit status: 0 success, 1 failure (including divergence), 2 bad usage.\n",
            TRAIN_DEFAULT_LAYERS, (double)DEFAULT_SGD_LR, (double)DEFAULT_ADAM_LR,
            (double)DEFAULT_MOMENTUM, CLNN_DEFAULT_DATA_DIR);
@@ -61,6 +72,11 @@ enum {
     OPT_DEVICE,
     OPT_GEMM,
     OPT_SAVE,
+    OPT_INIT,
+    OPT_NO_SHUFFLE,
+    OPT_CHECKPOINT_EVERY,
+    OPT_CHECKPOINT,
+    OPT_RESUME,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +94,11 @@ static const struct option longopts[] = {
     {"device", required_argument, NULL, OPT_DEVICE},
     {"gemm", required_argument, NULL, OPT_GEMM},
     {"save", required_argument, NULL, OPT_SAVE},
+    {"init", required_argument, NULL, OPT_INIT},
+    {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
+    {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -87,7 +108,7 @@ static const struct option longopts[] = {
 /* What the user typed, before defaults that depend on other options apply. */
 typedef struct given {
     bool lr, momentum, nesterov;
-    float lr_value, momentum_value, weight_decay;
+    double lr_value, momentum_value, weight_decay;
     clnn_optimizer_kind kind;
 } given;
 
@@ -123,18 +144,18 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         ok = parse_optimizer(v, &g->kind);
         break;
     case OPT_LR:
-        ok = cli_parse_float("train", "--lr", v, 0.0, INFINITY, true, &g->lr_value);
+        ok = cli_parse_real("train", "--lr", v, 0.0, INFINITY, false, &g->lr_value);
         g->lr = true;
         break;
     case OPT_MOMENTUM:
-        ok = cli_parse_float("train", "--momentum", v, 0.0, 1.0, false, &g->momentum_value);
+        ok = cli_parse_real("train", "--momentum", v, 0.0, 1.0, false, &g->momentum_value);
         g->momentum = true;
         break;
     case OPT_NESTEROV:
         g->nesterov = true;
         break;
     case OPT_WEIGHT_DECAY:
-        ok = cli_parse_float("train", "--weight-decay", v, 0.0, INFINITY, false, &g->weight_decay);
+        ok = cli_parse_real("train", "--weight-decay", v, 0.0, INFINITY, false, &g->weight_decay);
         break;
     case OPT_SEED:
         ok = cli_parse_u64("train", "--seed", v, &o->seed);
@@ -153,6 +174,21 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         break;
     case OPT_SAVE:
         o->save = v;
+        break;
+    case OPT_INIT:
+        o->init = v;
+        break;
+    case OPT_NO_SHUFFLE:
+        o->shuffle = false;
+        break;
+    case OPT_CHECKPOINT_EVERY:
+        ok = cli_parse_size("train", "--checkpoint-every", v, 0, SIZE_MAX, &o->checkpoint_every);
+        break;
+    case OPT_CHECKPOINT:
+        o->checkpoint = v;
+        break;
+    case OPT_RESUME:
+        o->resume = v;
         break;
     case 'q':
         o->quiet = true;
@@ -177,14 +213,15 @@ static int finish_optimizer(const given *g, clnn_optimizer_options *opt)
     opt->weight_decay = g->weight_decay;
     if (g->kind == CLNN_OPTIMIZER_ADAM) {
         if (g->momentum || g->nesterov)
-            return cli_usage_error("train", "--momentum and --nesterov apply only to --optimizer sgd");
+            return cli_usage_error("train",
+                                   "--momentum and --nesterov apply only to --optimizer sgd");
         opt->lr = g->lr ? g->lr_value : DEFAULT_ADAM_LR;
         return -1;
     }
     opt->lr = g->lr ? g->lr_value : DEFAULT_SGD_LR;
     opt->momentum = g->momentum ? g->momentum_value : DEFAULT_MOMENTUM;
     opt->nesterov = g->nesterov;
-    if (opt->nesterov && opt->momentum == 0.0f)
+    if (opt->nesterov && opt->momentum == 0.0)
         return cli_usage_error("train", "--nesterov needs a --momentum greater than 0");
     return -1;
 }
@@ -198,6 +235,7 @@ int cmd_train(int argc, char **argv)
         .batch = 64,
         .seed = 1,
         .gemm = CLNN_GEMM_AUTO,
+        .shuffle = true,
     };
     given g = {.kind = CLNN_OPTIMIZER_SGD};
     opterr = 0;
@@ -212,5 +250,15 @@ int cmd_train(int argc, char **argv)
     int done = finish_optimizer(&g, &o.optimizer);
     if (done >= 0)
         return done;
+    if (o.init && o.resume)
+        return cli_usage_error("train", "--init and --resume exclude each other: a checkpoint "
+                                        "already holds the weights");
+    if (o.checkpoint_every && !o.checkpoint && !o.save)
+        return cli_usage_error("train", "--checkpoint-every needs --checkpoint PATH or --save PATH");
+    char default_checkpoint[4096];
+    if (o.checkpoint_every && !o.checkpoint) {
+        snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", o.save);
+        o.checkpoint = default_checkpoint;
+    }
     return train_run(&o);
 }

@@ -9,7 +9,8 @@ int cli_library_error(void)
 {
     const char *msg = clnn_last_error();
     cli_progress_clear();
-    fprintf(stderr, "clnn: error: %s\n", msg[0] ? msg : "unknown failure (the library gave no message)");
+    fprintf(stderr, "clnn: error: %s\n",
+            msg[0] ? msg : "unknown failure (the library gave no message)");
     return CLI_EXIT_FAILURE;
 }
 

@@ -57,6 +57,10 @@ static int run_help(int argc, char **argv)
         print_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return CLI_EXIT_OK;
+    }
     const command *cmd = find_command(argv[1]);
     if (!cmd)
         return main_usage_error("unknown command", argv[1]);

@@ -2,6 +2,8 @@
  * previous length instead of ANSI erase codes keeps it working on any terminal. */
 #include "progress.h"
 
+#include "cli.h"
+
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,7 +13,7 @@
 static bool enabled;
 static bool shown;
 static int shown_len;
-static double last_draw = -1.0;
+static double last_draw;
 
 double cli_now(void)
 {
@@ -30,9 +32,14 @@ bool cli_progress_enabled(void)
     return enabled;
 }
 
+void cli_progress_restart(double now)
+{
+    last_draw = now;
+}
+
 bool cli_progress_due(double now)
 {
-    return enabled && (last_draw < 0.0 || now - last_draw >= CLI_PROGRESS_INTERVAL);
+    return enabled && now - last_draw >= CLI_PROGRESS_INTERVAL;
 }
 
 static void format_eta(double seconds, char *buf, size_t cap)
@@ -55,10 +62,12 @@ void cli_progress_draw(double now, size_t epoch, size_t epochs, size_t batches_d
         return;
     char eta[32];
     format_eta(eta_s, eta, sizeof eta);
+    char loss_text[32];
+    cli_format_metric(loss, loss_text, sizeof loss_text);
     char line[256];
     int len = snprintf(line, sizeof line,
-                       "epoch %zu/%zu  batch %zu/%zu  loss %.4f  samples/s %.0f  ETA %s", epoch,
-                       epochs, batches_done, batches_total, loss, samples_per_s, eta);
+                       "epoch %zu/%zu  batch %zu/%zu  loss %s  samples/s %.0f  ETA %s", epoch,
+                       epochs, batches_done, batches_total, loss_text, samples_per_s, eta);
     if (len < 0)
         return;
     if (len >= (int)sizeof line)

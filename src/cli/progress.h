@@ -12,6 +12,9 @@ double cli_now(void);
  * for quiet output; disabled, every call below is a no-op. */
 void cli_progress_enable(bool want);
 bool cli_progress_enabled(void);
+/* Start the redraw clock, so the first redraw waits a full interval (the
+ * first steps include kernel compilation and would give a wild ETA). */
+void cli_progress_restart(double now);
 /* True at most every CLI_PROGRESS_INTERVAL seconds: the caller must read the
  * loss to redraw, which waits for the device, so redraws are rationed. */
 bool cli_progress_due(double now);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Each setup step below returns -1 to go on, or the exit status after
+ * printing why it cannot. */
 typedef struct run_state {
     clnn_dataset *train;
     clnn_dataset *test;
@@ -17,6 +19,9 @@ typedef struct run_state {
     clnn_net *net;
     train_plan plan;
     size_t train_total; /* before --limit */
+    size_t start_epoch; /* 0, or where --resume continues */
+    size_t steps;       /* optimizer steps in this run, for --checkpoint-every */
+    const train_options *options;
 } run_state;
 
 static void run_free(run_state *r)
@@ -73,6 +78,7 @@ static int load_data(const train_options *o, run_state *r)
         .batch = o->batch,
         .epochs = o->epochs,
         .seed = o->seed,
+        .shuffle = o->shuffle,
     };
     return -1;
 }
@@ -95,12 +101,22 @@ static bool net_has_batchnorm(const clnn_net *net)
 
 static int build_net(const train_options *o, run_state *r)
 {
-    if (cli_context_open(o->device, o->gemm, &r->ctx) != CLNN_OK ||
-        clnn_net_create(r->ctx, r->plan.features, &r->net) != CLNN_OK ||
-        clnn_net_add_layers(r->net, o->layers) != CLNN_OK ||
-        clnn_net_init(r->net, o->seed) != CLNN_OK ||
-        clnn_net_set_optimizer(r->net, &o->optimizer) != CLNN_OK)
+    if (cli_context_open(o->device, o->gemm, &r->ctx) != CLNN_OK)
         return cli_library_error();
+    if (o->resume) {
+        if (clnn_net_load(r->ctx, o->resume, NULL, &r->net) != CLNN_OK ||
+            clnn_net_load_checkpoint(r->net, o->resume) != CLNN_OK)
+            return cli_library_error();
+        if (clnn_net_in_features(r->net) != r->plan.features)
+            return cli_error("checkpoint '%s' takes %zu inputs but the data has %zu features",
+                             o->resume, clnn_net_in_features(r->net), r->plan.features);
+    } else if (clnn_net_create(r->ctx, r->plan.features, &r->net) != CLNN_OK ||
+               clnn_net_add_layers(r->net, o->layers) != CLNN_OK ||
+               clnn_net_init(r->net, o->seed) != CLNN_OK ||
+               clnn_net_set_optimizer(r->net, &o->optimizer) != CLNN_OK ||
+               (o->init && clnn_net_load_weights(r->net, o->init) != CLNN_OK)) {
+        return cli_library_error();
+    }
     size_t classes = clnn_dataset_classes(r->train);
     if (clnn_dataset_classes(r->test) > classes)
         classes = clnn_dataset_classes(r->test);
@@ -117,6 +133,62 @@ static int build_net(const train_options *o, run_state *r)
         return cli_error("only %zu training sample: BatchNorm needs batches of at least 2 "
                          "samples; raise --limit",
                          r->plan.n);
+    return -1;
+}
+
+/* The run's position and the settings that decide the batch order, so that
+ * --resume continues exactly where the checkpoint was written. */
+static clnn_status write_checkpoint(void *user, clnn_net *net, size_t epoch, size_t next_batch,
+                                    size_t batches)
+{
+    run_state *r = user;
+    const train_options *o = r->options;
+    r->steps++;
+    bool epoch_end = next_batch == batches;
+    if (r->steps % o->checkpoint_every != 0 && !epoch_end)
+        return CLNN_OK;
+    char v[6][32];
+    snprintf(v[0], sizeof v[0], "%zu", epoch_end ? epoch + 1 : epoch);
+    snprintf(v[1], sizeof v[1], "%zu", epoch_end ? 0 : next_batch);
+    snprintf(v[2], sizeof v[2], "%llu", (unsigned long long)r->plan.seed);
+    snprintf(v[3], sizeof v[3], "%zu", r->plan.batch);
+    snprintf(v[4], sizeof v[4], "%zu", r->plan.n);
+    snprintf(v[5], sizeof v[5], "%d", r->plan.shuffle ? 1 : 0);
+    const clnn_metadata md[] = {{"epoch", v[0]},      {"batch", v[1]}, {"seed", v[2]},
+                                {"batch_size", v[3]}, {"limit", v[4]}, {"shuffle", v[5]}};
+    return clnn_net_save_checkpoint(net, o->checkpoint, md, sizeof md / sizeof md[0]);
+}
+
+static bool read_meta_size(const char *path, const char *key, size_t *out)
+{
+    char value[64], *end;
+    if (clnn_file_metadata(path, key, value, sizeof value) != CLNN_OK)
+        return false;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (end == value || *end)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+/* A checkpoint fixes the seed, batch size, sample count and order it was
+ * written with; the command line's values would change the batch order. */
+static int resume_settings(train_options *o, size_t *epoch, size_t *batch)
+{
+    size_t seed, batch_size, limit, shuffle;
+    if (!read_meta_size(o->resume, "user.epoch", epoch) ||
+        !read_meta_size(o->resume, "user.batch", batch) ||
+        !read_meta_size(o->resume, "user.seed", &seed) ||
+        !read_meta_size(o->resume, "user.batch_size", &batch_size) ||
+        !read_meta_size(o->resume, "user.limit", &limit) ||
+        !read_meta_size(o->resume, "user.shuffle", &shuffle) || batch_size == 0)
+        return cli_error("'%s' is not a checkpoint written by clnn train --checkpoint-every "
+                         "(its position metadata is missing or invalid)%s%s",
+                         o->resume, *clnn_last_error() ? ": " : "", clnn_last_error());
+    o->seed = seed;
+    o->batch = batch_size;
+    o->limit = limit;
+    o->shuffle = shuffle != 0;
     return -1;
 }
 
@@ -165,11 +237,12 @@ static int diverged(const train_options *o, size_t epoch, const char *which, dou
 static int run_epochs(const train_options *o, run_state *r)
 {
     const size_t n_test = clnn_dataset_count(r->test);
-    for (size_t e = 0; e < o->epochs; e++) {
+    for (size_t e = r->start_epoch; e < o->epochs; e++) {
         const double start = cli_now();
         epoch_result res;
         if (train_epoch(r->net, &r->plan, e, &res) != CLNN_OK)
             return cli_library_error();
+        r->plan.start_batch = 0;
         if (!isfinite(res.loss))
             return diverged(o, e, "training", res.loss);
         double test_loss = 0.0, test_acc = 0.0;
@@ -191,15 +264,35 @@ static int run_epochs(const train_options *o, run_state *r)
     return -1;
 }
 
-int train_run(const train_options *o)
+int train_run(const train_options *options)
 {
+    train_options resumed = *options;
+    const train_options *o = &resumed;
     cli_progress_enable(!o->quiet);
-    run_state r = {0};
+    run_state r = {.options = o};
+    size_t start_batch = 0;
     int status = o->save ? check_save_dir(o->save) : -1;
+    if (status < 0 && o->checkpoint)
+        status = check_save_dir(o->checkpoint);
+    if (status < 0 && o->resume)
+        status = resume_settings(&resumed, &r.start_epoch, &start_batch);
     if (status < 0)
         status = load_data(o, &r);
+    if (status < 0 && o->resume && r.plan.n != o->limit)
+        status = cli_error("checkpoint '%s' was written for %zu training samples but '%s' has %zu",
+                           o->resume, o->limit, o->data_dir, r.plan.n);
     if (status < 0)
         status = build_net(o, &r);
+    if (status < 0) {
+        r.plan.start_batch = start_batch;
+        if (o->checkpoint_every) {
+            r.plan.after_step = write_checkpoint;
+            r.plan.after_step_user = &r;
+        }
+        if (o->resume && !o->quiet)
+            printf("resuming from %s at epoch %zu, batch %zu\n", o->resume, r.start_epoch + 1,
+                   start_batch);
+    }
     if (status < 0)
         status = alloc_buffers(&r);
     if (status < 0) {

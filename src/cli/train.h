@@ -15,6 +15,11 @@ typedef struct train_options {
     const char *data_dir;
     const char *device; /* NULL: $CLNN_DEVICE, then the library's default */
     const char *save;   /* NULL: do not save */
+    const char *init;   /* NULL: random initialisation from seed */
+    const char *checkpoint; /* where checkpoints go (NULL: none) */
+    size_t checkpoint_every; /* steps between checkpoints; 0: none */
+    const char *resume; /* checkpoint to continue from */
+    bool shuffle;
     size_t epochs;
     size_t batch;
     size_t limit; /* 0: every training sample */
@@ -37,6 +42,12 @@ typedef struct train_plan {
     size_t epochs;
     uint64_t seed;
     bool drop_single;   /* skip a final batch of one sample (BatchNorm cannot train on it) */
+    bool shuffle;       /* else file order */
+    size_t start_batch; /* first batch of the first epoch run (resuming mid-epoch) */
+    /* Called after each step with the position of the next one; a checkpoint hook. */
+    clnn_status (*after_step)(void *user, clnn_net *net, size_t epoch, size_t next_batch,
+                              size_t batches);
+    void *after_step_user;
     uint32_t *perm;     /* n */
     float *xb;          /* batch × features */
     int32_t *yb;        /* batch */
@@ -45,7 +56,7 @@ typedef struct train_plan {
 typedef struct epoch_result {
     double loss;
     double accuracy;
-    uint64_t samples;
+    uint64_t samples; /* trained by this call (less than the epoch when resumed) */
     double seconds; /* until the device finished the epoch's last step */
 } epoch_result;
 

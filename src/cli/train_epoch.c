@@ -35,27 +35,41 @@ static clnn_status redraw(clnn_net *net, const train_plan *plan, size_t epoch, s
     double elapsed = now - start;
     double rate = elapsed > 0.0 ? (double)samples / elapsed : 0.0;
     double eta = elapsed / (double)done * (double)(total - done);
-    cli_progress_draw(now, epoch + 1, plan->epochs, done, total, loss, rate, eta);
+    cli_progress_draw(now, epoch + 1, plan->epochs, done + plan->start_batch,
+                      total + plan->start_batch, loss, rate, eta);
     return CLNN_OK;
 }
 
 clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epoch_result *out)
 {
     const double start = cli_now();
-    clnn_status st = clnn_permutation(plan->seed, epoch, plan->n, plan->perm);
-    if (st == CLNN_OK)
+    cli_progress_restart(start);
+    clnn_status st = CLNN_OK;
+    if (plan->shuffle)
+        st = clnn_permutation(plan->seed, epoch, plan->n, plan->perm);
+    else
+        for (size_t i = 0; i < plan->n; i++)
+            plan->perm[i] = (uint32_t)i;
+    /* A resumed epoch keeps the loss and accuracy sums its checkpoint restored. */
+    if (st == CLNN_OK && plan->start_batch == 0)
         st = clnn_net_metrics_reset(net);
     const size_t total = train_batches_per_epoch(plan);
-    for (size_t b = 0; st == CLNN_OK && b < total; b++) {
+    uint64_t trained = 0;
+    for (size_t b = plan->start_batch; st == CLNN_OK && b < total; b++) {
         size_t first = b * plan->batch;
         size_t count = plan->n - first < plan->batch ? plan->n - first : plan->batch;
         gather(plan, first, count);
         st = clnn_net_train_batch(net, plan->xb, plan->yb, count);
+        trained += count;
+        if (st == CLNN_OK && plan->after_step)
+            st = plan->after_step(plan->after_step_user, net, epoch, b + 1, total);
         if (st == CLNN_OK && cli_progress_due(cli_now()))
-            st = redraw(net, plan, epoch, b + 1, total, start);
+            st = redraw(net, plan, epoch, b + 1 - plan->start_batch, total - plan->start_batch,
+                        start);
     }
     if (st == CLNN_OK)
-        st = clnn_net_metrics_read(net, &out->loss, &out->accuracy, &out->samples);
+        st = clnn_net_metrics_read(net, &out->loss, &out->accuracy, NULL);
+    out->samples = trained;
     out->seconds = cli_now() - start;
     return st;
 }

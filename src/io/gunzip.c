@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZLIB_CONST /* next_in is const: the input is never written */
 #include <zlib.h>
 
 bool clnn__is_gzip(const uint8_t *bytes, size_t len)
@@ -19,14 +20,17 @@ static uInt slice(size_t n)
 }
 
 /* First guess at the output size: the trailer's ISIZE (size mod 2^32 of the
- * last member), which is exact for the usual single-member file < 4 GiB. */
+ * last member), which is exact for the usual single-member file < 4 GiB.
+ * A damaged file's "trailer" is noise, so the guess is also held to what
+ * deflate can possibly produce from len bytes (at most 1032:1). */
 static size_t initial_capacity(const uint8_t *in, size_t len, size_t max_out)
 {
     size_t guess = 1 << 16;
     if (len >= 18) {
         const uint8_t *t = in + len - 4;
         size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
-        guess = CLNN__MAX(guess, isize);
+        size_t possible = len > SIZE_MAX / 1032 ? SIZE_MAX : len * 1032;
+        guess = CLNN__MAX(guess, CLNN__MIN(isize, possible));
     }
     /* One byte past the limit so that reaching it is detectable. */
     return CLNN__MIN(guess, max_out) + 1;
@@ -72,7 +76,7 @@ clnn_status clnn__gunzip(const uint8_t *in, size_t len, size_t max_out, const ch
             buf = grown;
             cap = ncap;
         }
-        zs.next_in = (Bytef *)(in + in_pos);
+        zs.next_in = in + in_pos;
         zs.avail_in = slice(len - in_pos);
         zs.next_out = buf + n;
         zs.avail_out = slice(cap - n);

@@ -60,15 +60,26 @@ static clnn_status bad(const char *fmt, ...)
     return clnn__fail(CLNN_ERR_BAD_FILE, "%s", msg);
 }
 
+/* A value as a message shows it: numbers and literals as written, strings
+ * quoted (cut short), containers by kind. */
+static const char *show(const clnn__json *v, char *buf, size_t cap)
+{
+    if (v->kind == CLNN__JSON_STRING) {
+        snprintf(buf, cap, "\"%.40s%s\"", v->str, v->len > 40 ? "..." : "");
+        return buf;
+    }
+    return v->str ? v->str : clnn__json_kind_name(v->kind);
+}
+
 /* "[256, 784]" for messages; long shapes are cut short. */
 static void format_dims(const clnn__json *arr, char *buf, size_t cap)
 {
     size_t n = 0;
     n += (size_t)snprintf(buf, cap, "[");
     for (size_t i = 0; i < arr->count && n < cap; i++) {
-        const clnn__json *v = &arr->items[i];
-        const char *text = v->str ? v->str : clnn__json_kind_name(v->kind);
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", text);
+        char item[64];
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "",
+                              show(&arr->items[i], item, sizeof item));
     }
     if (n < cap)
         snprintf(buf + n, cap - n, "]");
@@ -120,8 +131,9 @@ static clnn_status parse_metadata(const clnn__json *meta, clnn__st_file *out)
         if (st != CLNN_OK)
             return st;
         if (v->kind != CLNN__JSON_STRING)
-            return bad("__metadata__ value of '%s' must be a string, not %s (%s)", key,
-                       clnn__json_kind_name(v->kind), v->str ? v->str : "...");
+            return bad("__metadata__ value of '%s' must be a string, not %s%s%s%s", key,
+                       clnn__json_kind_name(v->kind), v->str ? " (" : "", v->str ? v->str : "",
+                       v->str ? ")" : "");
         if (strlen(v->str) != v->len)
             return bad("__metadata__ value of '%s' contains a NUL character (\\u0000), which is "
                        "not supported",
@@ -168,9 +180,10 @@ static clnn_status parse_shape(const char *name, const clnn__json *v, clnn__st_t
     int zero = 0;
     for (size_t i = 0; i < v->count; i++) {
         const clnn__json *d = &v->items[i];
+        char text[64];
         if (d->kind != CLNN__JSON_UINT || d->uint > MAX_JSON_INT)
             return bad("tensor '%s': shape %s: dimension %zu (%s) is not an integer in [0, 2^53]",
-                       name, dims, i, d->str ? d->str : clnn__json_kind_name(d->kind));
+                       name, dims, i, show(d, text, sizeof text));
         t->shape[i] = (size_t)d->uint;
         zero |= d->uint == 0;
     }
@@ -203,9 +216,10 @@ static clnn_status parse_offsets(const char *name, const clnn__json *v, entry *e
                    text);
     for (size_t i = 0; i < 2; i++) {
         const clnn__json *d = &v->items[i];
+        char item[64];
         if (d->kind != CLNN__JSON_UINT || d->uint > MAX_JSON_INT)
             return bad("tensor '%s': data_offsets %s: %s is not an integer in [0, 2^53]", name,
-                       text, d->str ? d->str : clnn__json_kind_name(d->kind));
+                       text, show(d, item, sizeof item));
     }
     e->begin = v->items[0].uint;
     e->end = v->items[1].uint;
@@ -225,7 +239,7 @@ static clnn_status parse_tensor(const char *name, const clnn__json *v, clnn__st_
                    name, clnn__json_kind_name(v->kind));
     for (size_t i = 0; i < v->count; i++) {
         size_t f = 0;
-        while (f < 3 && !(strcmp(v->keys[i], fields[f]) == 0 && v->key_lens[i] == strlen(fields[f])))
+        while (f < 3 && (v->key_lens[i] != strlen(fields[f]) || strcmp(v->keys[i], fields[f])))
             f++;
         if (f == 3)
             return bad("tensor '%s': unexpected field '%s' (only dtype, shape and data_offsets "
@@ -267,6 +281,21 @@ static int by_offset(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
+static clnn_status check_unique(const entry *entries, size_t count)
+{
+    const char **names = clnn__malloc((count ? count : 1) * sizeof *names);
+    if (!names)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < count; i++)
+        names[i] = entries[i].name;
+    const char *dup;
+    clnn_status st = find_duplicate(names, count, &dup);
+    if (st == CLNN_OK && dup)
+        st = bad("tensor name '%s' appears more than once", dup);
+    free(names);
+    return st;
+}
+
 /* The data section must be exactly the tensors, back to back, in some
  * order: no holes, no overlaps, nothing after the last one. */
 static clnn_status check_layout(entry *entries, size_t count, uint64_t data_len)
@@ -291,8 +320,8 @@ static clnn_status check_layout(entry *entries, size_t count, uint64_t data_len)
                            "] leave a hole: the first tensor must start at 0",
                            e->name, e->begin, e->end);
             return bad("tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
-                       "] leave a hole of %" PRIu64 " bytes after tensor '%s' (which ends at %" PRIu64
-                       ")",
+                       "] leave a hole of %" PRIu64 " bytes after tensor '%s' (which ends at "
+                       "%" PRIu64 ")",
                        e->name, e->begin, e->end, e->begin - expect, entries[i - 1].name, expect);
         }
         expect = e->end;
@@ -339,18 +368,8 @@ static clnn_status parse_header(const clnn__json *root, uint64_t data_len, clnn_
             st = parse_tensor(root->keys[i], &root->items[i], &parsed[n], &entries[n]);
         n++;
     }
-    const char **names = st == CLNN_OK ? clnn__malloc((ntensors ? ntensors : 1) * sizeof *names) : NULL;
-    if (st == CLNN_OK && !names)
-        st = CLNN_ERR_OUT_OF_MEMORY;
-    if (st == CLNN_OK) {
-        const char *dup;
-        for (size_t i = 0; i < ntensors; i++)
-            names[i] = entries[i].name;
-        st = find_duplicate(names, ntensors, &dup);
-        if (st == CLNN_OK && dup)
-            st = bad("tensor name '%s' appears more than once", dup);
-    }
-    free(names);
+    if (st == CLNN_OK)
+        st = check_unique(entries, ntensors);
     if (st == CLNN_OK)
         st = check_layout(entries, ntensors, data_len);
     const uint8_t *data = out->buffer + (out->buffer_len - data_len);

@@ -1,0 +1,148 @@
+"""PyTorch side of clnn's comparisons: layer specs as torch modules,
+safetensors files without the safetensors package, and Fashion-MNIST from
+its IDX files. Used by tools/compare-torch, tools/bench-vs-torch and
+tools/make-fixtures.py; run with the Python that has torch (/usr/bin/python3
+on Debian with python3-torch)."""
+
+import collections
+import gzip
+import json
+import os
+import struct
+
+import numpy as np
+
+DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
+REFERENCE_SPEC = "dense:256,bn,relu,dense:128,bn,relu,dense:10"
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+
+_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"),
+           "I32": np.dtype("<i4"), "F16": np.dtype("<f2"), "U8": np.dtype("u1")}
+
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: list of (name, numpy array) in file order; metadata: str->str.
+    Written to a temporary file and renamed, like clnn does."""
+    header = {"__metadata__": dict(metadata)} if metadata else {}
+    blobs, offset = [], 0
+    for name, arr in tensors:
+        if arr.dtype == np.float32:
+            dtype, data = "F32", arr.astype("<f4").tobytes()
+        elif arr.dtype == np.int64:
+            dtype, data = "I64", arr.astype("<i8").tobytes()
+        else:
+            raise ValueError(f"{name}: unsupported dtype {arr.dtype}")
+        header[name] = {"dtype": dtype, "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    """Returns ({name: numpy array}, metadata dict)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    base = 8 + n
+    out = {}
+    for name, e in header.items():
+        begin, end = e["data_offsets"]
+        arr = np.frombuffer(raw[base + begin:base + end], dtype=_DTYPES[e["dtype"]])
+        out[name] = arr.reshape(e["shape"]).copy()
+    return out, meta
+
+
+def build_model(spec, in_features):
+    """torch.nn.Sequential for a clnn layer spec; named layers keep their
+    names and unnamed ones get their index, exactly as clnn names tensors."""
+    import torch.nn as nn
+    layers = collections.OrderedDict()
+    width = in_features
+    for i, item in enumerate(spec.split(",")):
+        item = item.strip()
+        name, _, kind = item.rpartition("=")
+        kind = kind.lower()
+        if kind.startswith(("dense:", "linear:")):
+            out = int(kind.split(":")[1])
+            module = nn.Linear(width, out)
+            width = out
+        elif kind in ("bn", "batchnorm1d", "batchnorm"):
+            module = nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM)
+        elif kind == "relu":
+            module = nn.ReLU()
+        else:
+            raise ValueError(f"unknown layer {item!r}")
+        layers[name or str(i)] = module
+    return nn.Sequential(layers)
+
+
+def state_to_numpy(model):
+    return [(k, v.detach().cpu().numpy().copy()) for k, v in model.state_dict().items()]
+
+
+def save_model(model, path, spec, in_features):
+    write_safetensors(path, state_to_numpy(model),
+                      {"format": "pt", "clnn.spec": spec, "clnn.in_features": str(in_features)})
+
+
+def load_model(path, spec=None, in_features=None):
+    """A clnn model file as a torch module, loaded with strict=True."""
+    import torch
+    tensors, meta = read_safetensors(path)
+    spec = spec or meta["clnn.spec"]
+    in_features = in_features or int(meta["clnn.in_features"])
+    model = build_model(spec, in_features)
+    state = {k: torch.from_numpy(v) for k, v in tensors.items()
+             if not k.startswith(("optimizer.", "clnn."))}
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    return np.frombuffer(raw[4 + 4 * ndim:], dtype=np.uint8).reshape(dims)
+
+
+def load_split(data_dir, split):
+    """(images float32 [n, 784] in [0, 1], labels int64 [n]) as clnn loads them."""
+    prefix = "train" if split == "train" else "t10k"
+    def find(kind):
+        for suffix in ("", ".gz"):
+            p = os.path.join(data_dir, f"{prefix}-{kind}{suffix}")
+            if os.path.exists(p):
+                return p
+        raise FileNotFoundError(f"{prefix}-{kind} not found in {data_dir}")
+    x = _read_idx(find("images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / np.float32(255.0)
+    y = _read_idx(find("labels-idx1-ubyte")).astype(np.int64)
+    return x, y
+
+
+def evaluate(model, x, y, batch=1000):
+    """Mean cross-entropy and accuracy in eval mode."""
+    import torch
+    import torch.nn.functional as F
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb, yb = torch.from_numpy(x[i:i + batch]), torch.from_numpy(y[i:i + batch])
+            z = model(xb)
+            loss_sum += F.cross_entropy(z, yb, reduction="sum").item()
+            correct += (z.argmax(1) == yb).sum().item()
+    return loss_sum / len(x), correct / len(x)
