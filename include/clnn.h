@@ -147,6 +147,25 @@ CLNN_API const char *clnn_gemm_backend_name(clnn_gemm_backend backend);
 /* Wait until all queued work has finished. */
 CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
 
+/* Device time of every kernel and transfer since the last reset, from OpenCL
+ * profiling events, summed per (scope, kernel). Needs a context created with
+ * options.profiling. */
+typedef struct clnn_profile_entry {
+    const char *scope;  /* what enqueued it: "layer 0 dense forward", "optimizer", ... */
+    const char *kernel; /* "gemm", "bn_forward_train", "upload", ... */
+    uint64_t launches;
+    double total_ms;    /* device execution time, start to end */
+    double min_ms;
+    double flops;       /* arithmetic done, summed over launches (0 if not counted) */
+    double bytes;       /* global memory traffic, summed over launches (estimate) */
+} clnn_profile_entry;
+
+/* Wait for queued work and return the table (valid until the next read,
+ * reset or clnn_context_free). */
+CLNN_API clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_profile_entry **entries,
+                                               size_t *count);
+CLNN_API void clnn_context_profile_reset(clnn_context *ctx);
+
 /* --------------------------------------------------------------- network */
 
 /* A stack of layers with its parameters, gradients, optimizer state and

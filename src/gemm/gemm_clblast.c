@@ -15,13 +15,15 @@ static void lock_init(void)
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *g)
 {
     call_once(&lock_once, lock_init);
+    cl_event ev = NULL;
     mtx_lock(&lock);
     CLBlastStatusCode s = CLBlastSgemm(
         CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
         g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha, g->a,
         g->a_off, g->lda, g->b, g->b_off, g->ldb, g->beta, g->c, g->c_off, g->ldc, &ctx->queue,
-        NULL);
+        clnn__profile_event(ctx, &ev));
     mtx_unlock(&lock);
+    clnn__profile_add(ctx, "clblast_sgemm", s == CLBlastSuccess ? ev : NULL);
     if (s == CLBlastSuccess)
         return CLNN_OK;
     if (s < 0 && s > -100) /* OpenCL error codes pass through unchanged */

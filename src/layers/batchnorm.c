@@ -15,6 +15,8 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
     int moff = (int)l->rmean_off, voff = (int)l->rvar_off;
     float eps = CLNN__BN_EPS, momentum = CLNN__BN_MOMENTUM;
     const size_t global[1] = {l->out};
+    /* Minimum traffic: read x, write y (the kernel's extra passes hit cache). */
+    clnn__profile_work(ctx, 0, 8.0 * rows * l->out);
     if (training) {
         st = CLNN__LAUNCH(ctx, k, name, 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
                           CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
@@ -43,6 +45,7 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
     int bs = batch_stats ? 1 : 0, need_dx = dx ? 1 : 0;
     cl_mem dx_arg = dx ? dx : dy; /* never written when need_dx is 0 */
     const size_t global[1] = {l->out};
+    clnn__profile_work(ctx, 0, (dx ? 12.0 : 8.0) * rows * l->out);
     return CLNN__LAUNCH(ctx, k, "bn_backward", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(dy),
                         CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params),
                         CLNN__ARG(goff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),

@@ -18,6 +18,7 @@ clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem 
         return st;
     int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
     const size_t global[2] = {l->out, rows};
+    clnn__profile_work(ctx, (double)rows * l->out, 8.0 * rows * l->out);
     return CLNN__LAUNCH(ctx, k, "bias_add", 2, global, NULL, CLNN__ARG(y), CLNN__ARG(r),
                         CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(off));
 }
@@ -41,6 +42,7 @@ clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem
         return st;
     int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
     const size_t global[1] = {l->out};
+    clnn__profile_work(ctx, (double)rows * l->out, 4.0 * rows * l->out);
     st = CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, NULL, CLNN__ARG(dy), CLNN__ARG(r),
                       CLNN__ARG(c), CLNN__ARG(net->grads), CLNN__ARG(off));
     if (st != CLNN_OK || !dx)

@@ -14,6 +14,7 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t classes, cl_
     float scale = 1.0f / (float)rows;
     cl_mem dz_arg = dz ? dz : z; /* never written when want_grad is 0 */
     const size_t global[1] = {rows};
+    clnn__profile_work(ctx, 0, (dz ? 8.0 : 4.0) * rows * classes);
     st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->labels),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(scale), CLNN__ARG(want_grad),
                       CLNN__ARG(dz_arg), CLNN__ARG(net->row_loss), CLNN__ARG(net->row_correct));

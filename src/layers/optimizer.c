@@ -43,6 +43,9 @@ static clnn_status adam(clnn_net *net)
 
 clnn_status clnn__optimizer_step(clnn_net *net)
 {
+    clnn__profile_scope(net->ctx, "optimizer");
+    double arrays = net->opt.kind == CLNN_OPTIMIZER_ADAM ? 7 : 5; /* reads + writes */
+    clnn__profile_work(net->ctx, 0, arrays * sizeof(float) * (double)net->nparams);
     clnn_status st = net->opt.kind == CLNN_OPTIMIZER_ADAM ? adam(net) : sgd(net);
     if (st == CLNN_OK)
         net->opt_steps++;

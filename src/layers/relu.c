@@ -9,6 +9,7 @@ clnn_status clnn__relu_forward(clnn_net *net, cl_mem x, cl_mem y, size_t count)
         return st;
     int n = (int)count;
     const size_t global[1] = {count};
+    clnn__profile_work(net->ctx, 0, 8.0 * count);
     return CLNN__LAUNCH(net->ctx, k, "relu_forward", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y),
                         CLNN__ARG(n));
 }
@@ -21,6 +22,7 @@ clnn_status clnn__relu_backward(clnn_net *net, cl_mem y, cl_mem dy, cl_mem dx, s
         return st;
     int n = (int)count;
     const size_t global[1] = {count};
+    clnn__profile_work(net->ctx, 0, 12.0 * count);
     return CLNN__LAUNCH(net->ctx, k, "relu_backward", 1, global, NULL, CLNN__ARG(y),
                         CLNN__ARG(dy), CLNN__ARG(dx), CLNN__ARG(n));
 }

@@ -128,11 +128,13 @@ static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool tra
         return st;
     size_t bytes = batch * net->in_features * sizeof(float);
     memcpy(s->x, x, bytes);
+    clnn__profile_scope(net->ctx, "input");
     st = clnn__buffer_write(net->ctx, net->input, 0, bytes, s->x, false, &s->x_done);
     net->forward_done = net->backward_done = false;
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
         clnn__layer *l = &net->layers[i];
         cl_mem in = i ? net->outputs[i - 1] : net->input, out = net->outputs[i];
+        clnn__profile_scope(net->ctx, l->scope_forward);
         switch (l->spec.kind) {
         case CLNN__LAYER_DENSE:
             st = clnn__dense_forward(net, l, in, out, batch);
@@ -174,6 +176,7 @@ static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
                               "outputs, one per class",
                               (int)labels[i], i, classes - 1, classes);
     size_t slot = (net->staging_next + CLNN__STAGING - 1) % CLNN__STAGING;
+    clnn__profile_scope(net->ctx, "input");
     clnn__staging *s = &net->staging[slot];
     clnn_status st = staging_wait(&s->labels_done);
     if (st != CLNN_OK)
@@ -190,6 +193,7 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
     clnn_status st = upload_labels(net, labels);
     size_t rows = net->batch, last = net->nlayers - 1;
     int cur = 0;
+    clnn__profile_scope(net->ctx, "loss");
     if (st == CLNN_OK)
         st = clnn__loss(net, net->outputs[last], rows, net->layers[last].out, net->grad_bufs[0],
                         CLNN__METRICS_TRAIN);
@@ -197,6 +201,7 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
         clnn__layer *l = &net->layers[i];
         cl_mem in = i ? net->outputs[i - 1] : net->input;
         cl_mem dy = net->grad_bufs[cur], dx = i ? net->grad_bufs[1 - cur] : NULL;
+        clnn__profile_scope(net->ctx, l->scope_backward);
         switch (l->spec.kind) {
         case CLNN__LAYER_DENSE:
             st = clnn__dense_backward(net, l, in, dy, dx, rows);
@@ -341,6 +346,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labe
         st = forward(net, x + i * net->in_features, rows, false);
         if (st == CLNN_OK)
             st = upload_labels(net, labels + i);
+        clnn__profile_scope(net->ctx, "loss");
         if (st == CLNN_OK)
             st = clnn__loss(net, net->outputs[last], rows, net->layers[last].out, NULL,
                             CLNN__METRICS_EVAL);

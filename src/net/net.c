@@ -311,6 +311,11 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
         st = alloc_zeroed(net, 8 * sizeof(float), &net->metrics);
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
         clnn__layer *l = &net->layers[i];
+        const char *kind = clnn__layer_kind_name(l->spec.kind);
+        snprintf(l->scope_forward, sizeof l->scope_forward, "layer %zu %s%s%s forward", i, kind,
+                 l->spec.name[0] ? " " : "", l->spec.name);
+        snprintf(l->scope_backward, sizeof l->scope_backward, "layer %zu %s%s%s backward", i,
+                 kind, l->spec.name[0] ? " " : "", l->spec.name);
         net->max_width = CLNN__MAX(net->max_width, l->out);
         if (l->spec.kind == CLNN__LAYER_BATCHNORM1D) {
             st = alloc_zeroed(net, l->out * sizeof(float), &l->save_mean);

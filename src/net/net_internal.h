@@ -33,6 +33,7 @@ typedef struct clnn__layer {
     size_t rmean_off, rvar_off;
     int64_t num_batches_tracked;
     cl_mem save_mean, save_invstd;
+    char scope_forward[CLNN__NAME_MAX + 64], scope_backward[CLNN__NAME_MAX + 64]; /* profiling labels */
 } clnn__layer;
 
 /* Host copies of a batch waiting to be uploaded; a ring lets the host fill

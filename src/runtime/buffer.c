@@ -28,9 +28,19 @@ clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, siz
 {
     if (bytes == 0)
         return CLNN_OK;
-    return clnn__cl_check(clEnqueueWriteBuffer(ctx->queue, buf, blocking ? CL_TRUE : CL_FALSE,
-                                               offset, bytes, src, 0, NULL, event),
-                          "clEnqueueWriteBuffer");
+    cl_event ev = NULL;
+    if (!event && ctx->profiling)
+        event = &ev;
+    clnn__profile_work(ctx, 0, (double)bytes);
+    cl_int err = clEnqueueWriteBuffer(ctx->queue, buf, blocking ? CL_TRUE : CL_FALSE, offset,
+                                      bytes, src, 0, NULL, event);
+    if (err == CL_SUCCESS && event && ctx->profiling) {
+        clRetainEvent(*event);
+        clnn__profile_add(ctx, "upload", *event);
+    }
+    if (ev)
+        clReleaseEvent(ev);
+    return clnn__cl_check(err, "clEnqueueWriteBuffer");
 }
 
 clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
@@ -71,7 +81,10 @@ clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, 
         if (local)
             g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, g, local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, g, local, 0, NULL,
+                                        clnn__profile_event(ctx, &ev));
+    clnn__profile_add(ctx, name, ev);
     if (err != CL_SUCCESS) {
         char what[160];
         snprintf(what, sizeof what, "launching kernel %s", name);

@@ -116,6 +116,7 @@ void clnn_context_free(clnn_context *ctx)
     if (ctx->queue)
         clFinish(ctx->queue);
     clnn__programs_release(ctx);
+    clnn__profile_release(ctx);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->cl)

@@ -10,6 +10,12 @@
 
 typedef struct clnn__program_entry clnn__program_entry;
 
+typedef struct clnn__pending_event {
+    const char *scope, *kernel; /* static or owned by a live network */
+    cl_event event;
+    double flops, bytes;
+} clnn__pending_event;
+
 struct clnn_context {
     cl_platform_id platform;
     cl_device_id device;
@@ -18,6 +24,15 @@ struct clnn_context {
     clnn_device_info info;
     clnn_gemm_backend gemm;
     bool profiling;
+    /* Profiling (options.profiling): events waiting to be summed, and the sums. */
+    const char *profile_scope;
+    double work_flops, work_bytes;
+    clnn__pending_event *pending;
+    size_t npending, pending_cap;
+    clnn_profile_entry *profile;
+    size_t nprofile, profile_cap;
+    char **profile_strings;
+    size_t nprofile_strings;
     /* Compiled programs keyed by (source name, build options). */
     mtx_t programs_lock;
     clnn__program_entry *programs;
@@ -48,6 +63,16 @@ clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, siz
 clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
                               void *dst);
 clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes);
+
+/* Profiling: the scope names what the next launches belong to; work gives the
+ * flops and bytes of the next launch only. Both are no-ops cost-wise when
+ * profiling is off. profile_event returns where an enqueue should put its
+ * event (NULL when not profiling); profile_add records it. */
+void clnn__profile_scope(clnn_context *ctx, const char *scope);
+void clnn__profile_work(clnn_context *ctx, double flops, double bytes);
+cl_event *clnn__profile_event(clnn_context *ctx, cl_event *slot);
+void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event);
+void clnn__profile_release(clnn_context *ctx);
 
 /* Kernel arguments given as (size, pointer) pairs. */
 typedef struct clnn__arg {
