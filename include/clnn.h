@@ -147,6 +147,28 @@ CLNN_API const char *clnn_gemm_backend_name(clnn_gemm_backend backend);
 /* Wait until all queued work has finished. */
 CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
 
+/* Peak figures of the context's device, measured with micro-kernels
+ * (kernels/probe.cl), to judge how close other kernels come to the device:
+ * arithmetic throughput from independent fma chains (2 FLOP per fma, the
+ * best of several vector widths) and memory bandwidth from a copy of a large
+ * buffer (bytes read plus bytes written). Each figure is the best of several
+ * timed runs after a warm-up, in device time from OpenCL events on a private
+ * profiling queue, so it works on any context and leaves the profile table
+ * alone. Waits for queued work first; takes about a second. */
+typedef struct clnn_device_peak {
+    double gflops;     /* FP32 GFLOP/s */
+    double gbps;       /* GB/s (1e9 bytes), read plus write */
+    size_t copy_bytes; /* size of the buffer the bandwidth copy used */
+} clnn_device_peak;
+
+CLNN_API clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak);
+/* Bandwidth (GB/s, read plus write, best of several) of the same copy kernel
+ * on a buffer of `bytes` bytes (rounded up to 16). Small launches are bound
+ * by launch latency and large ones may fit in a cache, so a kernel that
+ * moves 2 × bytes per launch is best judged against this rather than
+ * against the peak. */
+CLNN_API clnn_status clnn_context_probe_copy(clnn_context *ctx, size_t bytes, double *gbps);
+
 /* Device time of every kernel and transfer since the last reset, from OpenCL
  * profiling events, summed per (scope, kernel). Needs a context created with
  * options.profiling. */

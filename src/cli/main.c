@@ -1,5 +1,6 @@
 /* clnn: train and evaluate neural networks on OpenCL devices from the shell. */
 #include "args.h"
+#include "bench.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@ static const command commands[] = {
     {"devices", "list the OpenCL devices and mark the default one", cmd_devices, cmd_devices_help},
     {"train", "train a network on an IDX dataset such as Fashion-MNIST", cmd_train, cmd_train_help},
     {"eval", "evaluate a saved model on the test split", cmd_eval, cmd_eval_help},
+    {"bench", "measure training speed and where a step's time goes", cmd_bench, cmd_bench_help},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

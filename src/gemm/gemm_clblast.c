@@ -16,6 +16,8 @@ clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *g)
 {
     call_once(&lock_once, lock_init);
     cl_event ev = NULL;
+    if (clnn__fault_hit("CLBlastSgemm"))
+        return clnn__cl_check(CL_OUT_OF_RESOURCES, "CLBlastSgemm");
     mtx_lock(&lock);
     CLBlastStatusCode s = CLBlastSgemm(
         CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
@@ -23,6 +25,8 @@ clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *g)
         g->a_off, g->lda, g->b, g->b_off, g->ldb, g->beta, g->c, g->c_off, g->ldc, &ctx->queue,
         clnn__profile_event(ctx, &ev));
     mtx_unlock(&lock);
+    if (ev)
+        clnn__live_add(CLNN__LIVE_EVENT, 1);
     clnn__profile_add(ctx, "clblast_sgemm", s == CLBlastSuccess ? ev : NULL);
     if (s == CLBlastSuccess)
         return CLNN_OK;

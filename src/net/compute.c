@@ -79,12 +79,7 @@ clnn_status clnn_net_set_lr(clnn_net *net, double lr)
 /* Wait for the upload that last used this staging slot, then refill it. */
 static clnn_status staging_wait(cl_event *ev)
 {
-    if (!*ev)
-        return CLNN_OK;
-    cl_int err = clWaitForEvents(1, ev);
-    clReleaseEvent(*ev);
-    *ev = NULL;
-    return clnn__cl_check(err, "waiting for an upload");
+    return clnn__event_wait_release(ev);
 }
 
 static clnn_status check_input(const clnn_net *net, const float *x, size_t batch)

@@ -343,10 +343,13 @@ static void release_activations(clnn_net *net)
     clnn__buffer_release(&net->grad_bufs[1]);
     for (size_t i = 0; i < CLNN__STAGING; i++) {
         clnn__staging *s = &net->staging[i];
+        /* Teardown waits without touching the last-error message. */
         if (s->x_done)
-            clWaitForEvents(1, &s->x_done), clReleaseEvent(s->x_done);
+            clWaitForEvents(1, &s->x_done);
         if (s->labels_done)
-            clWaitForEvents(1, &s->labels_done), clReleaseEvent(s->labels_done);
+            clWaitForEvents(1, &s->labels_done);
+        clnn__event_release(&s->x_done);
+        clnn__event_release(&s->labels_done);
         free(s->x);
         free(s->labels);
         memset(s, 0, sizeof *s);

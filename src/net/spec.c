@@ -144,9 +144,10 @@ clnn_status clnn__spec_parse(const char *spec, clnn__layer_spec **layers_out, si
         }
         for (size_t i = 0; i < count && layers[count].name[0]; i++) {
             if (strcmp(layers[i].name, layers[count].name) == 0) {
+                /* The message needs the name: record it before freeing. */
+                st = clnn__fail(CLNN_ERR_SPEC, "layer name '%s' is used twice", layers[i].name);
                 free(layers);
-                return clnn__fail(CLNN_ERR_SPEC, "layer name '%s' is used twice",
-                                  layers[i].name);
+                return st;
             }
         }
         count++;

@@ -5,22 +5,46 @@
 
 clnn_status clnn__buffer_create(clnn_context *ctx, size_t bytes, cl_mem *out)
 {
-    cl_int err;
-    *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+    cl_int err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    *out = NULL;
+    if (!clnn__fault_hit("clCreateBuffer"))
+        *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
     if (err != CL_SUCCESS) {
         char what[96];
         snprintf(what, sizeof what, "allocating %zu bytes on the device (clCreateBuffer)", bytes);
         *out = NULL;
         return clnn__cl_check(err, what);
     }
+    clnn__live_add(CLNN__LIVE_BUFFER, 1);
     return CLNN_OK;
 }
 
 void clnn__buffer_release(cl_mem *buf)
 {
-    if (*buf)
+    if (*buf) {
         clReleaseMemObject(*buf);
+        clnn__live_add(CLNN__LIVE_BUFFER, -1);
+    }
     *buf = NULL;
+}
+
+void clnn__event_release(cl_event *event)
+{
+    if (*event) {
+        clReleaseEvent(*event);
+        clnn__live_add(CLNN__LIVE_EVENT, -1);
+    }
+    *event = NULL;
+}
+
+clnn_status clnn__event_wait_release(cl_event *event)
+{
+    if (!*event)
+        return CLNN_OK;
+    cl_int err = clnn__fault_hit("clWaitForEvents") ? CL_OUT_OF_RESOURCES
+                                                    : clWaitForEvents(1, event);
+    clnn__event_release(event);
+    return clnn__cl_check(err, "waiting for the device (clWaitForEvents)");
 }
 
 clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
@@ -32,14 +56,19 @@ clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, siz
     if (!event && ctx->profiling)
         event = &ev;
     clnn__profile_work(ctx, 0, (double)bytes);
-    cl_int err = clEnqueueWriteBuffer(ctx->queue, buf, blocking ? CL_TRUE : CL_FALSE, offset,
-                                      bytes, src, 0, NULL, event);
-    if (err == CL_SUCCESS && event && ctx->profiling) {
-        clRetainEvent(*event);
-        clnn__profile_add(ctx, "upload", *event);
+    cl_int err = clnn__fault_hit("clEnqueueWriteBuffer")
+                     ? CL_OUT_OF_RESOURCES
+                     : clEnqueueWriteBuffer(ctx->queue, buf, blocking ? CL_TRUE : CL_FALSE, offset,
+                                            bytes, src, 0, NULL, event);
+    if (err == CL_SUCCESS && event) {
+        clnn__live_add(CLNN__LIVE_EVENT, 1);
+        if (ctx->profiling) {
+            clRetainEvent(*event);
+            clnn__live_add(CLNN__LIVE_EVENT, 1);
+            clnn__profile_add(ctx, "upload", *event);
+        }
     }
-    if (ev)
-        clReleaseEvent(ev);
+    clnn__event_release(&ev);
     return clnn__cl_check(err, "clEnqueueWriteBuffer");
 }
 
@@ -48,9 +77,11 @@ clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size
 {
     if (bytes == 0)
         return CLNN_OK;
-    return clnn__cl_check(
-        clEnqueueReadBuffer(ctx->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL),
-        "clEnqueueReadBuffer");
+    cl_int err = clnn__fault_hit("clEnqueueReadBuffer")
+                     ? CL_OUT_OF_RESOURCES
+                     : clEnqueueReadBuffer(ctx->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL,
+                                           NULL);
+    return clnn__cl_check(err, "clEnqueueReadBuffer");
 }
 
 clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes)
@@ -58,9 +89,11 @@ clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size
     if (bytes == 0)
         return CLNN_OK;
     const float zero = 0.0f;
-    return clnn__cl_check(
-        clEnqueueFillBuffer(ctx->queue, buf, &zero, sizeof zero, offset, bytes, 0, NULL, NULL),
-        "clEnqueueFillBuffer");
+    cl_int err = clnn__fault_hit("clEnqueueFillBuffer")
+                     ? CL_OUT_OF_RESOURCES
+                     : clEnqueueFillBuffer(ctx->queue, buf, &zero, sizeof zero, offset, bytes, 0,
+                                           NULL, NULL);
+    return clnn__cl_check(err, "clEnqueueFillBuffer");
 }
 
 clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, cl_uint dims,
@@ -82,8 +115,12 @@ clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, 
             g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
     cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, g, local, 0, NULL,
-                                        clnn__profile_event(ctx, &ev));
+    cl_int err = clnn__fault_hit("clEnqueueNDRangeKernel")
+                     ? CL_OUT_OF_RESOURCES
+                     : clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, g, local, 0, NULL,
+                                              clnn__profile_event(ctx, &ev));
+    if (ev)
+        clnn__live_add(CLNN__LIVE_EVENT, 1);
     clnn__profile_add(ctx, name, ev);
     if (err != CL_SUCCESS) {
         char what[160];

@@ -55,6 +55,9 @@ clnn_status clnn__cl_check(cl_int err, const char *what)
 {
     if (err == CL_SUCCESS)
         return CLNN_OK;
-    return clnn__fail(CLNN_ERR_OPENCL, "%s failed: %s (%d)%s", what, clnn__cl_error_name(err),
-                      (int)err, hint(err));
+    const char *injected = clnn__fault_take();
+    return clnn__fail(CLNN_ERR_OPENCL, "%s failed: %s (%d)%s%s%s%s", what,
+                      clnn__cl_error_name(err), (int)err, hint(err),
+                      injected ? " [injected into " : "", injected ? injected : "",
+                      injected ? " by CLNN_FAULT_INJECT]" : "");
 }

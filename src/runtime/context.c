@@ -91,12 +91,22 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
     if (st == CLNN_OK) {
         cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
                                          0};
-        ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+        if (clnn__fault_hit("clCreateContext"))
+            err = CL_OUT_OF_HOST_MEMORY;
+        else
+            ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+        if (ctx->cl)
+            clnn__live_add(CLNN__LIVE_CONTEXT, 1);
         st = clnn__cl_check(err, "clCreateContext");
     }
     if (st == CLNN_OK) {
         cl_command_queue_properties qp = options->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
-        ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qp, &err);
+        if (clnn__fault_hit("clCreateCommandQueue"))
+            err = CL_OUT_OF_RESOURCES;
+        else
+            ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qp, &err);
+        if (ctx->queue)
+            clnn__live_add(CLNN__LIVE_QUEUE, 1);
         st = clnn__cl_check(err, "clCreateCommandQueue");
     }
     if (st != CLNN_OK) {
@@ -117,10 +127,14 @@ void clnn_context_free(clnn_context *ctx)
         clFinish(ctx->queue);
     clnn__programs_release(ctx);
     clnn__profile_release(ctx);
-    if (ctx->queue)
+    if (ctx->queue) {
         clReleaseCommandQueue(ctx->queue);
-    if (ctx->cl)
+        clnn__live_add(CLNN__LIVE_QUEUE, -1);
+    }
+    if (ctx->cl) {
         clReleaseContext(ctx->cl);
+        clnn__live_add(CLNN__LIVE_CONTEXT, -1);
+    }
     mtx_destroy(&ctx->programs_lock);
     free(ctx);
 }
@@ -144,5 +158,11 @@ clnn_status clnn_context_finish(clnn_context *ctx)
     clnn__clear_error();
     if (!ctx)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_finish: ctx is NULL");
-    return clnn__cl_check(clFinish(ctx->queue), "clFinish");
+    return clnn__finish(ctx);
+}
+
+clnn_status clnn__finish(clnn_context *ctx)
+{
+    cl_int err = clnn__fault_hit("clFinish") ? CL_OUT_OF_RESOURCES : clFinish(ctx->queue);
+    return clnn__cl_check(err, "clFinish");
 }

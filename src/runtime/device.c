@@ -17,7 +17,8 @@ clnn_status clnn__devices(cl_platform_id **platforms_out, cl_device_id **devices
     *devices_out = NULL;
     *count = 0;
     cl_uint np = 0;
-    cl_int err = clGetPlatformIDs(0, NULL, &np);
+    cl_int err = clnn__fault_hit("clGetPlatformIDs") ? CL_OUT_OF_HOST_MEMORY
+                                                      : clGetPlatformIDs(0, NULL, &np);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && np == 0))
         return clnn__fail(CLNN_ERR_NO_PLATFORM, NO_PLATFORM_HINT);
     if (err != CL_SUCCESS)
@@ -120,6 +121,8 @@ static clnn_status fill_info(size_t index, cl_platform_id plat, cl_device_id d,
     err |= clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL);
     err |= clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
     err |= clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    if (clnn__fault_hit("clGetDeviceInfo"))
+        err = CL_OUT_OF_HOST_MEMORY;
     if (err != CL_SUCCESS)
         return clnn__fail(CLNN_ERR_OPENCL, "clGetDeviceInfo failed for device %zu", index);
     info->type = (type & CL_DEVICE_TYPE_GPU)           ? CLNN_DEVICE_GPU

@@ -50,11 +50,8 @@ static clnn_profile_entry *entry_for(clnn_context *ctx, const char *scope, const
 static clnn_status drain(clnn_context *ctx)
 {
     clnn_status st = CLNN_OK;
-    if (ctx->npending) {
-        cl_int err = clFinish(ctx->queue);
-        if (err != CL_SUCCESS)
-            st = clnn__cl_check(err, "clFinish");
-    }
+    if (ctx->npending)
+        st = clnn__finish(ctx);
     for (size_t i = 0; i < ctx->npending; i++) {
         clnn__pending_event *p = &ctx->pending[i];
         cl_ulong t0 = 0, t1 = 0;
@@ -73,7 +70,7 @@ static clnn_status drain(clnn_context *ctx)
                 e->bytes += p->bytes;
             }
         }
-        clReleaseEvent(p->event);
+        clnn__event_release(&p->event);
     }
     ctx->npending = 0;
     return st;
@@ -111,7 +108,7 @@ void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event)
         size_t cap = ctx->pending_cap ? ctx->pending_cap * 2 : 256;
         clnn__pending_event *p = realloc(ctx->pending, cap * sizeof *p);
         if (!p) {
-            clReleaseEvent(event);
+            clnn__event_release(&event);
             return;
         }
         ctx->pending = p;
@@ -120,7 +117,7 @@ void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event)
     const char *scope = intern(ctx, ctx->profile_scope ? ctx->profile_scope : "other");
     const char *name = intern(ctx, kernel);
     if (!scope || !name) {
-        clReleaseEvent(event);
+        clnn__event_release(&event);
         return;
     }
     ctx->pending[ctx->npending++] =
@@ -154,7 +151,7 @@ void clnn_context_profile_reset(clnn_context *ctx)
 void clnn__profile_release(clnn_context *ctx)
 {
     for (size_t i = 0; i < ctx->npending; i++)
-        clReleaseEvent(ctx->pending[i].event);
+        clnn__event_release(&ctx->pending[i].event);
     free(ctx->pending);
     free(ctx->profile);
     for (size_t i = 0; i < ctx->nprofile_strings; i++)

@@ -40,12 +40,15 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
     }
     const char *strings[2] = {common, text};
     size_t lengths[2] = {common_len, text_len};
-    cl_int err;
-    cl_program prog = clCreateProgramWithSource(ctx->cl, 2, strings, lengths, &err);
+    cl_int err = CL_OUT_OF_HOST_MEMORY;
+    cl_program prog = NULL;
+    if (!clnn__fault_hit("clCreateProgramWithSource"))
+        prog = clCreateProgramWithSource(ctx->cl, 2, strings, lengths, &err);
     free(common_owned);
     free(text_owned);
     if (err != CL_SUCCESS)
         return clnn__cl_check(err, "clCreateProgramWithSource");
+    clnn__live_add(CLNN__LIVE_PROGRAM, 1);
 
     /* CLNN_CL_OPTIONS appends to every build (e.g. -cl-fast-relaxed-math). */
     const char *extra = getenv("CLNN_CL_OPTIONS");
@@ -53,7 +56,8 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
     snprintf(full, sizeof full, "-cl-std=CL1.2 %s %s", options ? options : "",
              extra ? extra : "");
     clnn__log(CLNN_LOG_DEBUG, "building kernels/%s.cl with '%s'", source, full);
-    err = clBuildProgram(prog, 1, &ctx->device, full, NULL, NULL);
+    err = clnn__fault_hit("clBuildProgram") ? CL_BUILD_PROGRAM_FAILURE
+                                            : clBuildProgram(prog, 1, &ctx->device, full, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t log_len = 0;
         clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);
@@ -65,10 +69,14 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
             log[log_len] = '\0';
         }
         clReleaseProgram(prog);
+        clnn__live_add(CLNN__LIVE_PROGRAM, -1);
+        const char *injected = clnn__fault_take();
         st = clnn__fail(CLNN_ERR_BUILD,
                         "building kernels/%s.cl for device '%s' with options '%s' failed (%s); "
-                        "if CLNN_KERNEL_DIR or CLNN_CL_OPTIONS are set, check them. Build log:\n%s",
+                        "if CLNN_KERNEL_DIR or CLNN_CL_OPTIONS are set, check them.%s Build "
+                        "log:\n%s",
                         source, ctx->info.name, full, clnn__cl_error_name(err),
+                        injected ? " [injected by CLNN_FAULT_INJECT]" : "",
                         log ? log : "(no log)");
         free(log);
         return st;
@@ -102,6 +110,7 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
             free(s);
             free(o);
             clReleaseProgram(prog);
+            clnn__live_add(CLNN__LIVE_PROGRAM, -1);
             return CLNN_ERR_OUT_OF_MEMORY;
         }
         e->source = s;
@@ -116,17 +125,23 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
             return CLNN_OK;
         }
     }
-    cl_int err;
-    cl_kernel kernel = clCreateKernel(e->program, kernel_name, &err);
+    cl_int err = CL_OUT_OF_HOST_MEMORY;
+    cl_kernel kernel = NULL;
+    if (!clnn__fault_hit("clCreateKernel"))
+        kernel = clCreateKernel(e->program, kernel_name, &err);
+    if (err == CL_INVALID_KERNEL_NAME)
+        return clnn__fail(CLNN_ERR_BUILD, "kernel '%s' not found in kernels/%s.cl", kernel_name,
+                          source);
     if (err != CL_SUCCESS)
-        return clnn__fail(CLNN_ERR_BUILD, "kernel '%s' not found in kernels/%s.cl: %s",
-                          kernel_name, source, clnn__cl_error_name(err));
+        return clnn__cl_check(err, "clCreateKernel");
+    clnn__live_add(CLNN__LIVE_KERNEL, 1);
     kernel_entry *k = clnn__calloc(1, sizeof *k);
     char *name = clnn__strdup(kernel_name);
     if (!k || !name) {
         free(k);
         free(name);
         clReleaseKernel(kernel);
+        clnn__live_add(CLNN__LIVE_KERNEL, -1);
         return CLNN_ERR_OUT_OF_MEMORY;
     }
     k->name = name;
@@ -157,11 +172,13 @@ void clnn__programs_release(clnn_context *ctx)
         while (k) {
             kernel_entry *kn = k->next;
             clReleaseKernel(k->kernel);
+            clnn__live_add(CLNN__LIVE_KERNEL, -1);
             free(k->name);
             free(k);
             k = kn;
         }
         clReleaseProgram(e->program);
+        clnn__live_add(CLNN__LIVE_PROGRAM, -1);
         free(e->source);
         free(e->options);
         free(e);

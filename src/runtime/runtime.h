@@ -38,6 +38,31 @@ struct clnn_context {
     clnn__program_entry *programs;
 };
 
+/* Fault injection (CLNN_FAULT_INJECT=<call>:<n>, see fault.c): true when this
+ * call must fail. configure replaces the environment's setting (tests). */
+bool clnn__fault_hit(const char *call);
+void clnn__fault_configure(const char *spec);
+unsigned long long clnn__fault_calls(void); /* calls that could have failed */
+const char *clnn__fault_take(void);         /* the call just failed on purpose, once */
+
+/* Live OpenCL objects created by clnn, to prove that nothing leaks. */
+typedef enum clnn__live_kind {
+    CLNN__LIVE_CONTEXT,
+    CLNN__LIVE_QUEUE,
+    CLNN__LIVE_PROGRAM,
+    CLNN__LIVE_KERNEL,
+    CLNN__LIVE_BUFFER,
+    CLNN__LIVE_EVENT,
+    CLNN__LIVE_KINDS
+} clnn__live_kind;
+void clnn__live_add(clnn__live_kind kind, long delta);
+long clnn__live(clnn__live_kind kind);
+
+/* Wait for and release an event (NULL is a no-op). */
+clnn_status clnn__event_wait_release(cl_event *event);
+void clnn__event_release(cl_event *event);
+clnn_status clnn__finish(clnn_context *ctx);
+
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *clnn__cl_error_name(cl_int err);
 /* Return CLNN_OK for CL_SUCCESS, else record "<what> failed: CL_NAME (code)"

@@ -2,7 +2,7 @@
 """End-to-end checks of the clnn command-line tool: exit statuses and messages.
 
 Usage: test_cli.py [--binary PATH] GROUP, GROUP one of usage, no-platform,
-errors, train. PATH defaults to $CLNN_BINARY. The train group requires a test
+errors, train, resume, bench. PATH defaults to $CLNN_BINARY. The train group requires a test
 accuracy of at least 0.8 after two short epochs on a separable pattern, and
 that `clnn eval` of the saved model prints the same accuracy and loss. Groups that need an OpenCL
 device exit 77 (skip) without one, or fail when CLNN_TEST_REQUIRE_DEVICE=1.
@@ -330,12 +330,135 @@ def group_resume(binary, tmp):
           stderr=["'0.weight'", 'shape'])
 
 
+BENCH_KEYS = ['clnn_version', 'device', 'gemm', 'layers', 'features', 'classes', 'parameters',
+              'optimizer', 'cold', 'startup', 'peak', 'batches']
+BENCH_BATCH_KEYS = ['batch', 'steps', 'seconds', 'samples_per_s', 'step_us', 'profiled_steps',
+                    'device_us', 'overhead_us', 'overhead_pct', 'kernels', 'parts']
+BENCH_KERNEL_KEYS = ['scope', 'kernel', 'kind', 'launches_per_step', 'us_per_step', 'pct_step',
+                     'gflops', 'gbps', 'pct_peak', 'copy_gbps', 'pct_copy']
+
+
+def bench_json(label, r):
+    try:
+        return json.loads(r.out)
+    except ValueError as e:
+        fail(label, f'output is not one JSON object ({e})\n{r.describe()}')
+        return None
+
+
+def check_bench_report(label, doc, probe):
+    """Keys present and figures positive; no timing bounds (machines differ)."""
+    problems = [f'missing key {k!r}' for k in BENCH_KEYS if k not in doc]
+    if problems:
+        fail(label, '; '.join(problems))
+        return
+    if doc['layers'] != 'dense:16,bn,relu,dense:4' or doc['classes'] != 4 or \
+            doc['parameters'] != 784 * 16 + 16 + 2 * 16 + 16 * 4 + 4:
+        problems.append(f"network described as {doc['layers']!r}, {doc['classes']} classes, "
+                        f"{doc['parameters']} parameters")
+    for k in ('first_step_s', 'first_step_latency_s', 'context_s'):
+        if not doc['startup'].get(k, 0) > 0:
+            problems.append(f'startup.{k} not positive')
+    if probe:
+        if not (doc['peak'] and doc['peak']['gflops'] > 0 and doc['peak']['gbps'] > 0):
+            problems.append(f"peak not positive: {doc['peak']!r}")
+    elif doc['peak'] is not None:
+        problems.append('--no-probe still reported a peak')
+    if [b.get('batch') for b in doc['batches']] != [8, 16]:
+        problems.append(f"batches {[b.get('batch') for b in doc['batches']]}, expected [8, 16]")
+    for b in doc['batches']:
+        problems += [f'batch lacks {k!r}' for k in BENCH_BATCH_KEYS if k not in b]
+        if problems:
+            break
+        if b['steps'] != 3 or b['profiled_steps'] != 3:
+            problems.append(f"batch {b['batch']}: steps {b['steps']}/{b['profiled_steps']}, not 3")
+        for k in ('seconds', 'samples_per_s', 'step_us', 'device_us'):
+            if not b[k] > 0:
+                problems.append(f"batch {b['batch']}: {k} = {b[k]!r}, not positive")
+        kernels = {(k.get('scope'), k.get('kernel')): k for k in b['kernels']}
+        for k in b['kernels']:
+            problems += [f'kernel lacks {key!r}' for key in BENCH_KERNEL_KEYS if key not in k]
+            if not (k['us_per_step'] > 0 and k['launches_per_step'] > 0):
+                problems.append(f"{k['scope']}/{k['kernel']}: no time or launches")
+        if not any(k['kind'] == 'compute' and k['gflops'] > 0 and k['scope'].startswith('layer 0 ')
+                   for k in b['kernels']):
+            problems.append(f"batch {b['batch']}: no GEMM with GFLOP/s in layer 0")
+        relu = kernels.get(('layer 2 relu forward', 'relu_forward'))
+        if relu is None or relu['kind'] != 'memory' or not relu['gbps'] > 0:
+            problems.append(f'relu_forward missing or without GB/s: {relu!r}')
+        elif probe and not (relu['copy_gbps'] > 0 and relu['pct_copy'] > 0):
+            problems.append(f'relu_forward lacks its same-size copy figures: {relu!r}')
+        elif not probe and relu['pct_copy'] is not None:
+            problems.append('--no-probe still compared with a copy')
+        parts = [p['part'] for p in b['parts']]
+        for want in ('layer 0 dense', 'layer 1 bn', 'layer 3 dense', 'optimizer'):
+            if want not in parts:
+                problems.append(f'parts lack {want!r}: {parts}')
+        total = sum(p['total_us'] for p in b['parts'])
+        if abs(total - b['device_us']) > 1e-3 * b['device_us'] + 0.01:
+            problems.append(f"parts sum to {total} µs, device time is {b['device_us']} µs")
+    if problems:
+        fail(label, '; '.join(problems))
+
+
+def group_bench(binary, tmp):
+    # Usage first: none of it needs a device.
+    check(binary, ['help'], 0, stdout=['bench'])
+    check(binary, ['bench', '--help'], 0,
+          stdout=['clnn bench', '--layers', '--batch-sizes', '--steps', '--seconds',
+                  '--optimizer', '--device', '--gemm', '--json', '--no-probe', '--cold',
+                  '64,256,1024'])
+    bad_values = [
+        ['--batch-sizes', ''], ['--batch-sizes', '0'], ['--batch-sizes', '64,'],
+        ['--batch-sizes', ',64'], ['--batch-sizes', '64,x'], ['--batch-sizes', '-8'],
+        ['--batch-sizes', '99999999'], ['--batch-sizes', ','.join(['8'] * 17)],
+        ['--steps', '0'], ['--steps', 'x'], ['--seconds', '0'], ['--seconds', '-1'],
+        ['--seconds', 'nan'], ['--optimizer', 'rmsprop'], ['--gemm', 'fast'],
+        ['--features', '0'], ['--seed', '-1'],
+    ]
+    for opt, value in bad_values:
+        check(binary, ['bench', opt, value], 2,
+              stderr=[opt, f"'{value}'", "Try 'clnn bench --help'."])
+    check(binary, ['bench', '--steps', '3', '--seconds', '1'], 2,
+          stderr=['--steps', '--seconds'])
+    check(binary, ['bench', '--frob'], 2, stderr=["'--frob'", "Try 'clnn bench --help'."])
+    check(binary, ['bench', '--json=1'], 2, stderr=["'--json' does not take a value"])
+    check(binary, ['bench', 'extra'], 2, stderr=["unexpected argument 'extra'"])
+
+    require_device(binary)
+    tiny = ['bench', '--batch-sizes', '8,16', '--steps', '3', '--layers', 'dense:16,bn,relu,dense:4']
+    r = check(binary, tiny + ['--json'], 0, name='bench --json')
+    doc = bench_json('bench --json', r)
+    if doc is not None:
+        check_bench_report('bench --json', doc, probe=True)
+    r = check(binary, tiny + ['--json', '--no-probe', '--optimizer', 'adam', '--gemm', 'clblast'],
+              0, name='bench --json --no-probe (adam)')
+    doc = bench_json('bench --no-probe', r)
+    if doc is not None:
+        check_bench_report('bench --no-probe', doc, probe=False)
+        if doc['optimizer'] != 'adam' or doc['gemm'] != 'clblast':
+            fail('bench --no-probe', f"optimizer {doc['optimizer']!r}, gemm {doc['gemm']!r}")
+    check(binary, tiny, 0, name='bench (tables)',
+          stdout=['device ', 'start-up ', 'first-step latency', 'peak ', 'GFLOP/s', 'batch 8: ',
+                  'batch 16: ', 'samples/s', 'launch overhead',
+                  'SCOPE', 'KERNEL', 'LAUNCHES', 'µs/STEP', '%STEP', 'GB/s', '%PEAK', '%COPY',
+                  'layer 0 dense forward', 'PART', 'FORWARD µs', 'BACKWARD µs', 'optimizer'])
+    # A batch BatchNorm cannot train on, and a layer spec the library rejects.
+    check(binary, ['bench', '--batch-sizes', '1', '--steps', '1', '--no-probe'], 1,
+          stderr=['clnn: error: ', 'BatchNorm'])
+    check(binary, ['bench', '--steps', '1', '--layers', 'dense:8,frob', '--no-probe'], 1,
+          stderr=['clnn: error: ', 'frob'])
+    check(binary, ['bench', '--steps', '1', '--device', 'zzz', '--no-probe'], 1,
+          stderr=['clnn: error: ', 'zzz'])
+
+
 GROUPS = {
     'resume': group_resume,
     'usage': group_usage,
     'no-platform': group_no_platform,
     'errors': group_errors,
     'train': group_train,
+    'bench': group_bench,
 }
 
 

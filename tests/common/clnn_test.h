@@ -3,6 +3,7 @@
 #define CLNN_TEST_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,8 +22,11 @@
 
 /* Exit with SKIP when no OpenCL device exists; call first in main() of tests
  * that need one. CLNN_TEST_REQUIRE_DEVICE=1 turns the skip into a failure (CI). */
+static bool clnn_test_device_probed;
+
 static inline void clnn_test_require_device(void)
 {
+    clnn_test_device_probed = true;
     size_t n = 0;
     if (clnn_device_count(&n) == CLNN_OK && n > 0)
         return;
@@ -42,10 +46,15 @@ static inline clnn_context *clnn_test_context(void)
     return ctx;
 }
 
-/* Run one suite, print Check's summary, return the process exit code. */
+/* Run one suite, print Check's summary, return the process exit code.
+ * Once OpenCL is started, tests run in this process: an implementation
+ * started before a fork (PoCL's worker threads) does not survive into the
+ * child, so Check's per-test fork would hang. Host-only tests keep it. */
 static inline int clnn_test_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);
+    if (clnn_test_device_probed)
+        srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

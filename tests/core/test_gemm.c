@@ -1,0 +1,198 @@
+/* clnn__gemm on both backends (CLBlast and clnn's own kernels) against the
+ * double-precision reference: all four transpose combinations, odd shapes
+ * and the reference network's shapes, nonzero offsets, leading dimensions
+ * wider than the matrices, and several alpha/beta pairs.
+ *
+ * Guards: every element of A and B outside the matrix (before the offset,
+ * in the row padding) is NaN, so a read outside the matrix poisons the
+ * result; C's padding holds a sentinel that must survive unchanged; with
+ * beta = 0, C itself starts as NaN, which must not reach the result (BLAS
+ * semantics: beta = 0 means C is not read).
+ *
+ * Tolerance: err = max|c − ref| / max(1, max|ref|) ≤ 2e-5. Inputs are
+ * U(−1, 1) floats (exact in double), so the only error is float32
+ * accumulation over k terms: about sqrt(k)·eps32·sqrt(Σ(a·b)²) for random
+ * signs, ≈ 28 · 6e-8 · 9 ≈ 1.5e-5 absolute for k = 784, against results of
+ * size ~10-30 (measured worst: about 1e-6 relative); blocked or fma
+ * summation only lowers it. A wrong index, transpose or missing alpha/beta
+ * term gives errors of order 1. */
+#include "core_test.h"
+#include "gemm/gemm.h"
+#include "reference.h"
+
+#include <stdlib.h>
+
+#define GEMM_TOL 2e-5
+#define C_SENTINEL 12345.0f
+
+typedef struct shape {
+    size_t m, n, k;
+} shape;
+
+static const shape shapes[] = {
+    {1, 1, 1},     {1, 3, 17},    {3, 1, 257},  {17, 257, 3},  {257, 17, 1},
+    {17, 17, 17},  {3, 257, 257}, {64, 256, 784}, /* forward of the first layer */
+    {256, 784, 64},                                /* its weight gradient */
+    {64, 784, 256},                                /* its input gradient */
+    {64, 10, 128}, {10, 128, 64},
+};
+#define N_SHAPES (sizeof shapes / sizeof shapes[0])
+
+static const struct {
+    float alpha, beta;
+} scalars[] = {{1.0f, 0.0f}, {0.5f, -1.5f}, {-2.0f, 0.0f}, {1.0f, 1.0f}};
+#define N_SCALARS (sizeof scalars / sizeof scalars[0])
+
+/* A stored matrix of rows × cols in a buffer: off elements before it and
+ * pad elements after each row. */
+typedef struct stored {
+    size_t rows, cols, off, ld, total;
+    float *host;
+} stored;
+
+static stored make_stored(size_t rows, size_t cols, size_t off, size_t pad, float outside)
+{
+    stored s = {rows, cols, off, cols + pad, 0, NULL};
+    s.total = off + rows * s.ld + pad; /* trailing pad: reads past the end show too */
+    s.host = malloc(s.total * sizeof *s.host);
+    ck_assert_ptr_nonnull(s.host);
+    for (size_t i = 0; i < s.total; i++)
+        s.host[i] = outside;
+    return s;
+}
+
+static float *at(stored *s, size_t r, size_t c)
+{
+    return &s->host[s->off + r * s->ld + c];
+}
+
+/* The matrix part as doubles, row stride cols. */
+static double *dense_copy(stored *s)
+{
+    double *d = malloc(s->rows * s->cols * sizeof *d);
+    ck_assert_ptr_nonnull(d);
+    for (size_t r = 0; r < s->rows; r++)
+        for (size_t c = 0; c < s->cols; c++)
+            d[r * s->cols + c] = *at(s, r, c);
+    return d;
+}
+
+static cl_mem upload(clnn_context *ctx, const stored *s)
+{
+    cl_mem buf;
+    ck_assert_clnn_ok(clnn__buffer_create(ctx, s->total * sizeof(float), &buf));
+    ck_assert_clnn_ok(
+        clnn__buffer_write(ctx, buf, 0, s->total * sizeof(float), s->host, true, NULL));
+    return buf;
+}
+
+/* One GEMM on both backends; case_id varies offsets, padding and scalars. */
+static void run_case(shape sh, bool ta, bool tb, float alpha, float beta, size_t case_id)
+{
+    core_rng r = core_rng_make(1000 + case_id);
+    size_t off = (case_id % 3) * 5, pad = (case_id / 3) % 2 ? 3 : 0;
+    stored a = make_stored(ta ? sh.k : sh.m, ta ? sh.m : sh.k, off, pad, NAN);
+    stored b = make_stored(tb ? sh.n : sh.k, tb ? sh.k : sh.n, off + 1, pad + 1, NAN);
+    stored c = make_stored(sh.m, sh.n, off + 2, pad + 2, C_SENTINEL);
+    for (size_t i = 0; i < a.rows; i++)
+        for (size_t j = 0; j < a.cols; j++)
+            *at(&a, i, j) = (float)core_rng_uniform(&r, -1, 1);
+    for (size_t i = 0; i < b.rows; i++)
+        for (size_t j = 0; j < b.cols; j++)
+            *at(&b, i, j) = (float)core_rng_uniform(&r, -1, 1);
+    for (size_t i = 0; i < c.rows; i++)
+        for (size_t j = 0; j < c.cols; j++)
+            *at(&c, i, j) = beta == 0.0f ? NAN : (float)core_rng_uniform(&r, -1, 1);
+
+    double *da = dense_copy(&a), *db = dense_copy(&b), *want = dense_copy(&c);
+    ref_gemm(ta, tb, sh.m, sh.n, sh.k, alpha, da, a.cols, db, b.cols, beta, want, c.cols);
+
+    float *got = malloc(c.total * sizeof *got), *result = malloc(sh.m * sh.n * sizeof *result);
+    ck_assert(got && result);
+    for (size_t bi = 0; bi < 2; bi++) {
+        clnn_context *ctx = core_context(core_backends[bi]);
+        cl_mem ma = upload(ctx, &a), mb = upload(ctx, &b), mc = upload(ctx, &c);
+        clnn__gemm_args g = {.trans_a = ta, .trans_b = tb, .m = sh.m, .n = sh.n, .k = sh.k,
+                             .alpha = alpha, .a = ma, .a_off = a.off, .lda = a.ld,
+                             .b = mb, .b_off = b.off, .ldb = b.ld,
+                             .beta = beta, .c = mc, .c_off = c.off, .ldc = c.ld};
+        ck_assert_clnn_ok(clnn__gemm(ctx, &g));
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, mc, 0, c.total * sizeof(float), got));
+        clnn__buffer_release(&ma);
+        clnn__buffer_release(&mb);
+        clnn__buffer_release(&mc);
+
+        char what[160];
+        snprintf(what, sizeof what, "%s GEMM %s%s m=%zu n=%zu k=%zu alpha=%g beta=%g off=%zu "
+                 "pad=%zu", clnn_gemm_backend_name(core_backends[bi]), ta ? "T" : "N",
+                 tb ? "T" : "N", sh.m, sh.n, sh.k, alpha, beta, off, pad);
+        for (size_t i = 0; i < c.total; i++) {
+            size_t rel = i - c.off;
+            bool inside = i >= c.off && rel / c.ld < c.rows && rel % c.ld < c.cols;
+            if (inside)
+                result[(rel / c.ld) * c.cols + rel % c.ld] = got[i];
+            else
+                ck_assert_msg(got[i] == C_SENTINEL, "%s: C element %zu outside the matrix was "
+                              "overwritten with %g", what, i, (double)got[i]);
+        }
+        core_check_close(what, result, want, sh.m * sh.n, 1.0, GEMM_TOL);
+    }
+    free(got), free(result), free(da), free(db), free(want);
+    free(a.host), free(b.host), free(c.host);
+}
+
+/* Loop index: shape × transpose combination; scalars cycle with the index. */
+START_TEST(test_gemm_matches_reference)
+{
+    size_t s = (size_t)_i / 4, t = (size_t)_i % 4;
+    size_t k = (s + t) % N_SCALARS; /* every transpose meets every alpha/beta pair */
+    run_case(shapes[s], t & 2, t & 1, scalars[k].alpha, scalars[k].beta, (size_t)_i);
+}
+END_TEST
+
+/* beta = 0 over a NaN-filled C, for every transpose, on a shape large
+ * enough to take CLBlast's indirect (padded) path as well as a small one. */
+START_TEST(test_beta_zero_ignores_nan_in_c)
+{
+    static const shape sh[] = {{5, 7, 3}, {65, 129, 257}};
+    for (size_t i = 0; i < 2; i++)
+        run_case(sh[i], _i & 2, _i & 1, 1.5f, 0.0f, 7 + i);
+}
+END_TEST
+
+START_TEST(test_empty_gemm_is_noop)
+{
+    /* m or n of 0: nothing to compute, C untouched, no launch. */
+    for (size_t bi = 0; bi < 2; bi++) {
+        clnn_context *ctx = core_context(core_backends[bi]);
+        cl_mem c;
+        float v = 3.0f;
+        ck_assert_clnn_ok(clnn__buffer_create(ctx, sizeof v, &c));
+        ck_assert_clnn_ok(clnn__buffer_write(ctx, c, 0, sizeof v, &v, true, NULL));
+        clnn__gemm_args g = {.m = 0, .n = 1, .k = 1, .alpha = 1, .a = c, .lda = 1, .b = c,
+                             .ldb = 1, .beta = 0, .c = c, .ldc = 1};
+        ck_assert_clnn_ok(clnn__gemm(ctx, &g));
+        v = 0.0f;
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, c, 0, sizeof v, &v));
+        ck_assert_float_eq(v, 3.0f);
+        clnn__buffer_release(&c);
+    }
+}
+END_TEST
+
+static Suite *gemm_suite(void)
+{
+    Suite *s = suite_create("core-gemm");
+    TCase *tc = tcase_create("gemm");
+    tcase_add_loop_test(tc, test_gemm_matches_reference, 0, (int)(N_SHAPES * 4));
+    tcase_add_loop_test(tc, test_beta_zero_ignores_nan_in_c, 0, 4);
+    tcase_add_test(tc, test_empty_gemm_is_noop);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    clnn_test_require_device();
+    return core_run(gemm_suite());
+}

@@ -1,0 +1,173 @@
+/* Layers through the public API against the double-precision reference:
+ * small nets of each layer kind and full stacks at odd sizes, in training
+ * and eval mode, on both GEMM backends. Each run compares every layer's
+ * output, the loss, every gradient and (training) the updated running
+ * statistics. BatchNorm parameters and running statistics are randomised
+ * first, so swapping γ and β, or mean and variance, cannot go unnoticed.
+ *
+ * Error measure (core_error): max|dev − ref| / max(floor, max|ref|).
+ *  - Outputs, loss, running statistics: floor 1, tol 1e-4. One float32
+ *    forward: GEMM accumulation error (see test_gemm.c, ≤ ~1e-6 relative)
+ *    amplified by BatchNorm's division by the batch standard deviation,
+ *    which for a batch of 2 can be small; measured worst about 3e-6 over all
+ *    cases below, so 1e-4 leaves a 30× margin while any formula error (a
+ *    missing 1/N, biased/unbiased swap, wrong eps) is ≥ 1e-2.
+ *  - Gradients: floor 1e-2, tol 1e-3. Backward runs three float GEMMs and
+ *    BatchNorm's backward subtracts nearly equal sums, so gradients carry
+ *    about ten times the forward's relative noise (measured worst ~1e-5);
+ *    the floor keeps gradients that are zero up to rounding (the bias of a
+ *    dense layer feeding BatchNorm) from dividing noise by ~0. Gradient
+ *    magnitudes here are 1e-3..1, and a wrong term changes them by ≥ 10%. */
+#include "core_test.h"
+
+#include <stdlib.h>
+
+#define TOL_OUT 1e-4
+#define FLOOR_OUT 1.0
+#define TOL_GRAD 1e-3
+#define FLOOR_GRAD 1e-2
+
+static const struct {
+    const char *spec;
+    size_t in, batch;
+} cases[] = {
+    {"dense:3", 1, 2},
+    {"dense:17", 3, 3},
+    {"dense:257", 17, 2},
+    {"dense:3,bn", 17, 3},
+    {"dense:17,relu", 257, 17},
+    {"bn,dense:3", 17, 17},
+    {"relu,dense:3", 3, 3},
+    {"dense:17,bn,relu,dense:3", 3, 64},
+    {"dense:257,bn,relu,dense:17,bn,relu,dense:10", 257, 17},
+    {"dense:256,bn,relu,dense:128,bn,relu,dense:10", 784, 64},
+};
+#define N_CASES (sizeof cases / sizeof cases[0])
+
+static void compare_run(size_t c, bool training, clnn_gemm_backend backend)
+{
+    const char *spec = cases[c].spec;
+    size_t in = cases[c].in, rows = cases[c].batch;
+    char label[160];
+    snprintf(label, sizeof label, "%s (in %zu, batch %zu, %s, %s)", spec, in, rows,
+             training ? "train" : "eval", clnn_gemm_backend_name(backend));
+
+    core_rng r = core_rng_make(7 * c + 1);
+    clnn_net *net = core_net(core_context(backend), in, spec, 42 + c);
+    core_randomize_bn(net, &r);
+    ref_net *ref = ref_net_create(in, spec);
+    core_copy_to_ref(net, ref);
+
+    float *x = malloc(rows * in * sizeof *x);
+    int32_t *labels = malloc(rows * sizeof *labels);
+    core_fill(x, rows * in, -1.0, 1.0, &r);
+    core_fill_labels(labels, rows, ref_net_out(ref), &r);
+
+    ck_assert_clnn_ok(clnn_net_set_training(net, training));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, rows));
+    ck_assert_clnn_ok(clnn_net_backward(net, labels));
+    ref_net_forward(ref, x, rows, training);
+    double want_loss = ref_net_backward(ref, labels);
+
+    char what[512];
+    float *out = NULL;
+    for (size_t i = 0; i < ref->nlayers; i++) {
+        size_t n = rows * ref->layers[i].out;
+        out = realloc(out, n * sizeof *out);
+        ck_assert_clnn_ok(clnn_net_layer_output_read(net, i, out, n));
+        snprintf(what, sizeof what, "%s: output of layer %zu", label, i);
+        core_check_close(what, out, ref->layers[i].y, n, FLOOR_OUT, TOL_OUT);
+    }
+    /* read_output is the last layer's output, exactly. */
+    size_t n_logits = rows * ref_net_out(ref);
+    float *logits = malloc(n_logits * sizeof *logits);
+    ck_assert_clnn_ok(clnn_net_read_output(net, logits, n_logits));
+    ck_assert_mem_eq(logits, out, n_logits * sizeof *logits);
+
+    float loss;
+    ck_assert_clnn_ok(clnn_net_read_loss(net, &loss));
+    snprintf(what, sizeof what, "%s: loss", label);
+    core_check_close(what, &loss, &want_loss, 1, FLOOR_OUT, TOL_OUT);
+
+    for (size_t t = 0; t < ref_net_param_count(ref); t++) {
+        ref_param p = ref_net_param(ref, t);
+        float *g = core_read_grad(net, p.name);
+        snprintf(what, sizeof what, "%s: gradient of %s", label, p.name);
+        core_check_close(what, g, p.grad, p.numel, FLOOR_GRAD, TOL_GRAD);
+        free(g);
+    }
+
+    for (size_t i = 0; i < clnn_net_tensor_count(net); i++) {
+        clnn_tensor_info info;
+        ck_assert_clnn_ok(clnn_net_tensor_info(net, i, &info));
+        if (info.trainable)
+            continue;
+        if (info.dtype == CLNN_DTYPE_I64) {
+            int64_t count;
+            ck_assert_clnn_ok(clnn_net_tensor_read(net, i, &count, sizeof count));
+            ck_assert_int_eq(count, *ref_net_counter(ref, info.name));
+            continue;
+        }
+        double *value, *grad;
+        size_t numel;
+        ck_assert(ref_net_find(ref, info.name, &value, &grad, &numel));
+        float *v = core_read(net, info.name);
+        snprintf(what, sizeof what, "%s: %s after the forward", label, info.name);
+        core_check_close(what, v, value, numel, FLOOR_OUT, TOL_OUT);
+        free(v);
+    }
+    free(out), free(logits), free(x), free(labels);
+    ref_net_free(ref);
+    clnn_net_free(net);
+}
+
+/* Loop index: case × mode × backend. */
+START_TEST(test_layers_match_reference)
+{
+    size_t c = (size_t)_i / 4;
+    bool training = (_i / 2) % 2 == 0;
+    compare_run(c, training, core_backends[_i % 2]);
+}
+END_TEST
+
+/* A second forward with a smaller batch reuses the buffers sized for the
+ * first; results must match a net that only ever saw the small batch. */
+START_TEST(test_smaller_batch_after_larger)
+{
+    const char *spec = "dense:17,bn,relu,dense:3";
+    clnn_context *ctx = core_context(core_backends[_i]);
+    clnn_net *a = core_net(ctx, 5, spec, 9), *b = core_net(ctx, 5, spec, 9);
+    core_rng r = core_rng_make(5);
+    float big[64 * 5], small[3 * 5];
+    core_fill(big, 64 * 5, -1, 1, &r);
+    core_fill(small, 3 * 5, -1, 1, &r);
+    ck_assert_clnn_ok(clnn_net_set_training(a, false));
+    ck_assert_clnn_ok(clnn_net_set_training(b, false));
+    ck_assert_clnn_ok(clnn_net_forward(a, big, 64));
+    ck_assert_clnn_ok(clnn_net_forward(a, small, 3));
+    ck_assert_clnn_ok(clnn_net_forward(b, small, 3));
+    float ya[9], yb[9];
+    ck_assert_clnn_ok(clnn_net_read_output(a, ya, 9));
+    ck_assert_clnn_ok(clnn_net_read_output(b, yb, 9));
+    /* Same kernels on the same rows: bitwise equal. */
+    ck_assert_mem_eq(ya, yb, sizeof ya);
+    clnn_net_free(a);
+    clnn_net_free(b);
+}
+END_TEST
+
+static Suite *layers_suite(void)
+{
+    Suite *s = suite_create("core-layers");
+    TCase *tc = tcase_create("layers");
+    tcase_add_loop_test(tc, test_layers_match_reference, 0, (int)(N_CASES * 4));
+    tcase_add_loop_test(tc, test_smaller_batch_after_larger, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    clnn_test_require_device();
+    return core_run(layers_suite());
+}

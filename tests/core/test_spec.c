@@ -1,0 +1,147 @@
+/* The layer-spec parser (clnn__spec_parse), host code only: valid specs with
+ * names, aliases, case and whitespace; invalid ones fail with CLNN_ERR_SPEC
+ * and a message that names the offending token. */
+#include "core_test.h"
+#include "net/spec.h"
+
+#include <stdlib.h>
+
+typedef struct want_layer {
+    clnn__layer_kind kind;
+    size_t units;
+    const char *name;
+} want_layer;
+
+static void expect_parse(const char *spec, const want_layer *want, size_t n)
+{
+    clnn__layer_spec *layers = NULL;
+    size_t count = 0;
+    clnn_status st = clnn__spec_parse(spec, &layers, &count);
+    ck_assert_msg(st == CLNN_OK, "\"%s\": %s: %s", spec, clnn_status_name(st), clnn_last_error());
+    ck_assert_uint_eq(count, n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(layers[i].kind == want[i].kind, "\"%s\" layer %zu: kind %s", spec, i,
+                      clnn__layer_kind_name(layers[i].kind));
+        ck_assert_uint_eq(layers[i].units, want[i].units);
+        ck_assert_str_eq(layers[i].name, want[i].name);
+    }
+    free(layers);
+}
+
+START_TEST(test_valid_specs)
+{
+    const clnn__layer_kind D = CLNN__LAYER_DENSE, B = CLNN__LAYER_BATCHNORM1D,
+                           R = CLNN__LAYER_RELU;
+    expect_parse("dense:256,bn,relu,dense:128,bn,relu,dense:10",
+                 (want_layer[]){{D, 256, ""}, {B, 0, ""}, {R, 0, ""}, {D, 128, ""}, {B, 0, ""},
+                                {R, 0, ""}, {D, 10, ""}},
+                 7);
+    expect_parse("dense:1", (want_layer[]){{D, 1, ""}}, 1);
+    expect_parse("relu", (want_layer[]){{R, 0, ""}}, 1);
+    /* Aliases and case. */
+    expect_parse("linear:3,BatchNorm1d,batchnorm,BN,ReLU,DENSE:1000000",
+                 (want_layer[]){{D, 3, ""}, {B, 0, ""}, {B, 0, ""}, {B, 0, ""}, {R, 0, ""},
+                                {D, 1000000, ""}},
+                 6);
+    /* Whitespace around tokens; names with underscores and digits. */
+    expect_parse("  fc1=dense:256 ,\tbn_1=bn,  relu ,_out=linear:10\n",
+                 (want_layer[]){{D, 256, "fc1"}, {B, 0, "bn_1"}, {R, 0, ""}, {D, 10, "_out"}},
+                 4);
+    /* Leading zeros are still a positive integer. */
+    expect_parse("dense:007", (want_layer[]){{D, 7, ""}}, 1);
+}
+END_TEST
+
+/* Each invalid spec and a piece of text its message must contain: the
+ * offending token, so a user can find it in a long spec. */
+static const struct {
+    const char *spec;
+    const char *needle;
+} invalid[] = {
+    {"", "empty layer at position 1"},
+    {"   ", "empty layer at position 1"},
+    {"dense", "'dense'"},
+    {"dense:", "'dense:'"},
+    {"dense:0", "'dense:0'"},
+    {"dense:x", "'dense:x'"},
+    {"dense:-3", "'dense:-3'"},
+    {"dense:3x", "'dense:3x'"},
+    {"dense:1000001", "'dense:1000001'"},
+    {"dense:99999999999999999999999", "'dense:99999999999999999999999'"},
+    {"foo", "'foo'"},
+    {"dense:4,foo,relu", "'foo'"},
+    {"relu:3", "'relu:3'"},
+    {"bn:2", "'bn:2'"},
+    {"a=relu,a=dense:3", "'a'"},
+    {"1abc=relu", "'1abc'"},
+    {"fc-1=relu", "'fc-1'"},
+    {"=relu", "'=relu'"},
+    {"dense:10,", "position 2"},
+    {",dense:10", "position 1"},
+    {"dense:3,,relu", "position 2"},
+    {"a=b=relu", "'b=relu'"},
+    {"x123456789012345678901234567890123456789012345678901234567890123=relu", "name longer"},
+};
+#define N_INVALID (sizeof invalid / sizeof invalid[0])
+
+START_TEST(test_invalid_spec)
+{
+    const char *spec = invalid[_i].spec;
+    clnn__layer_spec *layers = (clnn__layer_spec *)&layers; /* must be reset to NULL */
+    size_t count = 99;
+    clnn_status st = clnn__spec_parse(spec, &layers, &count);
+    ck_assert_msg(st == CLNN_ERR_SPEC, "\"%s\" gave %s, expected CLNN_ERR_SPEC", spec,
+                  clnn_status_name(st));
+    ck_assert_msg(strstr(clnn_last_error(), invalid[_i].needle) != NULL,
+                  "\"%s\": message \"%s\" lacks \"%s\"", spec, clnn_last_error(),
+                  invalid[_i].needle);
+    ck_assert_ptr_null(layers);
+    ck_assert_uint_eq(count, 0);
+}
+END_TEST
+
+START_TEST(test_null_spec)
+{
+    clnn__layer_spec *layers;
+    size_t count;
+    ck_assert_int_eq(clnn__spec_parse(NULL, &layers, &count), CLNN_ERR_SPEC);
+    ck_assert_ptr_nonnull(strstr(clnn_last_error(), "dense:N"));
+}
+END_TEST
+
+START_TEST(test_valid_names)
+{
+    ck_assert(clnn__spec_valid_name("fc1"));
+    ck_assert(clnn__spec_valid_name("_"));
+    ck_assert(clnn__spec_valid_name("Layer_2b"));
+    ck_assert(!clnn__spec_valid_name(""));
+    ck_assert(!clnn__spec_valid_name("2fc"));
+    ck_assert(!clnn__spec_valid_name("fc.1"));
+    ck_assert(!clnn__spec_valid_name("fc 1"));
+    char longest[CLNN__NAME_MAX + 1];
+    memset(longest, 'a', CLNN__NAME_MAX);
+    longest[CLNN__NAME_MAX - 1] = '\0';
+    ck_assert(clnn__spec_valid_name(longest));
+    longest[CLNN__NAME_MAX - 1] = 'a';
+    longest[CLNN__NAME_MAX] = '\0';
+    ck_assert(!clnn__spec_valid_name(longest));
+}
+END_TEST
+
+static Suite *spec_suite(void)
+{
+    Suite *s = suite_create("core-spec");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, test_valid_specs);
+    tcase_add_loop_test(tc, test_invalid_spec, 0, (int)N_INVALID);
+    tcase_add_test(tc, test_null_spec);
+    tcase_add_test(tc, test_valid_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    /* The parser is host code: no device needed. */
+    return core_run(spec_suite());
+}

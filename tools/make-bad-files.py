@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Regenerate the malformed-file suite and the fuzzing seed corpora.
+
+    python3 tools/make-bad-files.py [--root DIR]
+
+Writes, under the repository root (or DIR):
+  tests/data/bad/*            hand-made malformed safetensors, model and IDX
+                              files (plus a few valid control files)
+  tests/data/bad/MANIFEST.tsv one line per file: file, loader, expected status
+                              and a substring the error message must contain
+  tests/fuzz/corpus/<name>/   small valid and near-valid seeds for the
+                              libFuzzer harnesses in tests/fuzz
+
+Loaders (see tests/io/test_bad_files.c):
+  safetensors  the safetensors reader alone (no OpenCL device needed)
+  idx          the IDX reader, plain or gzip (no device needed)
+  model        clnn_net_load_weights into the network MODEL_SPEC with
+               MODEL_IN inputs (needs an OpenCL device)
+
+Only the Python standard library is used. Output is deterministic (gzip
+members carry mtime 0), so rerunning it on a clean tree changes nothing
+unless the generator or zlib changed.
+"""
+
+import argparse
+import gzip
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+
+# The network the "model" entries are loaded into; tests/io/test_bad_files.c
+# builds the same one.
+MODEL_IN = 5
+MODEL_SPEC = "fc1=dense:3,bn1=bn,relu,fc2=dense:2"
+
+DTYPE_SIZE = {"BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+              "I32": 4, "U32": 4, "F32": 4, "F64": 8, "I64": 8, "U64": 8}
+PACK = {"F32": "<f", "F64": "<d", "I64": "<q", "U8": "<B", "F16": "<e", "I32": "<i"}
+
+
+def pack(dtype, values):
+    return b"".join(struct.pack(PACK[dtype], v) for v in values)
+
+
+def numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def tensor(name, dtype, shape, values=None):
+    """(name, dtype, shape, data bytes); values default to a simple ramp."""
+    if values is None:
+        values = [((i * 7) % 11 - 5) / 8 for i in range(numel(shape))]
+        if dtype in ("I64", "I32", "U8"):
+            values = [i % 3 for i in range(numel(shape))]
+    return (name, dtype, list(shape), pack(dtype, values))
+
+
+def raw_file(header_text, data=b"", pad=True):
+    """8-byte little-endian length, the header bytes as given, then data."""
+    h = header_text.encode("utf-8") if isinstance(header_text, str) else header_text
+    if pad:
+        h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def safetensors(tensors, metadata=None):
+    """A well-formed file, laid out as the safetensors package does."""
+    header = {}
+    if metadata:
+        header["__metadata__"] = metadata
+    offset = 0
+    data = b""
+    for name, dtype, shape, blob in tensors:
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        data += blob
+    return raw_file(json.dumps(header, separators=(",", ":")), data)
+
+
+def model_tensors():
+    """The state dict of MODEL_SPEC with MODEL_IN inputs, as clnn saves it."""
+    return [
+        tensor("bn1.num_batches_tracked", "I64", [], [4]),
+        tensor("bn1.bias", "F32", [3]),
+        tensor("bn1.running_mean", "F32", [3]),
+        tensor("bn1.running_var", "F32", [3], [0.5, 1.0, 2.0]),
+        tensor("bn1.weight", "F32", [3]),
+        tensor("fc1.bias", "F32", [3]),
+        tensor("fc1.weight", "F32", [3, MODEL_IN]),
+        tensor("fc2.bias", "F32", [2]),
+        tensor("fc2.weight", "F32", [2, 3]),
+    ]
+
+
+MODEL_META = {"format": "pt", "clnn.spec": MODEL_SPEC, "clnn.in_features": str(MODEL_IN),
+              "clnn.version": "0.1.0"}
+
+
+def model(replace=None, drop=(), extra=()):
+    """The model file with tensors replaced, dropped or added."""
+    out = []
+    for t in model_tensors():
+        if t[0] in drop:
+            continue
+        out.append(replace[t[0]] if replace and t[0] in replace else t)
+    out.extend(extra)
+    return safetensors(out, MODEL_META)
+
+
+def header(entries):
+    """JSON text of a header from (name, dtype, shape, offsets) tuples."""
+    return json.dumps({n: {"dtype": d, "shape": s, "data_offsets": o} for n, d, s, o in entries},
+                      separators=(",", ":"))
+
+
+def idx(dims, payload=None, type_byte=0x08):
+    if payload is None:
+        payload = bytes((i * 37) % 256 for i in range(numel(dims)))
+    return bytes([0, 0, type_byte, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
+
+
+def gz(data):
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def bad_files():
+    """(file name, loader, expected status, message substring, bytes)."""
+    good = model()
+    two = [tensor("a", "F32", [2]), tensor("b", "F32", [3])]
+    two_file = safetensors(two)
+    hlen = struct.unpack("<Q", two_file[:8])[0]
+    files = []
+
+    def st(name, status, msg, data):
+        files.append((name, "safetensors", status, msg, data))
+
+    BAD = "CLNN_ERR_BAD_FILE"
+    # -- truncated at every section boundary, and inside each section
+    st("st-empty.safetensors", BAD, "too short for the 8-byte header length", b"")
+    st("st-trunc-in-length.safetensors", BAD, "too short for the 8-byte header length", good[:5])
+    st("st-trunc-after-length.safetensors", BAD, "after the length field (truncated?)", good[:8])
+    st("st-trunc-in-header.safetensors", BAD, "after the length field (truncated?)",
+       good[:8 + 40])
+    st("st-trunc-after-header.safetensors", BAD, "run past the end of the 0-byte data section",
+       two_file[:8 + hlen])
+    st("st-trunc-in-data.safetensors", BAD, "run past the end of the 12-byte data section",
+       two_file[:8 + hlen + 12])
+    st("st-trunc-last-byte.safetensors", BAD, "(file truncated?)", two_file[:-1])
+    # -- header length
+    st("st-huge-header-length.safetensors", BAD, "exceeds the limit of 100000000 bytes",
+       struct.pack("<Q", 1 << 63) + two_file[8:])
+    st("st-header-length-beyond-file.safetensors", BAD, "header length 4096 exceeds the",
+       struct.pack("<Q", 4096) + two_file[8:])
+    st("st-header-length-zero.safetensors", BAD, "header must start with '{'",
+       struct.pack("<Q", 0) + two_file[8:])
+    st("st-header-not-object.safetensors", BAD, "header must start with '{'", raw_file("[1,2]"))
+    # -- JSON syntax and encoding
+    st("st-json-trailing-comma.safetensors", BAD, "(trailing comma?)",
+       raw_file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},}', pack("F32", [1])))
+    st("st-json-unterminated.safetensors", BAD, "unterminated string", raw_file('{"a'))
+    st("st-json-garbage-after.safetensors", BAD, "after the end of the JSON value",
+       raw_file('{}}', pad=False))
+    st("st-json-leading-zero.safetensors", BAD, "numbers must not have leading zeros",
+       raw_file('{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}', pack("F32", [1])))
+    st("st-json-control-char.safetensors", BAD, "control character 0x01 inside a string",
+       raw_file('{"a\x01":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', pack("F32", [1])))
+    st("st-json-too-deep.safetensors", BAD, "nesting deeper than 32 levels",
+       raw_file('{"__metadata__":' + "[" * 40 + "]" * 40 + "}"))
+    st("st-non-utf8-name.safetensors", BAD, "invalid UTF-8 byte 0xFF in a string",
+       raw_file(b'{"w\xff":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', pack("F32", [1])))
+    st("st-overlong-utf8.safetensors", BAD, "invalid UTF-8 byte 0xC0 in a string",
+       raw_file(b'{"w\xc0\xaf":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+                pack("F32", [1])))
+    st("st-lone-surrogate.safetensors", BAD, "unpaired low surrogate",
+       raw_file('{"w\\udc00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+                pack("F32", [1])))
+    st("st-nul-in-name.safetensors", BAD, "contains a NUL character",
+       raw_file('{"w\\u0000x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+                pack("F32", [1])))
+    # -- tensor entries
+    st("st-unknown-dtype.safetensors", BAD, "dtype 'F8' is not supported",
+       raw_file(header([("a", "F8", [4], [0, 4])]), bytes(4)))
+    st("st-dtype-not-string.safetensors", BAD, "dtype must be a string, not a non-negative integer",
+       raw_file('{"a":{"dtype":4,"shape":[1],"data_offsets":[0,4]}}', bytes(4)))
+    st("st-missing-field.safetensors", BAD, "missing field 'data_offsets'",
+       raw_file('{"a":{"dtype":"F32","shape":[1]}}', bytes(4)))
+    st("st-unexpected-field.safetensors", BAD, "unexpected field 'strides'",
+       raw_file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"strides":[1]}}', bytes(4)))
+    st("st-negative-dim.safetensors", BAD, "dimension 0 (-1) is not an integer in [0, 2^53]",
+       raw_file(header([("a", "F32", [-1], [0, 4])]), bytes(4)))
+    st("st-too-many-dims.safetensors", BAD, "at most 8 are supported",
+       raw_file(header([("a", "U8", [1] * 9, [0, 1])]), bytes(1)))
+    st("st-shape-overflow.safetensors", BAD, "overflows the element count",
+       raw_file(header([("a", "U8", [1 << 40, 1 << 40], [0, 1])]), bytes(1)))
+    st("st-shape-byte-mismatch.safetensors", BAD, "needs 12 bytes but data_offsets [0, 16] span 16",
+       raw_file(header([("a", "F32", [3], [0, 16])]), bytes(16)))
+    st("st-offsets-negative.safetensors", BAD, "data_offsets [-4, 4]: -4 is not an integer",
+       raw_file(header([("a", "F32", [2], [-4, 4])]), bytes(8)))
+    st("st-offsets-overflow-u64.safetensors", BAD, "18446744073709551616 is not an integer in [0, 2^53]",
+       raw_file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551616,'
+                '18446744073709551620]}}', bytes(4)))
+    st("st-offsets-above-2-53.safetensors", BAD, "is not an integer in [0, 2^53]",
+       raw_file(header([("a", "U8", [1], [1 << 60, (1 << 60) + 1])]), bytes(1)))
+    st("st-offsets-reversed.safetensors", BAD, "end before they begin",
+       raw_file(header([("a", "U8", [0], [4, 0])]), bytes(4)))
+    st("st-offsets-three.safetensors", BAD, "must have exactly 2 entries",
+       raw_file(header([("a", "U8", [4], [0, 4, 8])]), bytes(4)))
+    st("st-offsets-overlap.safetensors", BAD, "overlap tensor 'a' [0, 8]",
+       raw_file(header([("a", "F32", [2], [0, 8]), ("b", "F32", [2], [4, 12])]), bytes(12)))
+    st("st-offsets-beyond-file.safetensors", BAD, "run past the end of the 8-byte data section",
+       raw_file(header([("a", "F32", [2], [0, 8]), ("b", "F32", [2], [8, 16])]), bytes(8)))
+    st("st-offsets-hole.safetensors", BAD, "leave a hole of 4 bytes after tensor 'a'",
+       raw_file(header([("a", "F32", [2], [0, 8]), ("b", "F32", [2], [12, 20])]), bytes(20)))
+    st("st-trailing-data.safetensors", BAD, "4 unexplained trailing bytes",
+       raw_file(header([("a", "F32", [2], [0, 8])]), bytes(12)))
+    st("st-duplicate-name.safetensors", BAD, "tensor name 'a' appears more than once",
+       raw_file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+                '"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', bytes(8)))
+    st("st-duplicate-field.safetensors", BAD, "field 'dtype' appears more than once",
+       raw_file('{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', bytes(4)))
+    st("st-metadata-not-string.safetensors", BAD, "__metadata__ value of 'epoch' must be a string",
+       raw_file('{"__metadata__":{"epoch":3}}'))
+    st("st-metadata-twice.safetensors", BAD, "__metadata__ appears more than once",
+       raw_file('{"__metadata__":{},"__metadata__":{}}'))
+
+    def mdl(name, status, msg, data):
+        files.append((name, "model", status, msg, data))
+
+    SHAPE = "CLNN_ERR_SHAPE"
+    nan = float("nan")
+    mdl("model-ok.safetensors", "CLNN_OK", "", good)
+    mdl("model-nan.safetensors", "CLNN_ERR_NONFINITE",
+        "tensor 'fc1.weight' holds a non-finite value at element 0",
+        model({"fc1.weight": tensor("fc1.weight", "F32", [3, MODEL_IN], [nan] * 15)}))
+    mdl("model-inf-running-var.safetensors", "CLNN_ERR_NONFINITE",
+        "tensor 'bn1.running_var' holds a non-finite value at element 2",
+        model({"bn1.running_var": tensor("bn1.running_var", "F32", [3], [1, 1, math.inf])}))
+    mdl("model-f64-weight.safetensors", SHAPE, "tensor 'fc1.weight' is F64, expected F32",
+        model({"fc1.weight": tensor("fc1.weight", "F64", [3, MODEL_IN])}))
+    mdl("model-f32-counter.safetensors", SHAPE,
+        "tensor 'bn1.num_batches_tracked' is F32, expected I64",
+        model({"bn1.num_batches_tracked": tensor("bn1.num_batches_tracked", "F32", [], [4])}))
+    mdl("model-wrong-shape.safetensors", SHAPE,
+        "tensor 'fc1.weight' has shape [5, 3], the network needs [3, 5]",
+        model({"fc1.weight": tensor("fc1.weight", "F32", [MODEL_IN, 3])}))
+    mdl("model-wrong-rank.safetensors", SHAPE,
+        "tensor 'fc2.bias' has shape [1, 2], the network needs [2]",
+        model({"fc2.bias": tensor("fc2.bias", "F32", [1, 2])}))
+    mdl("model-missing-tensor.safetensors", SHAPE, "has no tensor 'fc2.bias' (F32 [2])",
+        model(drop=("fc2.bias",)))
+    mdl("model-extra-tensor.safetensors", SHAPE,
+        "has a tensor 'fc3.weight' that the network does not have",
+        model(extra=(tensor("fc3.weight", "F32", [2, 2]),)))
+    mdl("model-truncated.safetensors", BAD, "is not a valid safetensors file", good[:-3])
+
+    def ix(name, status, msg, data):
+        files.append((name, "idx", status, msg, data))
+
+    images = idx([3, 4, 5])
+    labels = idx([3], bytes([1, 0, 2]))
+    ix("idx-ok-images.idx3-ubyte", "CLNN_OK", "", images)
+    ix("idx-ok-labels.idx1-ubyte.gz", "CLNN_OK", "", gz(labels))
+    ix("idx-empty.idx", BAD, "0 bytes is too short for an IDX file", b"")
+    ix("idx-wrong-magic.idx", BAD, "not an IDX file: it starts with 0x1F 0x8C",
+       b"\x1f\x8c" + images[2:])
+    ix("idx-wrong-type.idx", BAD, "element type 0x0D (32-bit float) is not supported",
+       idx([3, 4, 5], type_byte=0x0D))
+    ix("idx-unknown-type.idx", BAD, "element type 0x07 (unknown type) is not supported",
+       idx([2], type_byte=0x07))
+    ix("idx-zero-dims.idx", BAD, "IDX file has 0 dimensions; 1 to 4 are supported",
+       bytes([0, 0, 8, 0]))
+    ix("idx-five-dims.idx", BAD, "IDX file has 5 dimensions", idx([1, 1, 1, 1, 1]))
+    ix("idx-trunc-header.idx", BAD, "needs 16 bytes but the file has 10 (truncated?)", images[:10])
+    ix("idx-trunc-payload.idx", BAD, "need 60 bytes of data but the file has 59 (truncated?)",
+       images[:-1])
+    ix("idx-trailing-bytes.idx", BAD, "(3 trailing bytes); the header does not match the data",
+       images + b"\0\0\0")
+    ix("idx-dims-overflow.idx", BAD, "overflow the element count",
+       idx([0xFFFFFFFF] * 4, payload=b""))
+    ix("idx-labels-as-dims-zero.idx", BAD, "(1 trailing bytes)", idx([0], payload=b"\x05"))
+    gimg = gz(images)
+    corrupt = bytearray(gimg)
+    corrupt[12] ^= 0xFF
+    ix("idx-gzip-corrupted.idx.gz", BAD, "corrupted gzip data", bytes(corrupt))
+    crc = bytearray(gimg)
+    crc[-8] ^= 0x01
+    ix("idx-gzip-bad-crc.idx.gz", BAD, "corrupted gzip data (incorrect data check)", bytes(crc))
+    ix("idx-gzip-truncated.idx.gz", BAD, "gzip data is truncated", gimg[:len(gimg) // 2])
+    ix("idx-gzip-no-trailer.idx.gz", BAD, "gzip data is truncated", gimg[:-8])
+    ix("idx-gzip-garbage-after.idx.gz", BAD, "5 bytes of garbage after the end of the gzip data",
+       gimg + b"junk\n")
+    ix("idx-gzip-bad-payload.idx.gz", BAD, "(truncated?); re-download the file", gz(images[:-7]))
+    ix("idx-gzip-header-only.idx.gz", BAD, "gzip data is truncated", gimg[:10])
+    return files
+
+
+def seeds():
+    """Fuzzing seeds: {corpus name: [(file name, bytes)]}."""
+    mixed = safetensors([
+        tensor("counter", "I64", [], [7]),
+        tensor("half", "F16", [2, 2], [0.5, -1.0, 2.0, 0.0]),
+        tensor("empty", "F32", [0, 3], []),
+        tensor("bytes", "U8", [3], [1, 2, 3]),
+        tensor("we\"ird/\u00e9", "I32", [1], [-1]),
+    ], {"format": "pt", "note": "line\nbreak \u2603"})
+    images = idx([2, 3, 3])
+    labels = idx([2], bytes([3, 1]))
+    specs = ["dense:256,bn,relu,dense:10", "fc1=dense:256,bn1=bn,relu,fc2=dense:10",
+             "linear:3", "Dense:4 , BatchNorm1d , ReLU , linear:2", "a=relu,b=relu,_c=bn",
+             "dense:1000000", "dense:0", "x=dense:5,x=relu", "optimizer=bn", "dense:", "relu:3",
+             "dense:12a", ",", " ", "conv:3"]
+    return {
+        "safetensors": [
+            ("model.safetensors", model()),
+            ("mixed-dtypes.safetensors", mixed),
+            ("empty-header.safetensors", raw_file("{}")),
+            ("metadata-only.safetensors", raw_file('{"__metadata__":{"format":"pt"}}')),
+            ("near-trailing-comma.safetensors",
+             raw_file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},}', bytes(4))),
+            ("near-overlap.safetensors",
+             raw_file(header([("a", "F32", [2], [0, 8]), ("b", "F32", [2], [4, 12])]),
+                      bytes(12))),
+            ("near-surrogates.safetensors",
+             raw_file('{"\\ud83d\\ude00":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+                      bytes(1))),
+        ],
+        "idx": [
+            ("images.idx3-ubyte", images),
+            ("labels.idx1-ubyte", labels),
+            ("images.idx3-ubyte.gz", gz(images)),
+            ("labels.idx1-ubyte.gz", gz(labels)),
+            ("two-members.idx.gz", gz(images[:9]) + gz(images[9:])),
+            ("four-dims.idx", idx([1, 2, 1, 3])),
+            ("empty-dim.idx", idx([0, 28, 28])),
+            ("near-truncated.idx", images[:-1]),
+            ("near-trailing.idx", labels + b"\0"),
+        ],
+        "spec": [("spec-%02d.txt" % i, s.encode()) for i, s in enumerate(specs)],
+    }
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default=os.path.dirname(here), help="repository root")
+    args = ap.parse_args()
+
+    bad_dir = os.path.join(args.root, "tests", "data", "bad")
+    if os.path.isdir(bad_dir):
+        shutil.rmtree(bad_dir)
+    os.makedirs(bad_dir)
+    files = bad_files()
+    names = [f[0] for f in files]
+    if len(set(names)) != len(names):
+        sys.exit("make-bad-files.py: duplicate file names")
+    lines = ["# file\tloader\texpected status\tmessage substring (see tools/make-bad-files.py)"]
+    for name, loader, status, msg, data in files:
+        if "\t" in msg or "\n" in msg:
+            sys.exit("make-bad-files.py: %s: message substring holds a tab or newline" % name)
+        write(os.path.join(bad_dir, name), data)
+        lines.append("\t".join([name, loader, status, msg]))
+    write(os.path.join(bad_dir, "MANIFEST.tsv"), ("\n".join(lines) + "\n").encode())
+
+    corpus_root = os.path.join(args.root, "tests", "fuzz", "corpus")
+    for corpus, entries in seeds().items():
+        # Inputs added by hand (fuzzer finds kept as regressions) stay; the
+        # generated ones are rewritten.
+        d = os.path.join(corpus_root, corpus)
+        os.makedirs(d, exist_ok=True)
+        for name, data in entries:
+            write(os.path.join(d, name), data)
+    bad = sum(1 for f in files if f[2] != "CLNN_OK")
+    print("wrote %d files (%d malformed, %d controls) to %s and %d seeds to %s" % (
+        len(files), bad, len(files) - bad, os.path.relpath(bad_dir),
+        sum(len(e) for e in seeds().values()), os.path.relpath(corpus_root)))
+
+
+if __name__ == "__main__":
+    main()
