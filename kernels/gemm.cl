@@ -63,6 +63,17 @@
 #define floatv CLNN_CAT(float, VW)
 #define vloadv CLNN_CAT(vload, VW)
 #define vstorev CLNN_CAT(vstore, VW)
+#define uintv CLNN_CAT(uint, VW)
+/* shuffle() mask moving lane l+1 to lane l. */
+#if VW == 2
+#define ROTATE_V ((uint2)(1, 0))
+#elif VW == 4
+#define ROTATE_V ((uint4)(1, 2, 3, 0))
+#elif VW == 8
+#define ROTATE_V ((uint8)(1, 2, 3, 4, 5, 6, 7, 0))
+#else
+#define ROTATE_V ((uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0))
+#endif
 #define floatd CLNN_CAT(float, DVW)
 #define vloadd CLNN_CAT(vload, DVW)
 
@@ -208,12 +219,18 @@ __kernel void gemm_outer(const int M, const int N, const int K, const float alph
                                               : alpha * acc[i][j] + beta * vloadv(j, row);
                 vstorev(r, j, row);
             } else if (nv0 + VW > n0) {
-                /* Vector straddling the previous tile's end: store only its
-                 * own columns (the edge tile only). */
-                float lanes[VW];
-                vstorev(acc[i][j], 0, lanes);
-                for (int l = n0 - nv0; l < VW; l++)
-                    store_c(row + j * VW + l, alpha, lanes[l], beta);
+                /* Vector straddling the previous tile's end (edge tile only):
+                 * store only its own columns. Lanes are reached by rotating
+                 * the vector with a constant shuffle: a variable lane index
+                 * would go through memory, which PoCL replicates for every
+                 * work-item of the group (and can overflow its stack). */
+                floatv v = acc[i][j];
+                #pragma unroll 1
+                for (int l = 0; l < VW; l++) { /* rare: keep the code small */
+                    if (nv0 + l >= n0)
+                        store_c(row + j * VW + l, alpha, v.s0, beta);
+                    v = shuffle(v, ROTATE_V);
+                }
             }
         }
     }
@@ -316,11 +333,14 @@ __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
             for (int j = 0; j < DN; j++)
                 c[i * ldc + j] = alpha * s[i * DN + j];
     } else {
+        /* Constant trip counts with the bounds as conditions inside, so the
+         * loops unroll fully and s stays in registers. */
         #pragma unroll
-        for (int i = 0; i < DM && m0 + i < M; i++)
+        for (int i = 0; i < DM; i++)
             #pragma unroll
-            for (int j = 0; j < DN && n0 + j < N; j++)
-                store_c(c + i * ldc + j, alpha, s[i * DN + j], beta);
+            for (int j = 0; j < DN; j++)
+                if (m0 + i < M && n0 + j < N)
+                    store_c(c + i * ldc + j, alpha, s[i * DN + j], beta);
     }
 }
 
@@ -380,8 +400,9 @@ __kernel void gemm_general(const int M, const int N, const int K, const float al
                 acc[i][j] = fma(av[i], bv[j], acc[i][j]);
     }
     #pragma unroll
-    for (int i = 0; i < GM && m0 + i < M; i++)
+    for (int i = 0; i < GM; i++)
         #pragma unroll
-        for (int j = 0; j < GN && n0 + j < N; j++)
-            store_c(c + (m0 + i) * ldc + n0 + j, alpha, acc[i][j], beta);
+        for (int j = 0; j < GN; j++)
+            if (m0 + i < M && n0 + j < N)
+                store_c(c + (m0 + i) * ldc + n0 + j, alpha, acc[i][j], beta);
 }

@@ -9,8 +9,9 @@
  *                           all transposes, offsets, padded leading
  *                           dimensions and beta (no timing)
  *
- * SPEC overrides the own backend's parameters: rm,vw,nv,dm,dn,dvw,og,dg,local
- * (og/dg: 1 = range dimension 0 walks M tiles for gemm_outer / gemm_dot).
+ * SPEC overrides the own backend's parameters: rm,vw,nv,dm,dn,dvw,og,dg,local,groups
+ * (og/dg: range dimension 0 walks 0 = N tiles, 1 = M tiles, 2 = auto (og only),
+ * for gemm_outer / gemm_dot).
  *
  * OpenBLAS picks slower kernels when OPENBLAS_CORETYPE forces an older core
  * type; unset it (and OPENBLAS_L2_SIZE) to compare against its best. */
@@ -253,9 +254,11 @@ static const char *const op_names[] = {"fwd", "dX", "dW"};
 
 static void print_params(const char *label, const clnn__gemm_own_params *p)
 {
-    printf("%s: outer %d×%d (vw %d, grid_mn %d), dot %d×%d (dvw %d, grid_mn %d), local %zu\n",
-           label, p->rm, p->vw * p->nv, p->vw, p->outer_grid_mn, p->dm, p->dn, p->dvw,
-           p->dot_grid_mn, p->local0);
+    static const char *const grids[] = {"N", "M", "auto"};
+    printf("%s: outer %d×%d (vw %d, grid %s), dot %d×%d (dvw %d, grid %s), local %d, "
+           "min groups/CU %d\n",
+           label, p->rm, p->vw * p->nv, p->vw, grids[p->outer_grid], p->dm, p->dn, p->dvw,
+           grids[p->dot_grid], p->local0, p->min_groups);
 }
 
 /* One timed shape. */
@@ -415,9 +418,9 @@ static int run_check(bench *bn)
         if (bn->cols[c].be == OWN)
             sets[nsets++] = bn->cols[c];
     const clnn__gemm_own_params extra[3] = {
-        {4, 4, 2, 2, 2, 4, false, false, 0},
-        {3, 8, 1, 3, 2, 8, true, true, 4},
-        {5, 2, 3, 4, 4, 16, true, false, 3},
+        {4, 4, 2, 2, 2, 4, CLNN__GRID_N, CLNN__GRID_N, 0, 0, 0},
+        {3, 8, 1, 3, 2, 8, CLNN__GRID_M, CLNN__GRID_M, 0, 4, 0},
+        {5, 2, 3, 4, 4, 16, CLNN__GRID_AUTO, CLNN__GRID_N, 1000, 3, 5},
     };
     for (size_t i = 0; i < 3; i++)
         sets[nsets++] = (column){.be = OWN, .params = extra[i]};
@@ -465,13 +468,14 @@ static int run_check(bench *bn)
 
 /* ------------------------------------------------------------------ main */
 
-/* "rm,vw,nv,dm,dn,dvw,og,dg,local", trailing fields optional (kept from p). */
+/* "rm,vw,nv,dm,dn,dvw,og,dg,local,groups", trailing fields optional (kept
+ * from p). */
 static bool parse_params(const char *s, clnn__gemm_own_params *p)
 {
-    int v[9];
+    int v[10];
     size_t nv = 0;
     const char *q = s;
-    while (nv < 9) {
+    while (nv < 10) {
         char *end;
         long x = strtol(q, &end, 10);
         if (end == q)
@@ -487,11 +491,13 @@ static bool parse_params(const char *s, clnn__gemm_own_params *p)
     for (size_t i = 0; i < nv && i < 6; i++)
         *fields[i] = v[i];
     if (nv > 6)
-        p->outer_grid_mn = v[6] != 0;
+        p->outer_grid = v[6];
     if (nv > 7)
-        p->dot_grid_mn = v[7] != 0;
+        p->dot_grid = v[7];
     if (nv > 8)
-        p->local0 = (size_t)(v[8] < 0 ? 0 : v[8]);
+        p->local0 = v[8];
+    if (nv > 9)
+        p->min_groups = v[9];
     return true;
 }
 
@@ -503,7 +509,7 @@ static void usage(void)
             "                  [--params SPEC[;SPEC...]] [--no-clblast] "
             "[--cpu-time]\n"
             "                  [--device SEL]\n"
-            "SPEC: rm,vw,nv,dm,dn,dvw,og,dg,local (a prefix; the rest from the device's "
+            "SPEC: rm,vw,nv,dm,dn,dvw,og,dg,local,groups (a prefix; the rest from the device's "
             "defaults)\n");
     exit(2);
 }

@@ -27,7 +27,7 @@ fi
 
 "$root/tools/install-deps.sh" --ci-tools
 
-build=build-fuzz
+build="build-fuzz"
 if [[ ! -f $build/build.ninja ]]; then
     CC=clang meson setup "$build" -Dfuzzing=true
 elif ! meson introspect --buildoptions "$build" | python3 -c \

@@ -30,6 +30,7 @@ import os
 import shutil
 import struct
 import sys
+import zlib
 
 # The network the "model" entries are loaded into; tests/io/test_bad_files.c
 # builds the same one.
@@ -99,11 +100,25 @@ def model_tensors():
     ]
 
 
+# As clnn_net_save writes it; clnn.version marks the file as clnn's, which
+# makes the reader insist on clnn.checksum (src/io/st_checksum.c).
+CHECKSUM_PLACEHOLDER = "crc32:00000000"
 MODEL_META = {"format": "pt", "clnn.spec": MODEL_SPEC, "clnn.in_features": str(MODEL_IN),
-              "clnn.version": "0.1.0"}
+              "clnn.version": "0.1.0", "clnn.checksum": CHECKSUM_PLACEHOLDER}
 
 
-def model(replace=None, drop=(), extra=()):
+def fill_checksum(data):
+    """Replace the placeholder digits by the CRC-32 of the whole file, taken
+    with those digits as zeros, as clnn's writer does."""
+    at = data.find(CHECKSUM_PLACEHOLDER.encode())
+    if at < 0:
+        return data
+    digits = "%08x" % (zlib.crc32(data) & 0xFFFFFFFF)
+    at += len("crc32:")
+    return data[:at] + digits.encode() + data[at + 8:]
+
+
+def model(replace=None, drop=(), extra=(), meta=None):
     """The model file with tensors replaced, dropped or added."""
     out = []
     for t in model_tensors():
@@ -111,7 +126,7 @@ def model(replace=None, drop=(), extra=()):
             continue
         out.append(replace[t[0]] if replace and t[0] in replace else t)
     out.extend(extra)
-    return safetensors(out, MODEL_META)
+    return fill_checksum(safetensors(out, MODEL_META if meta is None else meta))
 
 
 def header(entries):
@@ -229,6 +244,15 @@ def bad_files():
        raw_file('{"__metadata__":{"epoch":3}}'))
     st("st-metadata-twice.safetensors", BAD, "__metadata__ appears more than once",
        raw_file('{"__metadata__":{},"__metadata__":{}}'))
+    # -- integrity of clnn's own files (clnn.checksum, CRC-32 of the file)
+    flipped = bytearray(good)
+    flipped[-5] ^= 0x04
+    st("st-checksum-mismatch.safetensors", BAD, "checksum mismatch (stored crc32", bytes(flipped))
+    no_sum = {k: v for k, v in MODEL_META.items() if k != "clnn.checksum"}
+    st("st-checksum-missing.safetensors", BAD,
+       "written by clnn but has no clnn.checksum", model(meta=no_sum))
+    st("st-checksum-malformed.safetensors", BAD, "clnn.checksum 'crc32:0000000G' is malformed",
+       model(meta=dict(MODEL_META, **{"clnn.checksum": "crc32:0000000G"})))
 
     def mdl(name, status, msg, data):
         files.append((name, "model", status, msg, data))

@@ -203,6 +203,7 @@ static void text_batch(const bench_batch *b)
     p.rows = b->nparts;
     putchar('\n');
     print_table(&p, "  ");
+    free(p.cells);
     fflush(stdout);
 }
 

@@ -12,6 +12,17 @@ static void lock_init(void)
     mtx_init(&lock, mtx_plain);
 }
 
+/* CLBlast caches compiled programs per context in a process-wide cache that
+ * holds the context alive; clearing it when such a context goes keeps
+ * nothing behind (other contexts recompile on their next call). */
+static void forget(clnn_context *ctx)
+{
+    (void)ctx;
+    mtx_lock(&lock);
+    CLBlastClearCache();
+    mtx_unlock(&lock);
+}
+
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *g)
 {
     call_once(&lock_once, lock_init);
@@ -24,6 +35,7 @@ clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *g)
         g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha, g->a,
         g->a_off, g->lda, g->b, g->b_off, g->ldb, g->beta, g->c, g->c_off, g->ldc, &ctx->queue,
         clnn__profile_event(ctx, &ev));
+    ctx->before_free = forget;
     mtx_unlock(&lock);
     if (ev)
         clnn__live_add(CLNN__LIVE_EVENT, 1);

@@ -6,16 +6,24 @@
 
 #include "gemm/gemm.h"
 
+enum { CLNN__GRID_N = 0, CLNN__GRID_M = 1, CLNN__GRID_AUTO = 2 };
+
 typedef struct clnn__gemm_own_params {
     /* gemm_outer (op(B) = B): each work-item computes rm × (vw·nv) of C. */
     int rm, vw, nv;
     /* gemm_dot (A·Bᵀ): each work-item computes dm × dn of C, dvw-wide along K. */
     int dm, dn, dvw;
-    /* Range dimension 0 walks tiles along M (true) or N (false). */
-    bool outer_grid_mn, dot_grid_mn;
-    /* Work-group size along dimension 0 (dimension 1 is 1); 0 lets the
-     * OpenCL implementation choose. */
-    size_t local0;
+    /* What range dimension 0 (the order in which a work-group's tiles run)
+     * walks: CLNN__GRID_N shares op(A)'s rows across the group and streams
+     * op(B); CLNN__GRID_M the reverse; CLNN__GRID_AUTO (gemm_outer only)
+     * streams op(B) unless it exceeds stream_bytes and op(A) is smaller. */
+    int outer_grid, dot_grid;
+    size_t stream_bytes;
+    /* Work-groups of local0 × 1 tiles, shrunk until the launch has at least
+     * min_groups per compute unit; local0 = 0 lets the OpenCL implementation
+     * choose (PoCL then often makes one group of a small range, leaving all
+     * but one core idle). */
+    int local0, min_groups;
 } clnn__gemm_own_params;
 
 /* The parameter-table entry for the context's device. */

@@ -2,6 +2,7 @@
  * as strictly as the format allows and every rejection names the tensor and
  * the field at fault. */
 #include "io/safetensors.h"
+#include "io/st_checksum.h"
 
 #include "io/atomic_file.h"
 #include "io/json.h"
@@ -421,6 +422,14 @@ static clnn_status parse_into(uint8_t *owned, size_t len, clnn__st_file *out)
     out->buffer = owned;
     out->buffer_len = len;
     clnn_status st = parse_owned(out);
+    if (st == CLNN_OK) {
+        uint64_t header_len = 0;
+        for (int i = 7; i >= 0; i--)
+            header_len = header_len << 8 | owned[i];
+        st = clnn__st_checksum_verify(owned, len, 8 + (size_t)header_len,
+                                      clnn__st_meta(out, CLNN__ST_CHECKSUM_KEY),
+                                      clnn__st_meta(out, CLNN__ST_WRITER_KEY) != NULL);
+    }
     if (st != CLNN_OK)
         clnn__st_free(out);
     return st;

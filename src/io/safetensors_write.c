@@ -4,6 +4,7 @@
  * Python's safetensors from the same tensors in the same order are
  * byte-for-byte identical. */
 #include "io/safetensors.h"
+#include "io/st_checksum.h"
 
 #include "io/atomic_file.h"
 #include "io/json.h"
@@ -210,6 +211,7 @@ clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size
                           "accept; use fewer or shorter names",
                           measure.len, MAX_HEADER_BYTES);
     text header = {clnn__malloc(measure.len), 0};
+    uint8_t *image = NULL;
     const void **chunks = clnn__calloc(count + 2, sizeof *chunks);
     size_t *lengths = clnn__calloc(count + 2, sizeof *lengths);
     if (!header.out || !chunks || !lengths) {
@@ -229,8 +231,34 @@ clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size
         chunks[i + 2] = entries[i].data;
         lengths[i + 2] = entries[i].nbytes;
     }
-    st = clnn__atomic_write(path, chunks, lengths, count + 2);
+    bool checksum = false;
+    for (size_t i = 0; i < meta_count; i++)
+        checksum |= strcmp(meta_keys[i], CLNN__ST_CHECKSUM_KEY) == 0 &&
+                    clnn__st_checksum_placeholder(meta_values[i]);
+    if (checksum) {
+        /* The checksum covers the whole file, so it is computed on one image. */
+        size_t total = 0;
+        for (size_t i = 0; i < count + 2; i++)
+            total += lengths[i];
+        image = clnn__malloc(total);
+        if (!image) {
+            st = CLNN_ERR_OUT_OF_MEMORY;
+            goto done;
+        }
+        size_t at = 0;
+        for (size_t i = 0; i < count + 2; i++) {
+            if (lengths[i])
+                memcpy(image + at, chunks[i], lengths[i]);
+            at += lengths[i];
+        }
+        clnn__st_checksum_fill(image, total, 8 + header.len);
+        const void *one[1] = {image};
+        st = clnn__atomic_write(path, one, &total, 1);
+    } else {
+        st = clnn__atomic_write(path, chunks, lengths, count + 2);
+    }
 done:
+    free(image);
     free(header.out);
     free(chunks);
     free(lengths);

@@ -1,12 +1,17 @@
 /* Model files: safetensors with PyTorch's state-dict names, so a clnn model
  * loads into torch.nn.Sequential (or a named module) and back. */
 #include "io/safetensors.h"
+#include "io/st_checksum.h"
 #include "net/net_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Metadata every clnn file carries: format, spec, input width, writer version
+ * and checksum. */
+#define NFIXED 5
 
 static size_t tensor_bytes(const clnn__tensor *t)
 {
@@ -34,8 +39,8 @@ clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entr
     size_t total = net->ntensors + nextra;
     clnn__st_entry *entries = clnn__calloc(total, sizeof *entries);
     void **data = clnn__calloc(net->ntensors, sizeof *data);
-    const char **all_keys = clnn__calloc(nmeta + 4, sizeof *all_keys);
-    const char **all_values = clnn__calloc(nmeta + 4, sizeof *all_values);
+    const char **all_keys = clnn__calloc(nmeta + NFIXED, sizeof *all_keys);
+    const char **all_values = clnn__calloc(nmeta + NFIXED, sizeof *all_values);
     size_t spec_len = clnn_net_spec(net, NULL, 0);
     char *spec = clnn__malloc(spec_len);
     clnn_status st = entries && data && all_keys && all_values && spec ? CLNN_OK
@@ -69,17 +74,19 @@ clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entr
         char in_features[32];
         snprintf(in_features, sizeof in_features, "%zu", net->in_features);
         clnn_net_spec(net, spec, spec_len);
-        const char *fixed_keys[] = {"format", "clnn.spec", "clnn.in_features", "clnn.version"};
-        const char *fixed_values[] = {"pt", spec, in_features, clnn_version()};
-        for (size_t i = 0; i < 4; i++) {
+        const char *fixed_keys[] = {"format", "clnn.spec", "clnn.in_features", CLNN__ST_WRITER_KEY,
+                                    CLNN__ST_CHECKSUM_KEY};
+        const char *fixed_values[] = {"pt", spec, in_features, clnn_version(),
+                                      CLNN__ST_CHECKSUM_PLACEHOLDER};
+        for (size_t i = 0; i < NFIXED; i++) {
             all_keys[i] = fixed_keys[i];
             all_values[i] = fixed_values[i];
         }
         for (size_t i = 0; i < nmeta; i++) {
-            all_keys[4 + i] = keys[i];
-            all_values[4 + i] = values[i];
+            all_keys[NFIXED + i] = keys[i];
+            all_values[NFIXED + i] = values[i];
         }
-        st = clnn__st_write(path, entries, total, all_keys, all_values, nmeta + 4);
+        st = clnn__st_write(path, entries, total, all_keys, all_values, nmeta + NFIXED);
     }
     for (size_t i = 0; data && i < net->ntensors; i++)
         free(data[i]);

@@ -150,8 +150,8 @@ size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap)
                          s->name[0] ? "=" : "", clnn__layer_kind_name(s->kind));
         if (s->kind == CLNN__LAYER_DENSE)
             n += snprintf(piece + n, sizeof piece - (size_t)n, ":%zu", s->units);
-        if (buf && len + (size_t)n < cap)
-            memcpy(buf + len, piece, (size_t)n);
+        if (buf && len + 1 < cap)
+            memcpy(buf + len, piece, CLNN__MIN((size_t)n, cap - 1 - len));
         len += (size_t)n;
     }
     if (buf && cap)

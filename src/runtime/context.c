@@ -125,6 +125,8 @@ void clnn_context_free(clnn_context *ctx)
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
+    if (ctx->before_free)
+        ctx->before_free(ctx);
     clnn__programs_release(ctx);
     clnn__profile_release(ctx);
     if (ctx->queue) {

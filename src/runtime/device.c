@@ -124,7 +124,8 @@ static clnn_status fill_info(size_t index, cl_platform_id plat, cl_device_id d,
     if (clnn__fault_hit("clGetDeviceInfo"))
         err = CL_OUT_OF_HOST_MEMORY;
     if (err != CL_SUCCESS)
-        return clnn__fail(CLNN_ERR_OPENCL, "clGetDeviceInfo failed for device %zu", index);
+        return clnn__cl_check(err == CL_OUT_OF_HOST_MEMORY ? err : CL_INVALID_DEVICE,
+                              "clGetDeviceInfo");
     info->type = (type & CL_DEVICE_TYPE_GPU)           ? CLNN_DEVICE_GPU
                  : (type & CL_DEVICE_TYPE_CPU)         ? CLNN_DEVICE_CPU
                  : (type & CL_DEVICE_TYPE_ACCELERATOR) ? CLNN_DEVICE_ACCELERATOR

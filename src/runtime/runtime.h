@@ -24,6 +24,9 @@ struct clnn_context {
     clnn_device_info info;
     clnn_gemm_backend gemm;
     bool profiling;
+    /* Called by clnn_context_free before the queue and context go, for
+     * parts above the runtime that keep per-context state (CLBlast). */
+    void (*before_free)(clnn_context *ctx);
     /* Profiling (options.profiling): events waiting to be summed, and the sums. */
     const char *profile_scope;
     double work_flops, work_bytes;

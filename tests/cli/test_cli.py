@@ -452,7 +452,50 @@ def group_bench(binary, tmp):
           stderr=['clnn: error: ', 'zzz'])
 
 
+def group_kill(binary, tmp):
+    """SIGKILL a checkpointing run at 50 random moments: after every kill the
+    last checkpoint loads (clnn eval), training resumes from it, and the end
+    result is the model of an uninterrupted run, bit for bit."""
+    require_device(binary)
+    write_dataset(tmp, n_train=600, n_test=100)
+    common = ['train', '--data', tmp, '--batch-size', '8', '--epochs', '80', '--seed', '9',
+              '--layers', 'dense:96,bn,relu,dense:10', '--quiet']
+    full = os.path.join(tmp, 'full.safetensors')
+    check(binary, common + ['--save', full], 0)
+    part = os.path.join(tmp, 'part.safetensors')
+    ckpt = part + '.ckpt'
+    rng = random.Random(2024)
+    kills = loadable = 0
+    args = common + ['--save', part, '--checkpoint-every', '25']
+    while kills < 50 and not os.path.exists(part):
+        proc = subprocess.Popen([binary] + args, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.1, 0.6))
+        if proc.poll() is not None:
+            continue  # finished (or failed) by itself: checked below
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        if not os.path.exists(ckpt):
+            continue  # killed before the first checkpoint: nothing to resume yet
+        r = run(binary, ['eval', ckpt, '--data', tmp])
+        if r.rc != 0:
+            fail('kill', f'after kill {kills} the checkpoint does not load:\n{r.describe()}')
+            return
+        loadable += 1
+        args = common + ['--save', part, '--checkpoint-every', '25', '--resume', ckpt]
+    if not os.path.exists(part):
+        check(binary, args, 0)
+    print(f'{kills}/{kills} killed runs resumable ({loadable} from a checkpoint that loaded, '
+          f'{kills - loadable} before the first checkpoint), 0 corrupt checkpoints')
+    if kills < 50:
+        fail('kill', f'only {kills} kills happened before the run finished; make it longer')
+    if open(part, 'rb').read() != open(full, 'rb').read():
+        fail('kill', 'the resumed model differs from the uninterrupted run')
+
+
 GROUPS = {
+    'kill': group_kill,
     'resume': group_resume,
     'usage': group_usage,
     'no-platform': group_no_platform,

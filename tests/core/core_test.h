@@ -10,6 +10,7 @@
 
 #include "clnn_test.h"
 #include "ref_net.h"
+#include "reference.h"
 
 /* ------------------------------------------------------------ random data */
 

@@ -139,7 +139,7 @@ START_TEST(test_running_stats_after_training)
         size_t n = rows * ref->layers[l].out;
         float out[9 * 7];
         ck_assert_clnn_ok(clnn_net_layer_output_read(net, l, out, n));
-        char what[128];
+        char what[256];
         snprintf(what, sizeof what, "%s, eval: output of layer %zu", label, l);
         core_check_close(what, out, ref->layers[l].y, n, 1.0, TOL_STEPS);
     }
@@ -229,7 +229,7 @@ START_TEST(test_constant_feature)
         float *g = core_read_grad(net, p.name);
         for (size_t i = 0; i < p.numel; i++)
             ck_assert_msg(isfinite(g[i]), "gradient of %s[%zu] is %g", p.name, i, (double)g[i]);
-        char what[96];
+        char what[256];
         snprintf(what, sizeof what, "constant feature: gradient of %s", p.name);
         core_check_close(what, g, p.grad, p.numel, 1e-2, 1e-3);
         free(g);

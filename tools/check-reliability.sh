@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Reliability checks beyond the test suite (CI runs them after tools/test.sh):
+#
+#   tools/check-reliability.sh [STEP...]     (default: all, in this order)
+#
+#   fuzz      libFuzzer on the safetensors, IDX and layer-spec parsers
+#             (tools/fuzz.sh; CLNN_FUZZ_SECONDS per parser, default 60)
+#   asan      the whole test suite built with AddressSanitizer, LeakSanitizer
+#             and UBSan in build-asan/ (meson test --setup asan)
+#   valgrind  the host-side tests, and the malformed-model test on the OpenCL
+#             device, under valgrind memcheck (meson test --setup valgrind)
+#   oclgrind  every kernel on Oclgrind's simulated device, failing on any
+#             out-of-bounds access, data race or API error (suite oclgrind)
+#
+# Every step runs even when an earlier one failed; the script then exits 1
+# and lists the failed steps. Installs what it needs with
+# tools/install-deps.sh --ci-tools and builds build/ first (tools/bootstrap.sh).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+steps=("$@")
+if ((${#steps[@]} == 0)); then
+    steps=(fuzz asan valgrind oclgrind)
+fi
+for s in "${steps[@]}"; do
+    case "$s" in
+        fuzz | asan | valgrind | oclgrind) ;;
+        -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) echo "check-reliability.sh: unknown step '$s' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+"$root/tools/install-deps.sh" --ci-tools
+"$root/tools/bootstrap.sh"
+if [[ -n "${CI:-}" ]]; then
+    export CLNN_TEST_REQUIRE_DEVICE=1
+fi
+
+# Device-free tests of the default build; with model-bad-files (which loads
+# malformed models into a network on the device) they run under valgrind.
+host_tests=(core-reference core-spec core-status)
+
+step_fuzz() {
+    tools/fuzz.sh "${CLNN_FUZZ_SECONDS:-60}"
+}
+
+step_asan() {
+    if [[ ! -f build-asan/build.ninja ]]; then
+        meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    fi
+    meson compile -C build-asan
+    meson test -C build-asan --setup asan --print-errorlogs
+}
+
+step_valgrind() {
+    local listed names=()
+    listed=$(meson test -C build --list 2>/dev/null)
+    for t in "${host_tests[@]}" model-bad-files; do
+        if grep -q "/ $t\$" <<<"$listed"; then
+            names+=("$t")
+        fi
+    done
+    meson test -C build --setup valgrind --print-errorlogs --suite io
+    meson test -C build --setup valgrind --print-errorlogs "${names[@]}"
+}
+
+step_oclgrind() {
+    meson test -C build --setup oclgrind --print-errorlogs --suite oclgrind
+}
+
+failed=()
+summary=()
+for s in "${steps[@]}"; do
+    echo
+    echo "=================================================================="
+    case "$s" in
+        fuzz) echo "== fuzz: libFuzzer on the parsers (${CLNN_FUZZ_SECONDS:-60} s each)" ;;
+        asan) echo "== asan: whole test suite with AddressSanitizer + UBSan (build-asan)" ;;
+        valgrind) echo "== valgrind: host-side tests under memcheck" ;;
+        oclgrind) echo "== oclgrind: every kernel on Oclgrind's simulated device" ;;
+    esac
+    echo "=================================================================="
+    start=$SECONDS
+    if "step_$s"; then
+        result=ok
+    else
+        result=FAILED
+        failed+=("$s")
+    fi
+    summary+=("$(printf '%-9s %-6s %4d s' "$s" "$result" $((SECONDS - start)))")
+done
+
+echo
+echo "== reliability checks"
+printf '%s\n' "${summary[@]}"
+if ((${#failed[@]})); then
+    echo "check-reliability.sh: failed: ${failed[*]}" >&2
+    exit 1
+fi
