@@ -287,6 +287,32 @@ CLNN_API clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int3
 /* Class with the largest logit for each of n samples, in eval mode. */
 CLNN_API clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *classes);
 
+/* ------------------------------------------------------ data parallelism */
+
+/* Sum count floats element-wise across all processes, in place (for example
+ * MPI_Allreduce with MPI_SUM on MPI_FLOAT). Every process must make the same
+ * calls in the same order. Returning non-OK aborts the step. */
+typedef clnn_status (*clnn_allreduce_fn)(float *data, size_t count, void *user);
+
+typedef struct clnn_parallel_options {
+    clnn_allreduce_fn allreduce; /* NULL: this process trains alone */
+    void *user;
+    /* BatchNorm statistics over the global batch (as torch's SyncBatchNorm);
+     * otherwise each process normalises with its own shard's statistics (as
+     * DistributedDataParallel does). */
+    bool sync_batchnorm;
+} clnn_parallel_options;
+
+/* Make the network one replica of a data-parallel group: gradients are summed
+ * across processes, one layer at a time while backpropagation goes on. Every
+ * replica must start from the same parameters (same seed or file). */
+CLNN_API clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *options);
+/* Train on this process's shard (batch rows) of a global batch of
+ * global_batch rows: forward, the gradient of the mean loss over the global
+ * batch, allreduce, step. clnn_net_train_batch is the case of one process. */
+CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const int32_t *labels,
+                                          size_t batch, size_t global_batch);
+
 /* ------------------------------------------------- parameters and buffers */
 
 typedef enum clnn_dtype { CLNN_DTYPE_F32 = 0, CLNN_DTYPE_I64 = 1 } clnn_dtype;

@@ -95,3 +95,98 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
             dx[r * cols + c] = k * dy[r * cols + c];
     }
 }
+
+/* Synchronised BatchNorm (statistics over the batches of every process):
+ * per-feature sums are reduced across processes on the host between these
+ * kernels. out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
+__kernel void bn_column_sum(__global const float *x, const int rows, const int cols,
+                            __global const float *center, const int centered,
+                            __global float *out)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    const float m = centered ? center[c] : 0.0f;
+    float s = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float d = x[r * cols + c] - m;
+        s += centered ? d * d : d;
+    }
+    out[c] = s;
+}
+
+/* Normalise with the global mean (in save_mean) and the global sum of squared
+ * deviations sq over total samples; update the running statistics. */
+__kernel void bn_apply_train(__global const float *x, __global float *y, const int rows,
+                             const int cols, __global const float *params, const int gamma_off,
+                             const int beta_off, __global float *stats, const int rmean_off,
+                             const int rvar_off, __global const float *save_mean,
+                             __global float *save_invstd, __global const float *sq,
+                             const float total, const float momentum, const float eps)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    const float mean = save_mean[c];
+    const float invstd = 1.0f / sqrt(sq[c] / total + eps);
+    const float g = params[gamma_off + c];
+    const float b = params[beta_off + c];
+    for (int r = 0; r < rows; r++)
+        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
+    save_invstd[c] = invstd;
+    stats[rmean_off + c] = (1.0f - momentum) * stats[rmean_off + c] + momentum * mean;
+    stats[rvar_off + c] = (1.0f - momentum) * stats[rvar_off + c] + momentum * (sq[c] / (total - 1));
+}
+
+/* sums[c] = Σ dy, sums[cols + c] = Σ dy·x̂ over this process's rows. */
+__kernel void bn_backward_sums(__global const float *x, __global const float *dy, const int rows,
+                               const int cols, __global const float *save_mean,
+                               __global const float *save_invstd, __global float *sums)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    const float mean = save_mean[c];
+    const float invstd = save_invstd[c];
+    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float g = dy[r * cols + c];
+        sum_dy += g;
+        sum_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
+    }
+    sums[c] = sum_dy;
+    sums[cols + c] = sum_dy_xhat;
+}
+
+/* dx from the globally summed terms; dγ and dβ are this process's share
+ * (Σ over its rows), summed across processes with the other gradients. */
+__kernel void bn_backward_apply(__global const float *x, __global const float *dy,
+                                __global float *dx, const int rows, const int cols,
+                                __global const float *params, const int gamma_off,
+                                __global const float *save_mean, __global const float *save_invstd,
+                                __global const float *sums, const float total,
+                                __global float *grads, const int dgamma_off, const int dbeta_off,
+                                const int need_dx)
+{
+    const int c = get_global_id(0);
+    if (c >= cols)
+        return;
+    const float mean = save_mean[c];
+    const float invstd = save_invstd[c];
+    float local_dy = 0.0f, local_dy_xhat = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float g = dy[r * cols + c];
+        local_dy += g;
+        local_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
+    }
+    grads[dgamma_off + c] = local_dy_xhat;
+    grads[dbeta_off + c] = local_dy;
+    if (!need_dx)
+        return;
+    const float sum_dy = sums[c], sum_dy_xhat = sums[cols + c];
+    const float k = params[gamma_off + c] * invstd / total;
+    for (int r = 0; r < rows; r++) {
+        const float xhat = (x[r * cols + c] - mean) * invstd;
+        dx[r * cols + c] = k * (total * dy[r * cols + c] - sum_dy - xhat * sum_dy_xhat);
+    }
+}

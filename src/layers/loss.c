@@ -1,7 +1,8 @@
 /* Softmax cross-entropy loss, mean over the batch (kernels/loss.cl). */
 #include "net/net_internal.h"
 
-clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t classes, cl_mem dz, int slot)
+clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
+                       cl_mem dz, int slot)
 {
     clnn_context *ctx = net->ctx;
     cl_kernel k, reduce;
@@ -11,7 +12,7 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t classes, cl_
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)classes, want_grad = dz ? 1 : 0;
-    float scale = 1.0f / (float)rows;
+    float scale = 1.0f / (float)mean_rows;
     cl_mem dz_arg = dz ? dz : z; /* never written when want_grad is 0 */
     const size_t global[1] = {rows};
     clnn__profile_work(ctx, 0, (dz ? 8.0 : 4.0) * rows * classes);

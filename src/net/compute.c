@@ -101,7 +101,10 @@ static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool tra
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
     if (batch == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: batch size is 0");
-    if (training && batch == 1) {
+    /* Synchronised BatchNorm sees the global batch; otherwise each process
+     * normalises its own rows. */
+    size_t bn_rows = training && clnn__sync_batchnorm(net) ? net->global_batch : batch;
+    if (training && bn_rows == 1) {
         for (size_t i = 0; i < net->nlayers; i++)
             if (net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D)
                 return clnn__fail(CLNN_ERR_BATCH_TOO_SMALL,
@@ -135,7 +138,10 @@ static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool tra
             st = clnn__dense_forward(net, l, in, out, batch);
             break;
         case CLNN__LAYER_BATCHNORM1D:
-            st = clnn__bn_forward(net, l, in, out, batch, training);
+            if (training && clnn__sync_batchnorm(net))
+                st = clnn__bn_forward_sync(net, l, in, out, batch, net->global_batch);
+            else
+                st = clnn__bn_forward(net, l, in, out, batch, training);
             break;
         case CLNN__LAYER_RELU:
             st = clnn__relu_forward(net, in, out, batch * l->out);
@@ -154,7 +160,10 @@ clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch)
 {
     clnn__clear_error();
     clnn_status st = clnn__net_check_ready(net, "clnn_net_forward");
-    return st == CLNN_OK ? forward(net, x, batch, net->training) : st;
+    if (st != CLNN_OK)
+        return st;
+    net->global_batch = batch;
+    return forward(net, x, batch, net->training);
 }
 
 /* Labels of the last forward go to the device through the staging slot that
@@ -190,8 +199,8 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
     int cur = 0;
     clnn__profile_scope(net->ctx, "loss");
     if (st == CLNN_OK)
-        st = clnn__loss(net, net->outputs[last], rows, net->layers[last].out, net->grad_bufs[0],
-                        CLNN__METRICS_TRAIN);
+        st = clnn__loss(net, net->outputs[last], rows, net->global_batch, net->layers[last].out,
+                        net->grad_bufs[0], CLNN__METRICS_TRAIN);
     for (size_t i = net->nlayers; i-- > 0 && st == CLNN_OK;) {
         clnn__layer *l = &net->layers[i];
         cl_mem in = i ? net->outputs[i - 1] : net->input;
@@ -202,15 +211,22 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
             st = clnn__dense_backward(net, l, in, dy, dx, rows);
             break;
         case CLNN__LAYER_BATCHNORM1D:
-            st = clnn__bn_backward(net, l, in, dy, dx, rows, net->forward_was_training);
+            if (net->forward_was_training && clnn__sync_batchnorm(net))
+                st = clnn__bn_backward_sync(net, l, in, dy, dx, rows, net->global_batch);
+            else
+                st = clnn__bn_backward(net, l, in, dy, dx, rows, net->forward_was_training);
             break;
         case CLNN__LAYER_RELU:
             if (dx)
                 st = clnn__relu_backward(net, net->outputs[i], dy, dx, rows * l->out);
             break;
         }
+        if (st == CLNN_OK && clnn__parallel(net))
+            st = clnn__grad_bucket_read(net, i);
         cur = 1 - cur;
     }
+    if (st == CLNN_OK && clnn__parallel(net))
+        st = clnn__grad_allreduce(net);
     net->backward_done = st == CLNN_OK;
     return st;
 }
@@ -238,8 +254,34 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *l
 {
     clnn__clear_error();
     clnn_status st = clnn__net_check_ready(net, "clnn_net_train_batch");
+    if (st != CLNN_OK)
+        return st;
+    if (clnn__parallel(net))
+        return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
+                                          "clnn_net_train_shard, which knows the global batch");
+    net->global_batch = batch;
+    st = forward(net, x, batch, net->training);
     if (st == CLNN_OK)
-        st = forward(net, x, batch, net->training);
+        st = backward(net, labels);
+    if (st == CLNN_OK)
+        st = clnn__optimizer_step(net);
+    return st;
+}
+
+clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const int32_t *labels,
+                                 size_t batch, size_t global_batch)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_train_shard");
+    if (st != CLNN_OK)
+        return st;
+    if (global_batch < batch || global_batch == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "clnn_net_train_shard: the global batch (%zu) must be at least this "
+                          "process's batch (%zu)",
+                          global_batch, batch);
+    net->global_batch = global_batch;
+    st = forward(net, x, batch, net->training);
     if (st == CLNN_OK)
         st = backward(net, labels);
     if (st == CLNN_OK)
@@ -343,7 +385,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labe
             st = upload_labels(net, labels + i);
         clnn__profile_scope(net->ctx, "loss");
         if (st == CLNN_OK)
-            st = clnn__loss(net, net->outputs[last], rows, net->layers[last].out, NULL,
+            st = clnn__loss(net, net->outputs[last], rows, rows, net->layers[last].out, NULL,
                             CLNN__METRICS_EVAL);
     }
     float m[8];

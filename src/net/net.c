@@ -403,7 +403,13 @@ void clnn_net_free(clnn_net *net)
     for (size_t i = 0; i < net->nlayers; i++) {
         clnn__buffer_release(&net->layers[i].save_mean);
         clnn__buffer_release(&net->layers[i].save_invstd);
+        clnn__buffer_release(&net->layers[i].sync_sums);
+        if (net->grad_read)
+            clnn__event_release(&net->grad_read[i]);
     }
+    free(net->grad_read);
+    free(net->host_grads);
+    free(net->host_sums);
     clnn__buffer_release(&net->params);
     clnn__buffer_release(&net->grads);
     clnn__buffer_release(&net->opt_a);

@@ -33,6 +33,7 @@ typedef struct clnn__layer {
     size_t rmean_off, rvar_off;
     int64_t num_batches_tracked;
     cl_mem save_mean, save_invstd;
+    cl_mem sync_sums; /* synchronised BatchNorm: 2 × out partial sums */
     char scope_forward[CLNN__NAME_MAX + 64], scope_backward[CLNN__NAME_MAX + 64]; /* profiling labels */
 } clnn__layer;
 
@@ -74,6 +75,13 @@ struct clnn_net {
 
     clnn_optimizer_options opt;
     uint64_t opt_steps;
+
+    /* Data parallelism (clnn_net_set_parallel). */
+    clnn_parallel_options parallel;
+    size_t global_batch;  /* rows of the global batch of the current step */
+    float *host_grads;    /* nparams + 1: gradients on their way through allreduce */
+    float *host_sums;     /* 2 × max_width: BatchNorm partial sums */
+    cl_event *grad_read;  /* per layer: the read of its gradients */
 };
 
 /* Grow the per-batch buffers to hold `rows` rows. */
@@ -100,11 +108,25 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
                              bool training);
 clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
                               size_t rows, bool batch_stats);
+/* Synchronised BatchNorm: statistics over total rows of all processes. */
+clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
+                                  size_t total);
+clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
+                                   size_t rows, size_t total);
 clnn_status clnn__relu_forward(clnn_net *net, cl_mem x, cl_mem y, size_t count);
 clnn_status clnn__relu_backward(clnn_net *net, cl_mem y, cl_mem dy, cl_mem dx, size_t count);
-/* Softmax cross-entropy of logits z against labels; writes dz when non-NULL
- * and accumulates loss/accuracy into the metrics slot. */
-clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t classes, cl_mem dz, int slot);
+/* Softmax cross-entropy of logits z (rows × classes) against labels; writes
+ * dz, the gradient of the loss summed over rows and divided by mean_rows
+ * (the global batch), when non-NULL; accumulates loss/accuracy into the
+ * metrics slot. */
+clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
+                       cl_mem dz, int slot);
+/* Data parallelism (parallel.c): start reading a layer's gradients once its
+ * backward is queued; after the whole backward, sum them across processes. */
+bool clnn__parallel(const clnn_net *net);
+bool clnn__sync_batchnorm(const clnn_net *net);
+clnn_status clnn__grad_bucket_read(clnn_net *net, size_t layer);
+clnn_status clnn__grad_allreduce(clnn_net *net);
 clnn_status clnn__optimizer_step(clnn_net *net);
 
 /* Fixed OpenCL options of the layer kernels. */
