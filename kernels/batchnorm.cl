@@ -1,6 +1,10 @@
 /* BatchNorm1d over a rows × cols batch (one feature per column), with
  * PyTorch's semantics. One work-item per feature: it walks its column, so
- * reductions have a fixed order and the results are reproducible. */
+ * reductions have a fixed order and the results are reproducible.
+ *
+ * A ReLU that follows is fused when fuse_relu is set: forward also writes
+ * relu_out = max(y, 0), and backward takes the gradient of the ReLU's output
+ * and masks it with y > 0 itself, saving two launches and a pass. */
 
 /* Training: normalise with the batch mean and biased variance (two passes,
  * so the variance is never negative); update the running statistics with
@@ -9,7 +13,8 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
                                const int cols, __global const float *params, const int gamma_off,
                                const int beta_off, __global float *stats, const int rmean_off,
                                const int rvar_off, __global float *save_mean,
-                               __global float *save_invstd, const float momentum, const float eps)
+                               __global float *save_invstd, const float momentum, const float eps,
+                               __global float *relu_out, const int fuse_relu)
 {
     const int c = get_global_id(0);
     if (c >= cols)
@@ -27,8 +32,12 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
     const float invstd = 1.0f / sqrt(var + eps);
     const float g = params[gamma_off + c];
     const float b = params[beta_off + c];
-    for (int r = 0; r < rows; r++)
-        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
+    for (int r = 0; r < rows; r++) {
+        const float v = (x[r * cols + c] - mean) * invstd * g + b;
+        y[r * cols + c] = v;
+        if (fuse_relu)
+            relu_out[r * cols + c] = fmax(v, 0.0f);
+    }
     save_mean[c] = mean;
     save_invstd[c] = invstd;
     const float unbiased = ss / (rows - 1);
@@ -42,7 +51,7 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
                               const int beta_off, __global const float *stats,
                               const int rmean_off, const int rvar_off,
                               __global float *save_mean, __global float *save_invstd,
-                              const float eps)
+                              const float eps, __global float *relu_out, const int fuse_relu)
 {
     const int c = get_global_id(0);
     if (c >= cols)
@@ -51,8 +60,12 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
     const float invstd = 1.0f / sqrt(stats[rvar_off + c] + eps);
     const float g = params[gamma_off + c];
     const float b = params[beta_off + c];
-    for (int r = 0; r < rows; r++)
-        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
+    for (int r = 0; r < rows; r++) {
+        const float v = (x[r * cols + c] - mean) * invstd * g + b;
+        y[r * cols + c] = v;
+        if (fuse_relu)
+            relu_out[r * cols + c] = fmax(v, 0.0f);
+    }
     save_mean[c] = mean;
     save_invstd[c] = invstd;
 }
@@ -65,8 +78,10 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
                           const int gamma_off, __global const float *save_mean,
                           __global const float *save_invstd, __global float *grads,
                           const int dgamma_off, const int dbeta_off, const int batch_stats,
-                          const int need_dx)
+                          const int need_dx, __global const float *y, const int fuse_relu)
 {
+/* The gradient reaching the BatchNorm output: masked by the fused ReLU. */
+#define DY(i) (fuse_relu && !(y[i] > 0.0f) ? 0.0f : dy[i])
     const int c = get_global_id(0);
     if (c >= cols)
         return;
@@ -74,7 +89,7 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
     const float invstd = save_invstd[c];
     float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float g = dy[r * cols + c];
+        const float g = DY(r * cols + c);
         sum_dy += g;
         sum_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
     }
@@ -87,13 +102,14 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
         const float k = gamma * invstd / rows;
         for (int r = 0; r < rows; r++) {
             const float xhat = (x[r * cols + c] - mean) * invstd;
-            dx[r * cols + c] = k * (rows * dy[r * cols + c] - sum_dy - xhat * sum_dy_xhat);
+            dx[r * cols + c] = k * (rows * DY(r * cols + c) - sum_dy - xhat * sum_dy_xhat);
         }
     } else {
         const float k = gamma * invstd;
         for (int r = 0; r < rows; r++)
-            dx[r * cols + c] = k * dy[r * cols + c];
+            dx[r * cols + c] = k * DY(r * cols + c);
     }
+#undef DY
 }
 
 /* Synchronised BatchNorm (statistics over the batches of every process):

@@ -2,7 +2,7 @@
 #include "net/net_internal.h"
 
 clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
-                             bool training)
+                             bool training, cl_mem relu_out)
 {
     clnn_context *ctx = net->ctx;
     const char *name = training ? "bn_forward_train" : "bn_forward_eval";
@@ -14,6 +14,8 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
     int goff = (int)l->weight_off, boff = (int)l->bias_off;
     int moff = (int)l->rmean_off, voff = (int)l->rvar_off;
     float eps = CLNN__BN_EPS, momentum = CLNN__BN_MOMENTUM;
+    int fuse = relu_out ? 1 : 0;
+    cl_mem relu_arg = relu_out ? relu_out : y; /* never written when fuse is 0 */
     const size_t global[1] = {l->out};
     /* Minimum traffic: read x, write y (the kernel's extra passes hit cache). */
     clnn__profile_work(ctx, 0, 8.0 * rows * l->out);
@@ -22,7 +24,8 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
                           CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
                           CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
                           CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
-                          CLNN__ARG(momentum), CLNN__ARG(eps));
+                          CLNN__ARG(momentum), CLNN__ARG(eps), CLNN__ARG(relu_arg),
+                          CLNN__ARG(fuse));
         if (st == CLNN_OK)
             l->num_batches_tracked++;
         return st;
@@ -30,11 +33,12 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
     return CLNN__LAUNCH(ctx, k, name, 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
                         CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
                         CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
-                        CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd), CLNN__ARG(eps));
+                        CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd), CLNN__ARG(eps),
+                        CLNN__ARG(relu_arg), CLNN__ARG(fuse));
 }
 
 clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                              size_t rows, bool batch_stats)
+                              size_t rows, bool batch_stats, cl_mem bn_out)
 {
     clnn_context *ctx = net->ctx;
     cl_kernel k;
@@ -42,7 +46,8 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;
-    int bs = batch_stats ? 1 : 0, need_dx = dx ? 1 : 0;
+    int bs = batch_stats ? 1 : 0, need_dx = dx ? 1 : 0, fuse = bn_out ? 1 : 0;
+    cl_mem mask = bn_out ? bn_out : dy; /* never read when fuse is 0 */
     cl_mem dx_arg = dx ? dx : dy; /* never written when need_dx is 0 */
     const size_t global[1] = {l->out};
     clnn__profile_work(ctx, 0, (dx ? 12.0 : 8.0) * rows * l->out);
@@ -50,5 +55,5 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
                         CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params),
                         CLNN__ARG(goff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
                         CLNN__ARG(net->grads), CLNN__ARG(goff), CLNN__ARG(boff), CLNN__ARG(bs),
-                        CLNN__ARG(need_dx));
+                        CLNN__ARG(need_dx), CLNN__ARG(mask), CLNN__ARG(fuse));
 }

@@ -95,6 +95,16 @@ static clnn_status check_input(const clnn_net *net, const float *x, size_t batch
     return CLNN_OK;
 }
 
+/* A BatchNorm followed by a ReLU runs as one kernel each way (not while
+ * synchronising statistics across processes, which splits the kernel). */
+static bool fuse_bn_relu(const clnn_net *net, size_t i, bool training)
+{
+    return net->fusion && i + 1 < net->nlayers &&
+           net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D &&
+           net->layers[i + 1].spec.kind == CLNN__LAYER_RELU &&
+           !(training && clnn__sync_batchnorm(net));
+}
+
 static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool training)
 {
     if (!x)
@@ -138,10 +148,14 @@ static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool tra
             st = clnn__dense_forward(net, l, in, out, batch);
             break;
         case CLNN__LAYER_BATCHNORM1D:
-            if (training && clnn__sync_batchnorm(net))
+            if (training && clnn__sync_batchnorm(net)) {
                 st = clnn__bn_forward_sync(net, l, in, out, batch, net->global_batch);
-            else
-                st = clnn__bn_forward(net, l, in, out, batch, training);
+            } else if (fuse_bn_relu(net, i, training)) {
+                st = clnn__bn_forward(net, l, in, out, batch, training, net->outputs[i + 1]);
+                i++; /* the ReLU is done */
+            } else {
+                st = clnn__bn_forward(net, l, in, out, batch, training, NULL);
+            }
             break;
         case CLNN__LAYER_RELU:
             st = clnn__relu_forward(net, in, out, batch * l->out);
@@ -214,9 +228,14 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
             if (net->forward_was_training && clnn__sync_batchnorm(net))
                 st = clnn__bn_backward_sync(net, l, in, dy, dx, rows, net->global_batch);
             else
-                st = clnn__bn_backward(net, l, in, dy, dx, rows, net->forward_was_training);
+                st = clnn__bn_backward(net, l, in, dy, dx, rows, net->forward_was_training,
+                                       fuse_bn_relu(net, i, net->forward_was_training)
+                                           ? net->outputs[i]
+                                           : NULL);
             break;
         case CLNN__LAYER_RELU:
+            if (i > 0 && fuse_bn_relu(net, i - 1, net->forward_was_training))
+                continue; /* its BatchNorm masks dy itself; dy stays where it is */
             if (dx)
                 st = clnn__relu_backward(net, net->outputs[i], dy, dx, rows * l->out);
             break;

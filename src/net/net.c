@@ -23,6 +23,8 @@ clnn_status clnn_net_create(clnn_context *ctx, size_t in_features, clnn_net **ou
     net->ctx = ctx;
     net->in_features = in_features;
     net->training = true;
+    const char *no_fusion = getenv("CLNN_NO_FUSION");
+    net->fusion = !(no_fusion && *no_fusion == '1');
     clnn_optimizer_options_init(&net->opt, CLNN_OPTIMIZER_SGD);
     *out = net;
     return CLNN_OK;

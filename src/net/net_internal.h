@@ -59,6 +59,7 @@ struct clnn_net {
     size_t ntensors, tensors_cap;
     bool initialized;
     bool training;
+    bool fusion; /* fuse BatchNorm + ReLU (CLNN_NO_FUSION=1 turns it off) */
 
     size_t nparams, nstats;  /* elements */
     cl_mem params, grads, opt_a, opt_b, stats, metrics;
@@ -104,10 +105,13 @@ bool clnn__is_model_tensor(const char *name);
 clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows);
 clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
                                  size_t rows);
+/* relu_out non-NULL fuses the following ReLU (writes its output too); in
+ * backward, bn_out non-NULL means dy is the gradient of that ReLU's output,
+ * masked inside the kernel by bn_out > 0. */
 clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
-                             bool training);
+                             bool training, cl_mem relu_out);
 clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                              size_t rows, bool batch_stats);
+                              size_t rows, bool batch_stats, cl_mem bn_out);
 /* Synchronised BatchNorm: statistics over total rows of all processes. */
 clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
                                   size_t total);
