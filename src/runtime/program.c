@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/kernel_sources.h"
+#include "runtime/program_cache.h"
 
 typedef struct kernel_entry {
     char *name;
@@ -40,24 +41,47 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
     }
     const char *strings[2] = {common, text};
     size_t lengths[2] = {common_len, text_len};
-    cl_int err = CL_OUT_OF_HOST_MEMORY;
-    cl_program prog = NULL;
-    if (!clnn__fault_hit("clCreateProgramWithSource"))
-        prog = clCreateProgramWithSource(ctx->cl, 2, strings, lengths, &err);
-    free(common_owned);
-    free(text_owned);
-    if (err != CL_SUCCESS)
-        return clnn__cl_check(err, "clCreateProgramWithSource");
-    clnn__live_add(CLNN__LIVE_PROGRAM, 1);
-
     /* CLNN_CL_OPTIONS appends to every build (e.g. -cl-fast-relaxed-math). */
     const char *extra = getenv("CLNN_CL_OPTIONS");
     char full[2048];
     snprintf(full, sizeof full, "-cl-std=CL1.2 %s %s", options ? options : "",
              extra ? extra : "");
+    char *key = clnn__program_cache_enabled(ctx)
+                    ? clnn__program_cache_key(ctx, source, full, strings, lengths, 2)
+                    : NULL;
+    cl_program prog = key ? clnn__program_cache_load(ctx, key) : NULL;
+    cl_int err = CL_OUT_OF_HOST_MEMORY;
+    if (prog) {
+        /* A binary still needs clBuildProgram; if the driver refuses it now,
+         * fall back to the source. */
+        if (clBuildProgram(prog, 1, &ctx->device, full, NULL, NULL) == CL_SUCCESS) {
+            free(common_owned);
+            free(text_owned);
+            free(key);
+            clnn__log(CLNN_LOG_DEBUG, "kernels/%s.cl loaded from the program cache", source);
+            *out = prog;
+            return CLNN_OK;
+        }
+        clReleaseProgram(prog);
+        clnn__live_add(CLNN__LIVE_PROGRAM, -1);
+        prog = NULL;
+    }
+    if (!clnn__fault_hit("clCreateProgramWithSource"))
+        prog = clCreateProgramWithSource(ctx->cl, 2, strings, lengths, &err);
+    free(common_owned);
+    free(text_owned);
+    if (err != CL_SUCCESS) {
+        free(key);
+        return clnn__cl_check(err, "clCreateProgramWithSource");
+    }
+    clnn__live_add(CLNN__LIVE_PROGRAM, 1);
+
     clnn__log(CLNN_LOG_DEBUG, "building kernels/%s.cl with '%s'", source, full);
     err = clnn__fault_hit("clBuildProgram") ? CL_BUILD_PROGRAM_FAILURE
                                             : clBuildProgram(prog, 1, &ctx->device, full, NULL, NULL);
+    if (err == CL_SUCCESS && key)
+        clnn__program_cache_store(ctx, key, prog);
+    free(key);
     if (err != CL_SUCCESS) {
         size_t log_len = 0;
         clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);

@@ -1,0 +1,19 @@
+/* On-disk cache of compiled OpenCL program binaries (see program_cache.c). */
+#ifndef CLNN_RUNTIME_PROGRAM_CACHE_H
+#define CLNN_RUNTIME_PROGRAM_CACHE_H
+
+#include "runtime/runtime.h"
+
+/* <cache root>/<sub>, created if needed: $CLNN_CACHE_DIR, else
+ * $XDG_CACHE_HOME/clnn, else ~/.cache/clnn. */
+clnn_status clnn__cache_dir(const char *sub, char *buf, size_t cap);
+bool clnn__program_cache_enabled(const clnn_context *ctx);
+/* The key that identifies one build (malloc'ed; NULL without memory). */
+char *clnn__program_cache_key(const clnn_context *ctx, const char *name, const char *options,
+                              const char *const *texts, const size_t *lengths, size_t count);
+/* A program created from a cached binary (not yet built), or NULL. */
+cl_program clnn__program_cache_load(clnn_context *ctx, const char *key);
+/* Store a built program's binary; failures only log. */
+void clnn__program_cache_store(clnn_context *ctx, const char *key, cl_program prog);
+
+#endif
