@@ -7,17 +7,17 @@
  *
  * Error measure (core_error): max|dev − ref| / max(floor, max|ref|).
  *  - Outputs, loss, running statistics: floor 1, tol 1e-4. One float32
- *    forward: GEMM accumulation error (see test_gemm.c, ≤ ~1e-6 relative)
- *    amplified by BatchNorm's division by the batch standard deviation,
- *    which for a batch of 2 can be small; measured worst about 3e-6 over all
- *    cases below, so 1e-4 leaves a 30× margin while any formula error (a
- *    missing 1/N, biased/unbiased swap, wrong eps) is ≥ 1e-2.
+ *    forward: GEMM accumulation error (see test_gemm.c) amplified by
+ *    BatchNorm's division by the batch standard deviation, which for a batch
+ *    of 2 or 3 can be small. Measured worst 1.0e-6 (PoCL, both backends), so
+ *    1e-4 leaves room for other devices' summation orders, while any formula
+ *    error (a missing 1/N, biased/unbiased swap, wrong eps) is ≥ 1e-2.
  *  - Gradients: floor 1e-2, tol 1e-3. Backward runs three float GEMMs and
- *    BatchNorm's backward subtracts nearly equal sums, so gradients carry
- *    about ten times the forward's relative noise (measured worst ~1e-5);
- *    the floor keeps gradients that are zero up to rounding (the bias of a
- *    dense layer feeding BatchNorm) from dividing noise by ~0. Gradient
- *    magnitudes here are 1e-3..1, and a wrong term changes them by ≥ 10%. */
+ *    BatchNorm's backward subtracts nearly equal sums. Measured worst 1e-6,
+ *    except for the bias of a dense layer feeding BatchNorm: its gradient is
+ *    zero but for rounding (BatchNorm removes the mean), so only the floor
+ *    scales it, and its noise measured 3e-5 of the floor. Gradients here
+ *    are 1e-3..1, and a wrong term changes them by ≥ 10%. */
 #include "core_test.h"
 
 #include <stdlib.h>
@@ -130,6 +130,24 @@ START_TEST(test_layers_match_reference)
 }
 END_TEST
 
+/* With CLNN_NO_FUSION=1 a BatchNorm and the ReLU after it run as separate
+ * kernels (activation.cl's ReLU) instead of one fused kernel: the same
+ * comparisons, for every case with a "bn,relu" pair. */
+START_TEST(test_unfused_layers_match_reference)
+{
+    size_t runs = 0;
+    ck_assert_int_eq(setenv("CLNN_NO_FUSION", "1", 1), 0); /* read by clnn_net_create */
+    for (size_t c = 0; c < N_CASES; c++) {
+        if (!strstr(cases[c].spec, "bn,relu"))
+            continue;
+        for (int k = 0; k < 4; k++, runs++)
+            compare_run(c, k / 2 == 0, core_backends[k % 2]);
+    }
+    ck_assert_int_eq(unsetenv("CLNN_NO_FUSION"), 0);
+    ck_assert_uint_ge(runs, 12);
+}
+END_TEST
+
 /* A second forward with a smaller batch reuses the buffers sized for the
  * first; results must match a net that only ever saw the small batch. */
 START_TEST(test_smaller_batch_after_larger)
@@ -161,6 +179,7 @@ static Suite *layers_suite(void)
     Suite *s = suite_create("core-layers");
     TCase *tc = tcase_create("layers");
     tcase_add_loop_test(tc, test_layers_match_reference, 0, (int)(N_CASES * 4));
+    tcase_add_test(tc, test_unfused_layers_match_reference);
     tcase_add_loop_test(tc, test_smaller_batch_after_larger, 0, 2);
     suite_add_tcase(s, tc);
     return s;
@@ -169,5 +188,7 @@ static Suite *layers_suite(void)
 int main(void)
 {
     clnn_test_require_device();
+    /* The default (fused) path unless a test asks otherwise. */
+    unsetenv("CLNN_NO_FUSION");
     return core_run(layers_suite());
 }

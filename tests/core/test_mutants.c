@@ -31,8 +31,7 @@ static const mutant mutants[] = {
     {"BatchNorm running_mean without momentum", "batchnorm.cl",
      "(1.0f - momentum) * stats[rmean_off + c] + momentum * mean", "mean", {"batchnorm"}},
     {"BatchNorm backward without the mean term", "batchnorm.cl",
-     "rows * dy[r * cols + c] - sum_dy - xhat", "rows * dy[r * cols + c] - xhat",
-     {"layers", "gradcheck"}},
+     "- sum_dy - xhat * sum_dy_xhat", "- xhat * sum_dy_xhat", {"layers", "gradcheck"}},
     {"SGD momentum ignoring dampening", "optimizer.cl",
      "momentum * buf[i] + one_minus_dampening * d", "momentum * buf[i] + d", {"optimizer"}},
     {"SGD momentum buffer without the momentum factor", "optimizer.cl",
@@ -44,8 +43,14 @@ static const mutant mutants[] = {
      {"optimizer"}},
     {"Adam without the second bias correction", "optimizer.cl",
      "sqrt(vi) / bias_correction2_sqrt + eps", "sqrt(vi) + eps", {"optimizer"}},
+    /* activation.cl's ReLU runs where no BatchNorm precedes it, or with
+     * CLNN_NO_FUSION=1; core-layers covers both. */
     {"ReLU gradient passing at zero output", "activation.cl", "y[i] > 0.0f ? dy[i]",
-     "y[i] >= 0.0f ? dy[i]", {"layers", "gradcheck"}},
+     "y[i] >= 0.0f ? dy[i]", {"layers"}},
+    {"fused BatchNorm+ReLU forward without the ReLU", "batchnorm.cl",
+     "relu_out[r * cols + c] = fmax(v, 0.0f);", "relu_out[r * cols + c] = v;", {"layers"}},
+    {"fused BatchNorm+ReLU backward without the ReLU mask", "batchnorm.cl",
+     "(fuse_relu && !(y[i] > 0.0f) ? 0.0f : dy[i])", "(dy[i])", {"layers", "gradcheck"}},
     {"cross-entropy gradient not averaged", "loss.cl", "* scale;", ";", {"layers", "gradcheck"}},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])

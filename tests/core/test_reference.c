@@ -8,8 +8,8 @@
  * 2·eps64·|L|/2h ≈ 1e-9·|L| with |L| ≈ 2, so 1e-6 (absolute, plus 1e-6 of
  * |g|) is three orders above the noise, yet any wrong term of a backward
  * formula changes gradients of size 1e-3..1 by far more. A ReLU input within
- * 1e-6 of zero would break the difference; with the inputs below the closest
- * is orders of magnitude further away (and the data is fixed). */
+ * 1e-6 of zero would bend the loss inside the interval; the data below is
+ * fixed and has none that close. */
 #include "core_test.h"
 #include "reference.h"
 
