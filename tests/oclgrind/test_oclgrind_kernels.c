@@ -1,14 +1,15 @@
 /* Every clnn kernel on tiny, odd shapes, meant to run under Oclgrind's
  * simulated device (tests/oclgrind/meson.build runs it through
- * run-oclgrind.sh, which fails on any Oclgrind diagnostic: out-of-bounds or
- * uninitialised accesses, data races, OpenCL API errors).
+ * run-oclgrind.sh, which fails on any Oclgrind diagnostic: out-of-bounds
+ * accesses, data races, OpenCL API errors).
  *
  * The network is driven through the public API: forward and backward in
  * training and eval mode, SGD (momentum, Nesterov, weight decay) and Adam,
  * metrics, evaluate and predict, with each GEMM backend given on the command
- * line ("own", "clblast"). Profiling records which kernels ran; the test
- * fails unless every __kernel in the kernel sources ($CLNN_SOURCE_KERNELS)
- * ran at least once, bar the benchmark probes. */
+ * line ("own", "clblast"), and synchronised BatchNorm for data-parallel
+ * training. Profiling records which kernels ran; the test fails unless every
+ * __kernel in the kernel sources ($CLNN_SOURCE_KERNELS) ran at least once,
+ * bar the benchmark probes. */
 #include "clnn_test.h"
 
 #include <dirent.h>
@@ -107,6 +108,45 @@ static void run_case(clnn_context *ctx, size_t in, const char *spec, size_t batc
     clnn_net_free(net);
 }
 
+/* The allreduce of a group of one process: the sums are already global. */
+static clnn_status allreduce_alone(float *data, size_t count, void *user)
+{
+    (void)data;
+    (void)count;
+    (void)user;
+    return CLNN_OK;
+}
+
+/* Synchronised BatchNorm (its own kernels) as one replica of a group of one. */
+static void run_sync_case(clnn_context *ctx, size_t in, const char *spec, size_t batch)
+{
+    clnn_net *net = NULL;
+    ck_assert_clnn_ok(clnn_net_create(ctx, in, &net));
+    ck_assert_clnn_ok(clnn_net_add_layers(net, spec));
+    ck_assert_clnn_ok(clnn_net_init(net, 9));
+    clnn_parallel_options p = {.allreduce = allreduce_alone, .user = NULL, .sync_batchnorm = true};
+    ck_assert_clnn_ok(clnn_net_set_parallel(net, &p));
+    size_t out = clnn_net_out_features(net);
+    float *x = malloc(batch * in * sizeof *x);
+    int32_t *labels = malloc(batch * sizeof *labels);
+    ck_assert(x && labels);
+    fill(x, batch * in, 3);
+    for (size_t i = 0; i < batch; i++)
+        labels[i] = (int32_t)((i * 5) % out);
+    clnn_optimizer_options sgd;
+    clnn_optimizer_options_init(&sgd, CLNN_OPTIMIZER_SGD);
+    sgd.momentum = 0.9;
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &sgd));
+    for (int step = 0; step < 2; step++)
+        ck_assert_clnn_ok(clnn_net_train_shard(net, x, labels, batch, batch));
+    float loss;
+    ck_assert_clnn_ok(clnn_net_read_loss(net, &loss));
+    ck_assert_msg(isfinite(loss), "synchronised BatchNorm: loss %g", (double)loss);
+    free(x);
+    free(labels);
+    clnn_net_free(net);
+}
+
 START_TEST(test_kernels)
 {
     clnn_context_options o;
@@ -131,6 +171,7 @@ START_TEST(test_kernels)
     run_case(ctx, 7, "dense:5,bn,relu,dense:3", 3);
     run_case(ctx, 37, "dense:33,relu,dense:9,bn,relu,dense:5", 11);
     run_case(ctx, 19, "fc=dense:34,bn,relu,out=dense:6", 17);
+    run_sync_case(ctx, 9, "dense:7,bn,relu,dense:3", 5);
 
     const clnn_profile_entry *entries;
     size_t count;
