@@ -11,6 +11,8 @@
 #             device, under valgrind memcheck (meson test --setup valgrind)
 #   oclgrind  every kernel on Oclgrind's simulated device, failing on any
 #             out-of-bounds access, data race or API error (suite oclgrind)
+#   tsan      the concurrency tests (two networks in two threads; replicas
+#             joined by an allreduce) built with ThreadSanitizer in build-tsan/
 #
 # Every step runs even when an earlier one failed; the script then exits 1
 # and lists the failed steps. Installs what it needs with
@@ -22,12 +24,12 @@ cd "$root"
 
 steps=("$@")
 if ((${#steps[@]} == 0)); then
-    steps=(fuzz asan valgrind oclgrind)
+    steps=(fuzz asan valgrind oclgrind tsan)
 fi
 for s in "${steps[@]}"; do
     case "$s" in
-        fuzz | asan | valgrind | oclgrind) ;;
-        -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        fuzz | asan | valgrind | oclgrind | tsan) ;;
+        -h | --help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "check-reliability.sh: unknown step '$s' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +72,15 @@ step_oclgrind() {
     meson test -C build --setup oclgrind --print-errorlogs --suite oclgrind
 }
 
+step_tsan() {
+    if [[ ! -f build-tsan/build.ninja ]]; then
+        meson setup build-tsan -Db_sanitize=thread -Db_lundef=false
+    fi
+    meson compile -C build-tsan
+    TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" \
+        meson test -C build-tsan --print-errorlogs reliability-threads parallel-replicas
+}
+
 failed=()
 summary=()
 for s in "${steps[@]}"; do
@@ -80,6 +91,7 @@ for s in "${steps[@]}"; do
         asan) echo "== asan: whole test suite with AddressSanitizer + UBSan (build-asan)" ;;
         valgrind) echo "== valgrind: host-side tests under memcheck" ;;
         oclgrind) echo "== oclgrind: every kernel on Oclgrind's simulated device" ;;
+        tsan) echo "== tsan: concurrent training under ThreadSanitizer (build-tsan)" ;;
     esac
     echo "=================================================================="
     start=$SECONDS

@@ -19,8 +19,7 @@
 typedef struct group {
     int k;
     pthread_barrier_t barrier;
-    float *slots[MAX_K];
-    size_t count;
+    float *slots[MAX_K]; /* each thread writes only its own slot */
 } group;
 
 typedef struct replica {
@@ -40,7 +39,6 @@ static clnn_status barrier_allreduce(float *data, size_t count, void *user)
     replica *r = user;
     group *g = r->g;
     g->slots[r->rank] = data;
-    g->count = count;
     pthread_barrier_wait(&g->barrier);
     float *sum = malloc(count * sizeof *sum);
     if (!sum)
