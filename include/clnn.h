@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * clnn — train neural networks on any OpenCL device.
  *
  * Conventions
@@ -34,7 +35,7 @@ extern "C" {
 
 /* ---------------------------------------------------------------- status */
 
-/* X(suffix, value, description): the one table of statuses. */
+/** X(suffix, value, description): the one table of statuses. */
 #define CLNN_STATUS_TABLE(X)                                                   \
     X(OK, 0, "success")                                                        \
     X(ERR_INVALID_ARGUMENT, 1, "invalid argument")                             \
@@ -58,11 +59,11 @@ typedef enum clnn_status {
 #undef CLNN__STATUS_ENUM
 } clnn_status;
 
-/* Short fixed description of a status ("kernel build failed"). */
+/** Short fixed description of a status ("kernel build failed"). */
 CLNN_API const char *clnn_strerror(clnn_status status);
-/* The enumerator's name ("CLNN_ERR_BUILD"). */
+/** The enumerator's name ("CLNN_ERR_BUILD"). */
 CLNN_API const char *clnn_status_name(clnn_status status);
-/* Detailed message of the last failed call on this thread (cause and fix;
+/** Detailed message of the last failed call on this thread (cause and fix;
  * includes the compiler log when a kernel failed to build). Empty when none.
  * Valid until the next clnn call on this thread. */
 CLNN_API const char *clnn_last_error(void);
@@ -78,10 +79,10 @@ typedef enum clnn_log_level {
 
 typedef void (*clnn_log_fn)(clnn_log_level level, const char *message, void *user);
 
-/* Process-wide; NULL silences the library (the default). Thread-safe. */
+/** Process-wide; NULL silences the library (the default). Thread-safe. */
 CLNN_API void clnn_set_log_callback(clnn_log_fn fn, void *user);
 
-/* "MAJOR.MINOR.PATCH" of the library actually loaded. */
+/** "MAJOR.MINOR.PATCH" of the library actually loaded. */
 CLNN_API const char *clnn_version(void);
 
 /* --------------------------------------------------------------- devices */
@@ -110,18 +111,18 @@ typedef struct clnn_device_info {
 } clnn_device_info;
 
 CLNN_API const char *clnn_device_type_name(clnn_device_type type);
-/* Number of OpenCL devices over all platforms. CLNN_ERR_NO_PLATFORM when no
+/** Number of OpenCL devices over all platforms. CLNN_ERR_NO_PLATFORM when no
  * OpenCL platform (ICD) is installed. */
 CLNN_API clnn_status clnn_device_count(size_t *count);
 CLNN_API clnn_status clnn_device_get_info(size_t index, clnn_device_info *info);
-/* Resolve a selector: a decimal index, or a case-insensitive substring of
+/** Resolve a selector: a decimal index, or a case-insensitive substring of
  * "platform name vendor". NULL or "" uses $CLNN_DEVICE, then the default
  * rule (first GPU, else first device). */
 CLNN_API clnn_status clnn_device_select(const char *selector, size_t *index);
 
 /* --------------------------------------------------------------- context */
 
-/* A device, its OpenCL context and in-order queue, and the compiled-program
+/** A device, its OpenCL context and in-order queue, and the compiled-program
  * cache. Thread-safety: one thread at a time may use a context and the
  * networks made on it; separate contexts may be used from separate threads. */
 typedef struct clnn_context clnn_context;
@@ -144,10 +145,10 @@ CLNN_API void clnn_context_free(clnn_context *ctx);
 CLNN_API clnn_status clnn_context_get_device_info(const clnn_context *ctx, clnn_device_info *info);
 CLNN_API clnn_gemm_backend clnn_context_gemm_backend(const clnn_context *ctx);
 CLNN_API const char *clnn_gemm_backend_name(clnn_gemm_backend backend);
-/* Wait until all queued work has finished. */
+/** Wait until all queued work has finished. */
 CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
 
-/* Peak figures of the context's device, measured with micro-kernels
+/** Peak figures of the context's device, measured with micro-kernels
  * (kernels/probe.cl), to judge how close other kernels come to the device:
  * arithmetic throughput from independent fma chains (2 FLOP per fma, the
  * best of several vector widths) and memory bandwidth from a copy of a large
@@ -162,14 +163,14 @@ typedef struct clnn_device_peak {
 } clnn_device_peak;
 
 CLNN_API clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak);
-/* Bandwidth (GB/s, read plus write, best of several) of the same copy kernel
+/** Bandwidth (GB/s, read plus write, best of several) of the same copy kernel
  * on a buffer of `bytes` bytes (rounded up to 16). Small launches are bound
  * by launch latency and large ones may fit in a cache, so a kernel that
  * moves 2 × bytes per launch is best judged against this rather than
  * against the peak. */
 CLNN_API clnn_status clnn_context_probe_copy(clnn_context *ctx, size_t bytes, double *gbps);
 
-/* Device time of every kernel and transfer since the last reset, from OpenCL
+/** Device time of every kernel and transfer since the last reset, from OpenCL
  * profiling events, summed per (scope, kernel). Needs a context created with
  * options.profiling. */
 typedef struct clnn_profile_entry {
@@ -182,7 +183,7 @@ typedef struct clnn_profile_entry {
     double bytes;       /* global memory traffic, summed over launches (estimate) */
 } clnn_profile_entry;
 
-/* Wait for queued work and return the table (valid until the next read,
+/** Wait for queued work and return the table (valid until the next read,
  * reset or clnn_context_free). */
 CLNN_API clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_profile_entry **entries,
                                                size_t *count);
@@ -190,24 +191,24 @@ CLNN_API void clnn_context_profile_reset(clnn_context *ctx);
 
 /* --------------------------------------------------------------- network */
 
-/* A stack of layers with its parameters, gradients, optimizer state and
+/** A stack of layers with its parameters, gradients, optimizer state and
  * scratch buffers on the device. Thread-safety: as its context. */
 typedef struct clnn_net clnn_net;
 
 CLNN_API clnn_status clnn_net_create(clnn_context *ctx, size_t in_features, clnn_net **out);
 CLNN_API void clnn_net_free(clnn_net *net);
 
-/* Append layers. name may be NULL (tensors are then named by the layer's
+/** Append layers. name may be NULL (tensors are then named by the layer's
  * index, as torch.nn.Sequential does: "0.weight"). */
 CLNN_API clnn_status clnn_net_add_dense(clnn_net *net, size_t out_features, const char *name);
 CLNN_API clnn_status clnn_net_add_batchnorm1d(clnn_net *net, const char *name);
 CLNN_API clnn_status clnn_net_add_relu(clnn_net *net, const char *name);
-/* Append layers from a spec such as "dense:256,bn,relu,dense:10" or, with
+/** Append layers from a spec such as "dense:256,bn,relu,dense:10" or, with
  * names, "fc1=dense:256,bn1=bn,relu,fc3=dense:10". Kinds: dense|linear:N,
  * bn|batchnorm1d, relu. */
 CLNN_API clnn_status clnn_net_add_layers(clnn_net *net, const char *spec);
 
-/* Finish the stack: allocate device memory and initialise parameters as
+/** Finish the stack: allocate device memory and initialise parameters as
  * PyTorch does (Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in));
  * BatchNorm1d: weight 1, bias 0, running_mean 0, running_var 1) from seed.
  * Layers cannot be added afterwards. */
@@ -216,11 +217,11 @@ CLNN_API clnn_status clnn_net_init(clnn_net *net, uint64_t seed);
 CLNN_API size_t clnn_net_in_features(const clnn_net *net);
 CLNN_API size_t clnn_net_out_features(const clnn_net *net);
 CLNN_API size_t clnn_net_layer_count(const clnn_net *net);
-/* The canonical spec of the stack (with names where given). Returns the
+/** The canonical spec of the stack (with names where given). Returns the
  * length it needs; writes at most cap bytes including the terminator. */
 CLNN_API size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap);
 
-/* Training mode (batch statistics in BatchNorm) or eval mode (running
+/** Training mode (batch statistics in BatchNorm) or eval mode (running
  * statistics). A new network is in training mode. */
 CLNN_API clnn_status clnn_net_set_training(clnn_net *net, bool training);
 CLNN_API bool clnn_net_is_training(const clnn_net *net);
@@ -248,12 +249,12 @@ typedef struct clnn_optimizer_options {
     double eps;
 } clnn_optimizer_options;
 
-/* PyTorch's defaults for kind (SGD lr 0.01 without momentum; Adam lr 1e-3,
+/** PyTorch's defaults for kind (SGD lr 0.01 without momentum; Adam lr 1e-3,
  * betas 0.9/0.999, eps 1e-8). */
 CLNN_API void clnn_optimizer_options_init(clnn_optimizer_options *options, clnn_optimizer_kind kind);
-/* Set the optimizer; resets its state (momentum buffers, Adam moments). */
+/** Set the optimizer; resets its state (momentum buffers, Adam moments). */
 CLNN_API clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *options);
-/* Change the learning rate, keeping the optimizer state (for schedules). */
+/** Change the learning rate, keeping the optimizer state (for schedules). */
 CLNN_API clnn_status clnn_net_set_lr(clnn_net *net, double lr);
 
 /* --------------------------------------------------------------- compute */
@@ -261,35 +262,35 @@ CLNN_API clnn_status clnn_net_set_lr(clnn_net *net, double lr);
 /* The calls below queue work and return without waiting for the device,
  * unless they read results back. Host arrays may be reused on return. */
 
-/* Forward a batch (batch × in_features) in the current mode. */
+/** Forward a batch (batch × in_features) in the current mode. */
 CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch);
-/* Softmax cross-entropy (mean over the batch) against labels of the last
+/** Softmax cross-entropy (mean over the batch) against labels of the last
  * forward, and backpropagation of its gradient to every parameter. */
 CLNN_API clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels);
-/* One optimizer step with the gradients of the last backward. */
+/** One optimizer step with the gradients of the last backward. */
 CLNN_API clnn_status clnn_net_step(clnn_net *net);
-/* forward + backward + step. */
+/** forward + backward + step. */
 CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels, size_t batch);
 
-/* Wait and read the output (batch × out_features logits) of the last forward. */
+/** Wait and read the output (batch × out_features logits) of the last forward. */
 CLNN_API clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count);
-/* Wait and read the mean loss of the last backward. */
+/** Wait and read the mean loss of the last backward. */
 CLNN_API clnn_status clnn_net_read_loss(clnn_net *net, float *loss);
 
-/* Loss and accuracy summed on the device over every backward (training) or
+/** Loss and accuracy summed on the device over every backward (training) or
  * clnn_net_evaluate batch since the last reset; reading waits. */
 CLNN_API clnn_status clnn_net_metrics_reset(clnn_net *net);
 CLNN_API clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accuracy, uint64_t *samples);
 
-/* Evaluate n samples in eval mode in batches of batch; restores the mode. */
+/** Evaluate n samples in eval mode in batches of batch; restores the mode. */
 CLNN_API clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labels, size_t n,
                                        size_t batch, double *mean_loss, double *accuracy);
-/* Class with the largest logit for each of n samples, in eval mode. */
+/** Class with the largest logit for each of n samples, in eval mode. */
 CLNN_API clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *classes);
 
 /* ------------------------------------------------------ data parallelism */
 
-/* Sum count floats element-wise across all processes, in place (for example
+/** Sum count floats element-wise across all processes, in place (for example
  * MPI_Allreduce with MPI_SUM on MPI_FLOAT). Every process must make the same
  * calls in the same order. Returning non-OK aborts the step. */
 typedef clnn_status (*clnn_allreduce_fn)(float *data, size_t count, void *user);
@@ -303,11 +304,11 @@ typedef struct clnn_parallel_options {
     bool sync_batchnorm;
 } clnn_parallel_options;
 
-/* Make the network one replica of a data-parallel group: gradients are summed
+/** Make the network one replica of a data-parallel group: gradients are summed
  * across processes, one layer at a time while backpropagation goes on. Every
  * replica must start from the same parameters (same seed or file). */
 CLNN_API clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *options);
-/* Train on this process's shard (batch rows) of a global batch of
+/** Train on this process's shard (batch rows) of a global batch of
  * global_batch rows: forward, the gradient of the mean loss over the global
  * batch, allreduce, step. clnn_net_train_batch is the case of one process. */
 CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const int32_t *labels,
@@ -317,7 +318,7 @@ CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const i
 
 typedef enum clnn_dtype { CLNN_DTYPE_F32 = 0, CLNN_DTYPE_I64 = 1 } clnn_dtype;
 
-/* One entry of the state dict, named as PyTorch names it. */
+/** One entry of the state dict, named as PyTorch names it. */
 typedef struct clnn_tensor_info {
     const char *name;   /* "0.weight", "bn1.running_var", ... valid while net lives */
     clnn_dtype dtype;
@@ -330,36 +331,36 @@ typedef struct clnn_tensor_info {
 CLNN_API size_t clnn_net_tensor_count(const clnn_net *net);
 CLNN_API clnn_status clnn_net_tensor_info(const clnn_net *net, size_t index, clnn_tensor_info *info);
 CLNN_API clnn_status clnn_net_tensor_find(const clnn_net *net, const char *name, size_t *index);
-/* Copy a tensor to/from host memory; bytes must equal numel × dtype size. */
+/** Copy a tensor to/from host memory; bytes must equal numel × dtype size. */
 CLNN_API clnn_status clnn_net_tensor_read(clnn_net *net, size_t index, void *dst, size_t bytes);
 CLNN_API clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, size_t bytes);
-/* Gradient of a trainable tensor from the last backward. */
+/** Gradient of a trainable tensor from the last backward. */
 CLNN_API clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t bytes);
-/* Output of layer `layer` (batch × its width) from the last forward. */
+/** Output of layer `layer` (batch × its width) from the last forward. */
 CLNN_API clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, size_t count);
 
 /* ---------------------------------------------------------- model files */
 
-/* Save parameters and buffers as safetensors with PyTorch's state-dict
+/** Save parameters and buffers as safetensors with PyTorch's state-dict
  * names; the layer spec and clnn version go to __metadata__. The file is
  * written to a temporary name and renamed, so a failure leaves any earlier
  * file intact. */
 CLNN_API clnn_status clnn_net_save(clnn_net *net, const char *path);
-/* Create a network from a safetensors file written by clnn_net_save (or by
+/** Create a network from a safetensors file written by clnn_net_save (or by
  * PyTorch with a "clnn.spec" metadata entry or a spec given here). spec may
  * be NULL to use the file's metadata. */
 CLNN_API clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec, clnn_net **out);
-/* Load the tensors of a file into an initialised network; every tensor of the
+/** Load the tensors of a file into an initialised network; every tensor of the
  * network must be present with the same shape, and no other (strict). */
 CLNN_API clnn_status clnn_net_load_weights(clnn_net *net, const char *path);
 
-/* A key and value of a file's metadata. */
+/** A key and value of a file's metadata. */
 typedef struct clnn_metadata {
     const char *key;
     const char *value;
 } clnn_metadata;
 
-/* Save a training checkpoint: everything clnn_net_save writes, plus the
+/** Save a training checkpoint: everything clnn_net_save writes, plus the
  * optimizer (settings, step count, momentum buffers or Adam moments, as
  * "optimizer.<tensor>.<buffer>" tensors), the training metrics accumulated
  * since the last reset, and the caller's entries (for example epoch and batch
@@ -367,23 +368,23 @@ typedef struct clnn_metadata {
  * clnn_net_load and clnn_net_load_weights read a checkpoint as a model. */
 CLNN_API clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path,
                                               const clnn_metadata *user, size_t user_count);
-/* Restore a checkpoint into a network of the same stack: parameters, buffers,
+/** Restore a checkpoint into a network of the same stack: parameters, buffers,
  * optimizer settings and state, and metrics, so training continues exactly as
  * if it had not stopped. */
 CLNN_API clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path);
-/* Copy the metadata value of key in a safetensors file into value (cap bytes).
+/** Copy the metadata value of key in a safetensors file into value (cap bytes).
  * CLNN_ERR_INVALID_ARGUMENT when the key is absent. */
 CLNN_API clnn_status clnn_file_metadata(const char *path, const char *key, char *value, size_t cap);
 
 /* ----------------------------------------------------------------- data */
 
-/* Images as float32 in [0,1] (n × rows·cols) and labels, in host memory.
+/** Images as float32 in [0,1] (n × rows·cols) and labels, in host memory.
  * Thread-safety: immutable after loading except clnn_dataset_normalize. */
 typedef struct clnn_dataset clnn_dataset;
 
-/* Load an IDX image file and IDX label file (plain or gzip-compressed). */
+/** Load an IDX image file and IDX label file (plain or gzip-compressed). */
 CLNN_API clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_path, clnn_dataset **out);
-/* Load the "train" or "test" split of (Fashion-)MNIST from dir, trying the
+/** Load the "train" or "test" split of (Fashion-)MNIST from dir, trying the
  * standard file names with and without ".gz". */
 CLNN_API clnn_status clnn_dataset_load_split(const char *dir, const char *split, clnn_dataset **out);
 CLNN_API void clnn_dataset_free(clnn_dataset *ds);
@@ -392,12 +393,12 @@ CLNN_API size_t clnn_dataset_features(const clnn_dataset *ds);
 CLNN_API size_t clnn_dataset_classes(const clnn_dataset *ds); /* max label + 1 */
 CLNN_API const float *clnn_dataset_images(const clnn_dataset *ds);
 CLNN_API const int32_t *clnn_dataset_labels(const clnn_dataset *ds);
-/* x = (x - mean) / std for every pixel. */
+/** x = (x - mean) / std for every pixel. */
 CLNN_API clnn_status clnn_dataset_normalize(clnn_dataset *ds, float mean, float std);
-/* A permutation of 0..n-1 drawn from (seed, stream): the same arguments give
+/** A permutation of 0..n-1 drawn from (seed, stream): the same arguments give
  * the same order on every machine (used to shuffle epoch `stream`). */
 CLNN_API clnn_status clnn_permutation(uint64_t seed, uint64_t stream, size_t n, uint32_t *perm);
-/* Where dataset-fashion-mnist installs the files. */
+/** Where dataset-fashion-mnist installs the files. */
 #define CLNN_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 
 #ifdef __cplusplus

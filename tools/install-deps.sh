@@ -2,7 +2,8 @@
 # Install the Debian packages clnn needs to build, test and run.
 # Idempotent: when everything is already installed it only checks and exits.
 #
-#   tools/install-deps.sh            build, test and run (incl. Fashion-MNIST)
+#   tools/install-deps.sh            build, test and run (incl. Fashion-MNIST,
+#                                    and Open MPI for clnn train under mpirun)
 #   tools/install-deps.sh --torch    also PyTorch, NumPy and OpenBLAS
 #                                    (tools/make-fixtures.py, comparisons)
 #   tools/install-deps.sh --dev      also shellcheck and oclgrind
@@ -16,11 +17,13 @@ packages=(
     build-essential pkg-config meson ninja-build python3
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev
     check zlib1g-dev clinfo dataset-fashion-mnist
+    libopenmpi-dev openmpi-bin
+    libcairo2-dev doxygen
 )
 check_only=0
 
 usage() {
-    sed -n '2,12s/^# \{0,1\}//p' "$0"
+    sed -n '2,13s/^# \{0,1\}//p' "$0"
 }
 
 while (($#)); do

@@ -9,6 +9,12 @@
 #include <unistd.h>
 
 #define MAX_BATCH (1u << 20)
+#define MAX_CLASS_NAMES 256
+
+/* Label order of Fashion-MNIST, the default dataset. */
+static const char *const fashion_mnist_classes[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress",   "Coat",
+    "Sandal",      "Shirt",   "Sneaker",  "Bag",     "Ankle boot"};
 
 typedef struct eval_options {
     const char *model;
@@ -16,6 +22,7 @@ typedef struct eval_options {
     const char *device;
     size_t batch;
     clnn_gemm_backend gemm;
+    const char *class_names; /* NULL: Fashion-MNIST's for 10 classes, else indices */
 } eval_options;
 
 void cmd_eval_help(void)
@@ -29,18 +36,24 @@ void cmd_eval_help(void)
            "                        else the first GPU, else the first device)\n"
            "      --batch-size N    samples per evaluation batch (default %d)\n"
            "      --gemm NAME       matrix multiply: auto, clblast or own (default auto)\n"
+           "      --class-names L   names of the classes in label order, comma-separated,\n"
+           "                        or 'index' for their numbers (default Fashion-MNIST's\n"
+           "                        names when there are 10 classes, else numbers)\n"
            "  -v, --verbose         show the library's debug messages\n"
-           "  -h, --help            show this help\n",
+           "  -h, --help            show this help\n\n"
+           "Prints the loss and accuracy, then the accuracy of each class and the\n"
+           "confusion matrix (rows: true class, columns: predicted class).\n",
            CLNN_DEFAULT_DATA_DIR, CLI_EVAL_BATCH);
 }
 
-enum { OPT_DATA = 256, OPT_DEVICE, OPT_BATCH, OPT_GEMM };
+enum { OPT_DATA = 256, OPT_DEVICE, OPT_BATCH, OPT_GEMM, OPT_CLASS_NAMES };
 
 static const struct option longopts[] = {
     {"data", required_argument, NULL, OPT_DATA},
     {"device", required_argument, NULL, OPT_DEVICE},
     {"batch-size", required_argument, NULL, OPT_BATCH},
     {"gemm", required_argument, NULL, OPT_GEMM},
+    {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -67,6 +80,9 @@ static int parse_options(int argc, char **argv, eval_options *o)
             if (!cli_parse_gemm("eval", "--gemm", optarg, &o->gemm))
                 return CLI_EXIT_USAGE;
             break;
+        case OPT_CLASS_NAMES:
+            o->class_names = optarg;
+            break;
         case 'v':
             cli_log_set_verbose(true);
             break;
@@ -85,6 +101,109 @@ static int parse_options(int argc, char **argv, eval_options *o)
     return -1;
 }
 
+/* Class names for k classes into names[] (pointing into storage or static
+ * text). Returns -1 to go on, or the exit status. */
+static int class_names(const eval_options *o, size_t k, char *storage, size_t cap,
+                       const char **names)
+{
+    if (!o->class_names) {
+        if (k == 10) {
+            for (size_t i = 0; i < k; i++)
+                names[i] = fashion_mnist_classes[i];
+            return -1;
+        }
+    } else if (strcmp(o->class_names, "index") != 0) {
+        size_t count = 0;
+        snprintf(storage, cap, "%s", o->class_names);
+        for (char *p = storage; count < MAX_CLASS_NAMES;) {
+            names[count++] = p;
+            char *comma = strchr(p, ',');
+            if (!comma)
+                break;
+            *comma = '\0';
+            p = comma + 1;
+        }
+        if (count != k)
+            return cli_error("--class-names gives %zu names but the model has %zu classes", count, k);
+        return -1;
+    }
+    /* Numbers: "0", "1", ... kept in storage, 8 bytes each. */
+    for (size_t i = 0; i < k && (i + 1) * 8 <= cap; i++) {
+        snprintf(storage + i * 8, 8, "%zu", i);
+        names[i] = storage + i * 8;
+    }
+    return -1;
+}
+
+static int digits(size_t v)
+{
+    int d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* Accuracy per class and the confusion matrix, from clnn_net_predict. */
+static int report_classes(clnn_dataset *test, clnn_net *net, const char *const *names)
+{
+    const size_t n = clnn_dataset_count(test);
+    const size_t k = clnn_net_out_features(net);
+    int32_t *pred = malloc((n ? n : 1) * sizeof *pred);
+    size_t *matrix = calloc(k * k, sizeof *matrix);
+    if (!pred || !matrix) {
+        free(pred);
+        free(matrix);
+        return cli_error("out of host memory for the predictions of %zu samples", n);
+    }
+    if (clnn_net_predict(net, clnn_dataset_images(test), n, pred) != CLNN_OK) {
+        free(pred);
+        free(matrix);
+        return cli_library_error();
+    }
+    const int32_t *labels = clnn_dataset_labels(test);
+    size_t largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t *cell = &matrix[(size_t)labels[i] * k + (size_t)pred[i]];
+        if (++*cell > largest)
+            largest = *cell;
+    }
+    free(pred);
+
+    int name_w = 0;
+    for (size_t c = 0; c < k; c++)
+        name_w = (int)strlen(names[c]) > name_w ? (int)strlen(names[c]) : name_w;
+    printf("\nper-class accuracy (correct / test samples of the class):\n");
+    for (size_t c = 0; c < k; c++) {
+        size_t total = 0;
+        for (size_t j = 0; j < k; j++)
+            total += matrix[c * k + j];
+        char acc[32] = "-";
+        if (total)
+            cli_format_metric((double)matrix[c * k + c] / (double)total, acc, sizeof acc);
+        printf("  %-*s  %6s  %zu/%zu\n", name_w, names[c], acc, matrix[c * k + c], total);
+    }
+    printf("\nconfusion matrix (rows: true class, columns: predicted class):\n");
+    const char *corner = "true \\ predicted";
+    int row_w = name_w > (int)strlen(corner) ? name_w : (int)strlen(corner);
+    int count_w = digits(largest);
+    printf("  %-*s", row_w, corner);
+    for (size_t j = 0; j < k; j++)
+        printf("  %*s", (int)strlen(names[j]) > count_w ? (int)strlen(names[j]) : count_w,
+               names[j]);
+    printf("\n");
+    for (size_t c = 0; c < k; c++) {
+        printf("  %-*s", row_w, names[c]);
+        for (size_t j = 0; j < k; j++)
+            printf("  %*zu", (int)strlen(names[j]) > count_w ? (int)strlen(names[j]) : count_w,
+                   matrix[c * k + j]);
+        printf("\n");
+    }
+    free(matrix);
+    return -1;
+}
+
 static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx, clnn_net *net)
 {
     size_t features = clnn_dataset_features(test);
@@ -95,6 +214,15 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
     if (clnn_net_out_features(net) < classes)
         return cli_error("model '%s' has %zu outputs but the labels in '%s' have %zu classes",
                          o->model, clnn_net_out_features(net), o->data_dir, classes);
+    /* Names are settled first so that a wrong --class-names fails before the work. */
+    const size_t k = clnn_net_out_features(net);
+    char storage[8 * MAX_CLASS_NAMES + 4096];
+    const char *names[MAX_CLASS_NAMES];
+    if (k <= MAX_CLASS_NAMES) {
+        int status = class_names(o, k, storage, sizeof storage, names);
+        if (status >= 0)
+            return status;
+    }
     char device[512];
     cli_describe_device(ctx, device, sizeof device);
     char *spec = cli_net_spec(net);
@@ -109,7 +237,9 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
     char l[32], a[32];
     printf("test loss %s  test acc %s  (%zu samples)\n", cli_format_metric(loss, l, sizeof l),
            cli_format_metric(acc, a, sizeof a), n);
-    return CLI_EXIT_OK;
+    /* Wider than MAX_CLASS_NAMES classes, a matrix is no longer readable. */
+    int status = k <= MAX_CLASS_NAMES ? report_classes(test, net, names) : -1;
+    return status >= 0 ? status : CLI_EXIT_OK;
 }
 
 int cmd_eval(int argc, char **argv)

@@ -2,6 +2,7 @@
 #include "args.h"
 #include "cli.h"
 #include "train.h"
+#include "train_parallel.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +24,8 @@ void cmd_train_help(void)
            "                          bn|batchnorm1d, relu; NAME=KIND names a layer\n"
            "                          (default %s)\n"
            "      --epochs N          passes over the training data (default 1)\n"
-           "      --batch-size N      samples per step (default 64)\n"
+           "      --batch-size N      samples per step (default 64); under mpirun the\n"
+           "                          global batch, split over the ranks\n"
            "      --optimizer NAME    sgd or adam (default sgd)\n"
            "      --lr F              learning rate (default %g for sgd, %g for adam)\n"
            "      --momentum F        SGD momentum, 0 to 1 (default %g)\n"
@@ -45,7 +47,22 @@ void cmd_train_help(void)
            "                          each epoch (default 0: never)\n"
            "      --checkpoint PATH   checkpoint file (default PATH.ckpt of --save)\n"
            "      --resume FILE       continue the run saved in checkpoint FILE (its\n"
-           "                          network, optimizer, seed, batch size and position)\n"
+           "                          network, optimizer, learning-rate schedule, seed,\n"
+           "                          batch size and position; its metrics file is\n"
+           "                          continued)\n"
+           "      --lr-schedule S     learning rate per epoch (default none): step:STEP[:GAMMA]\n"
+           "                          multiplies it by GAMMA (default 0.1) every STEP\n"
+           "                          epochs; cosine[:T_MAX[:ETA_MIN]] anneals it to ETA_MIN\n"
+           "                          (default 0) over T_MAX epochs (default --epochs); as\n"
+           "                          PyTorch's StepLR and CosineAnnealingLR\n"
+           "      --metrics FILE      write a record per epoch (loss, accuracy, samples/s,\n"
+           "                          learning rate, time) to FILE: JSON Lines, or CSV when\n"
+           "                          FILE ends in .csv (default none; see clnn plot)\n"
+           "      --metrics-every N   also write a record every N steps (default 0: only\n"
+           "                          per epoch)\n"
+           "      --sync-bn           under mpirun: BatchNorm statistics over the global\n"
+           "                          batch, as one process would compute them (default:\n"
+           "                          each rank's own shard; needs a build with MPI)\n"
            "  -q, --quiet             print only the per-epoch lines and errors\n"
            "  -v, --verbose           show the library's debug messages\n"
            "  -h, --help              show this help\n\n"
@@ -77,6 +94,10 @@ enum {
     OPT_CHECKPOINT_EVERY,
     OPT_CHECKPOINT,
     OPT_RESUME,
+    OPT_LR_SCHEDULE,
+    OPT_METRICS,
+    OPT_METRICS_EVERY,
+    OPT_SYNC_BN,
 };
 
 static const struct option longopts[] = {
@@ -99,6 +120,10 @@ static const struct option longopts[] = {
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"lr-schedule", required_argument, NULL, OPT_LR_SCHEDULE},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"metrics-every", required_argument, NULL, OPT_METRICS_EVERY},
+    {"sync-bn", no_argument, NULL, OPT_SYNC_BN},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -190,6 +215,23 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
     case OPT_RESUME:
         o->resume = v;
         break;
+    case OPT_LR_SCHEDULE: {
+        char why[160];
+        ok = lr_schedule_parse(v, &o->schedule, why, sizeof why);
+        if (!ok)
+            cli_usage_error("train", "invalid value '%s' for --lr-schedule: %s", v, why);
+        o->schedule_given = true;
+        break;
+    }
+    case OPT_METRICS:
+        o->metrics = v;
+        break;
+    case OPT_METRICS_EVERY:
+        ok = cli_parse_size("train", "--metrics-every", v, 0, SIZE_MAX, &o->metrics_every);
+        break;
+    case OPT_SYNC_BN:
+        o->sync_bn = true;
+        break;
     case 'q':
         o->quiet = true;
         break;
@@ -255,6 +297,15 @@ int cmd_train(int argc, char **argv)
                                         "already holds the weights");
     if (o.checkpoint_every && !o.checkpoint && !o.save)
         return cli_usage_error("train", "--checkpoint-every needs --checkpoint PATH or --save PATH");
+    if (o.metrics_every && !o.metrics)
+        return cli_usage_error("train", "--metrics-every needs --metrics FILE");
+    if (o.sync_bn && !train_par_available())
+        return cli_usage_error("train", "--sync-bn applies to data-parallel training under "
+                                        "mpirun, and this clnn was built without MPI (install "
+                                        "libopenmpi-dev, then meson setup --reconfigure "
+                                        "-Dmpi=enabled)");
+    /* T_MAX of a cosine schedule defaults to this run's epoch count. */
+    lr_schedule_resolve(&o.schedule, o.epochs);
     char default_checkpoint[4096];
     if (o.checkpoint_every && !o.checkpoint) {
         snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", o.save);

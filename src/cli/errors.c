@@ -17,11 +17,13 @@ int cli_library_error(void)
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
+    char msg[8192];
     cli_progress_clear();
-    fputs("clnn: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* One fprintf is one write on unbuffered stderr, so the lines of several
+     * processes sharing a terminal (ranks under mpirun) do not interleave. */
+    fprintf(stderr, "clnn: error: %s\n", msg);
     return CLI_EXIT_FAILURE;
 }

@@ -1,7 +1,9 @@
 /* clnn train: set up data, device and network, then run the epochs. */
 #include "cli.h"
+#include "metrics.h"
 #include "progress.h"
 #include "train.h"
+#include "train_parallel.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,6 +24,14 @@ typedef struct run_state {
     size_t start_epoch; /* 0, or where --resume continues */
     size_t steps;       /* optimizer steps in this run, for --checkpoint-every */
     const train_options *options;
+    size_t batches;     /* optimizer steps per epoch */
+    double base_lr;     /* the schedule's starting rate */
+    double lr;          /* rate of the current epoch (NAN when unknown) */
+    double run_start;   /* cli_now() when this process began the run */
+    double time_offset; /* seconds the run had taken before --resume */
+    double epoch_start; /* cli_now() when the current epoch began */
+    metrics_writer metrics;
+    bool hook_failed;   /* after_step failed and has said why */
 } run_state;
 
 static void run_free(run_state *r)
@@ -101,7 +111,7 @@ static bool net_has_batchnorm(const clnn_net *net)
 
 static int build_net(const train_options *o, run_state *r)
 {
-    if (cli_context_open(o->device, o->gemm, &r->ctx) != CLNN_OK)
+    if (cli_context_open(train_par_device(o->device), o->gemm, &r->ctx) != CLNN_OK)
         return cli_library_error();
     if (o->resume) {
         if (clnn_net_load(r->ctx, o->resume, NULL, &r->net) != CLNN_OK ||
@@ -136,27 +146,82 @@ static int build_net(const train_options *o, run_state *r)
     return -1;
 }
 
-/* The run's position and the settings that decide the batch order, so that
- * --resume continues exactly where the checkpoint was written. */
-static clnn_status write_checkpoint(void *user, clnn_net *net, size_t epoch, size_t next_batch,
-                                    size_t batches)
+static double run_time(const run_state *r)
 {
-    run_state *r = user;
+    return r->time_offset + (cli_now() - r->run_start);
+}
+
+/* The run's position and the settings that decide the batch order and the
+ * learning rate, so that --resume continues exactly where the checkpoint was
+ * written. */
+static clnn_status save_checkpoint(run_state *r, size_t epoch, size_t batch)
+{
     const train_options *o = r->options;
-    r->steps++;
-    bool epoch_end = next_batch == batches;
-    if (r->steps % o->checkpoint_every != 0 && !epoch_end)
-        return CLNN_OK;
-    char v[6][32];
-    snprintf(v[0], sizeof v[0], "%zu", epoch_end ? epoch + 1 : epoch);
-    snprintf(v[1], sizeof v[1], "%zu", epoch_end ? 0 : next_batch);
+    char v[8][96];
+    snprintf(v[0], sizeof v[0], "%zu", epoch);
+    snprintf(v[1], sizeof v[1], "%zu", batch);
     snprintf(v[2], sizeof v[2], "%llu", (unsigned long long)r->plan.seed);
     snprintf(v[3], sizeof v[3], "%zu", r->plan.batch);
     snprintf(v[4], sizeof v[4], "%zu", r->plan.n);
     snprintf(v[5], sizeof v[5], "%d", r->plan.shuffle ? 1 : 0);
+    /* "SCHEDULE BASE_LR" in one entry: the library keeps at most 8. */
+    char schedule[64];
+    lr_schedule_format(&o->schedule, schedule, sizeof schedule);
+    snprintf(v[6], sizeof v[6], "%s %.17g", schedule, r->base_lr);
+    snprintf(v[7], sizeof v[7], "%.3f", run_time(r));
     const clnn_metadata md[] = {{"epoch", v[0]},      {"batch", v[1]}, {"seed", v[2]},
-                                {"batch_size", v[3]}, {"limit", v[4]}, {"shuffle", v[5]}};
-    return clnn_net_save_checkpoint(net, o->checkpoint, md, sizeof md / sizeof md[0]);
+                                {"batch_size", v[3]}, {"limit", v[4]}, {"shuffle", v[5]},
+                                {"lr_schedule", v[6]}, {"time_s", v[7]}};
+    return clnn_net_save_checkpoint(r->net, o->checkpoint, md, sizeof md / sizeof md[0]);
+}
+
+static bool write_record(run_state *r, const metrics_record *rec)
+{
+    char err[512];
+    if (metrics_write(&r->metrics, rec, err, sizeof err))
+        return true;
+    cli_error("%s", err);
+    return false;
+}
+
+/* A step record: the epoch's training figures so far. */
+static bool write_step_record(run_state *r, clnn_net *net, size_t epoch, size_t next_batch)
+{
+    metrics_record rec = {.kind = METRICS_STEP, .epoch = epoch + 1,
+                          .step = (uint64_t)epoch * r->batches + next_batch,
+                          .test_loss = NAN, .test_acc = NAN, .lr = r->lr};
+    if (clnn_net_metrics_read(net, &rec.train_loss, &rec.train_acc, NULL) != CLNN_OK) {
+        cli_library_error();
+        return false;
+    }
+    /* Samples trained by this process in this epoch; a resumed epoch began at start_batch. */
+    size_t done = next_batch * r->plan.batch < r->plan.n ? next_batch * r->plan.batch : r->plan.n;
+    double seconds = cli_now() - r->epoch_start;
+    rec.samples_per_s =
+        seconds > 0.0 ? (double)(done - r->plan.start_batch * r->plan.batch) / seconds : 0.0;
+    rec.time_s = run_time(r);
+    return write_record(r, &rec);
+}
+
+/* After every step: a step record, then a checkpoint, when due. The record
+ * goes first so that a checkpoint never holds a position whose record is
+ * missing (--resume drops the records after its position). The epoch's last
+ * step is left to run_epochs, which evaluates the test split first. */
+static clnn_status after_step(void *user, clnn_net *net, size_t epoch, size_t next_batch,
+                              size_t batches)
+{
+    run_state *r = user;
+    const train_options *o = r->options;
+    r->steps++;
+    uint64_t step = (uint64_t)epoch * batches + next_batch;
+    if (r->metrics.file && o->metrics_every && step % o->metrics_every == 0 &&
+        !write_step_record(r, net, epoch, next_batch)) {
+        r->hook_failed = true;
+        return CLNN_ERR_IO;
+    }
+    if (!o->checkpoint_every || next_batch == batches || r->steps % o->checkpoint_every != 0)
+        return CLNN_OK;
+    return save_checkpoint(r, epoch, next_batch);
 }
 
 static bool read_meta_size(const char *path, const char *key, size_t *out)
@@ -192,6 +257,72 @@ static int resume_settings(train_options *o, size_t *epoch, size_t *batch)
     return -1;
 }
 
+static bool read_meta_real(const char *path, const char *key, double *out)
+{
+    char value[64], *end;
+    if (clnn_file_metadata(path, key, value, sizeof value) != CLNN_OK)
+        return false;
+    double v = strtod(value, &end);
+    if (end == value || *end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The learning-rate schedule, its base rate and the run's time so far from a
+ * checkpoint. Checkpoints from before schedules existed have none. A
+ * schedule on the command line must match the checkpoint's: the rates
+ * already used cannot be changed. */
+static int resume_schedule(train_options *o, run_state *r)
+{
+    char text[128];
+    lr_schedule saved = {.kind = LR_SCHEDULE_NONE};
+    if (clnn_file_metadata(o->resume, "user.lr_schedule", text, sizeof text) == CLNN_OK) {
+        /* "SCHEDULE BASE_LR", see save_checkpoint. */
+        char why[160], *base = strchr(text, ' '), *end = NULL;
+        if (base) {
+            *base++ = '\0';
+            r->base_lr = strtod(base, &end);
+        }
+        if (!base || end == base || *end || !isfinite(r->base_lr) ||
+            !lr_schedule_parse(text, &saved, why, sizeof why))
+            return cli_error("checkpoint '%s' holds an invalid learning-rate schedule '%s'",
+                             o->resume, text);
+    } else {
+        snprintf(text, sizeof text, "none");
+    }
+    if (o->schedule_given) {
+        char given[128];
+        lr_schedule_format(&o->schedule, given, sizeof given);
+        if (strcmp(given, text) != 0)
+            return cli_error("checkpoint '%s' was written with --lr-schedule %s, not %s; resume "
+                             "without --lr-schedule (the checkpoint's applies) or with the same",
+                             o->resume, text, given);
+    }
+    o->schedule = saved;
+    /* Without a schedule the rate is whatever the checkpoint's optimizer holds. */
+    if (saved.kind == LR_SCHEDULE_NONE && !read_meta_real(o->resume, "clnn.optimizer.lr", &r->lr))
+        r->lr = NAN;
+    if (!read_meta_real(o->resume, "user.time_s", &r->time_offset))
+        r->time_offset = 0.0;
+    return -1;
+}
+
+/* Open --metrics: a new file, or on --resume the old one cut back to the
+ * checkpoint's position (the steps after it are trained again). */
+static int open_metrics(const train_options *o, run_state *r)
+{
+    char err[512];
+    if (o->resume) {
+        uint64_t at = (uint64_t)r->start_epoch * r->batches + r->plan.start_batch;
+        if (!metrics_truncate_after(o->metrics, at, err, sizeof err))
+            return cli_error("%s", err);
+    }
+    if (!metrics_open(&r->metrics, o->metrics, o->resume != NULL, err, sizeof err))
+        return cli_error("%s", err);
+    return -1;
+}
+
 static int alloc_buffers(run_state *r)
 {
     train_plan *p = &r->plan;
@@ -222,7 +353,8 @@ static void print_start(const train_options *o, const run_state *r)
     fflush(stdout);
 }
 
-static int diverged(const train_options *o, size_t epoch, const char *which, double loss)
+static int diverged(const train_options *o, double lr, size_t epoch, const char *which,
+                    double loss)
 {
     char saved[4200] = "";
     if (o->save)
@@ -230,8 +362,7 @@ static int diverged(const train_options *o, size_t epoch, const char *which, dou
     char value[32];
     return cli_error("training diverged in epoch %zu: the %s loss is %s; lower the learning rate "
                      "(--lr, now %g)%s",
-                     epoch + 1, which, cli_format_metric(loss, value, sizeof value),
-                     (double)o->optimizer.lr, saved);
+                     epoch + 1, which, cli_format_metric(loss, value, sizeof value), lr, saved);
 }
 
 static int run_epochs(const train_options *o, run_state *r)
@@ -239,27 +370,57 @@ static int run_epochs(const train_options *o, run_state *r)
     const size_t n_test = clnn_dataset_count(r->test);
     for (size_t e = r->start_epoch; e < o->epochs; e++) {
         const double start = cli_now();
+        r->epoch_start = start;
+        /* The schedule sets each epoch's rate at its start, as PyTorch's
+         * scheduler.step() after each epoch; a resumed run recomputes it from
+         * the first epoch so it takes the same values. */
+        if (o->schedule.kind != LR_SCHEDULE_NONE) {
+            r->lr = e == r->start_epoch ? lr_schedule_at(&o->schedule, r->base_lr, e)
+                                        : lr_schedule_next(&o->schedule, r->base_lr, e, r->lr);
+            if (clnn_net_set_lr(r->net, r->lr) != CLNN_OK)
+                return cli_library_error();
+        }
         epoch_result res;
         if (train_epoch(r->net, &r->plan, e, &res) != CLNN_OK)
-            return cli_library_error();
+            return r->hook_failed ? CLI_EXIT_FAILURE : cli_library_error();
+        int par_status = train_par_epoch_end(r->net, e, &res);
+        if (par_status >= 0)
+            return par_status;
         r->plan.start_batch = 0;
         if (!isfinite(res.loss))
-            return diverged(o, e, "training", res.loss);
+            return diverged(o, r->lr, e, "training", res.loss);
         double test_loss = 0.0, test_acc = 0.0;
-        if (clnn_net_evaluate(r->net, clnn_dataset_images(r->test), clnn_dataset_labels(r->test),
+        /* Only rank 0 reports, so only it evaluates (the replicas are equal). */
+        if (train_par_rank() == 0 &&
+            clnn_net_evaluate(r->net, clnn_dataset_images(r->test), clnn_dataset_labels(r->test),
                               n_test, CLI_EVAL_BATCH, &test_loss, &test_acc) != CLNN_OK)
             return cli_library_error();
         if (!isfinite(test_loss))
-            return diverged(o, e, "test", test_loss);
+            return diverged(o, r->lr, e, "test", test_loss);
         double rate = res.seconds > 0.0 ? (double)res.samples / res.seconds : 0.0;
         cli_progress_clear();
         char tl[32], vl[32], va[32];
         printf("epoch %zu/%zu  train loss %s  test loss %s  test acc %s  samples/s %.0f  "
-               "time %.1fs\n",
+               "time %.1fs",
                e + 1, o->epochs, cli_format_metric(res.loss, tl, sizeof tl),
                cli_format_metric(test_loss, vl, sizeof vl),
                cli_format_metric(test_acc, va, sizeof va), rate, cli_now() - start);
+        if (o->schedule.kind != LR_SCHEDULE_NONE)
+            printf("  lr %g", r->lr);
+        printf("\n");
         fflush(stdout);
+        /* The epoch's record, then its checkpoint: see after_step. */
+        if (r->metrics.file) {
+            metrics_record rec = {.kind = METRICS_EPOCH, .epoch = e + 1,
+                                  .step = (uint64_t)(e + 1) * r->batches,
+                                  .train_loss = res.loss, .train_acc = res.accuracy,
+                                  .test_loss = test_loss, .test_acc = test_acc,
+                                  .samples_per_s = rate, .lr = r->lr, .time_s = run_time(r)};
+            if (!write_record(r, &rec))
+                return CLI_EXIT_FAILURE;
+        }
+        if (o->checkpoint_every && save_checkpoint(r, e + 1, 0) != CLNN_OK)
+            return cli_library_error();
     }
     return -1;
 }
@@ -269,13 +430,18 @@ int train_run(const train_options *options)
     train_options resumed = *options;
     const train_options *o = &resumed;
     cli_progress_enable(!o->quiet);
-    run_state r = {.options = o};
+    run_state r = {.options = o, .run_start = cli_now(), .base_lr = o->optimizer.lr,
+                   .lr = o->optimizer.lr};
     size_t start_batch = 0;
-    int status = o->save ? check_save_dir(o->save) : -1;
+    int status = train_par_start(&resumed);
+    if (status < 0 && o->save)
+        status = check_save_dir(o->save);
     if (status < 0 && o->checkpoint)
         status = check_save_dir(o->checkpoint);
     if (status < 0 && o->resume)
         status = resume_settings(&resumed, &r.start_epoch, &start_batch);
+    if (status < 0 && o->resume)
+        status = resume_schedule(&resumed, &r);
     if (status < 0)
         status = load_data(o, &r);
     if (status < 0 && o->resume && r.plan.n != o->limit)
@@ -283,10 +449,13 @@ int train_run(const train_options *options)
                            o->resume, o->limit, o->data_dir, r.plan.n);
     if (status < 0)
         status = build_net(o, &r);
+    if (status < 0)
+        status = train_par_setup(r.net, &r.plan, o, r.start_epoch, start_batch);
     if (status < 0) {
         r.plan.start_batch = start_batch;
-        if (o->checkpoint_every) {
-            r.plan.after_step = write_checkpoint;
+        r.batches = train_batches_per_epoch(&r.plan);
+        if (o->checkpoint_every || o->metrics_every) {
+            r.plan.after_step = after_step;
             r.plan.after_step_user = &r;
         }
         if (o->resume && !o->quiet)
@@ -295,6 +464,9 @@ int train_run(const train_options *options)
     }
     if (status < 0)
         status = alloc_buffers(&r);
+    /* One file for the run: under mpirun rank 0 writes it, as it reports. */
+    if (status < 0 && o->metrics && train_par_rank() == 0)
+        status = open_metrics(o, &r);
     if (status < 0) {
         if (!o->quiet)
             print_start(o, &r);
@@ -307,6 +479,9 @@ int train_run(const train_options *options)
         else if (!o->quiet)
             printf("saved the model to %s\n", o->save);
     }
+    char err[512];
+    if (!metrics_close(&r.metrics, err, sizeof err) && status < 0)
+        status = cli_error("%s", err);
     run_free(&r);
-    return status < 0 ? CLI_EXIT_OK : status;
+    return train_par_finish(status < 0 ? CLI_EXIT_OK : status);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "clnn.h"
+#include "schedule.h"
 
 #define TRAIN_DEFAULT_LAYERS "dense:256,bn,relu,dense:128,bn,relu,dense:10"
 
@@ -27,6 +28,11 @@ typedef struct train_options {
     clnn_gemm_backend gemm;
     clnn_optimizer_options optimizer;
     bool quiet;
+    lr_schedule schedule;    /* LR_SCHEDULE_NONE: constant learning rate */
+    bool schedule_given;     /* --lr-schedule was on the command line */
+    const char *metrics;     /* metrics file (NULL: none) */
+    size_t metrics_every;    /* steps between step records; 0: epoch records only */
+    bool sync_bn;            /* under mpirun: BatchNorm over the global batch (train_parallel.c) */
 } train_options;
 
 /* Load data, build the network, train, report, save. Returns an exit status. */
@@ -48,6 +54,13 @@ typedef struct train_plan {
     clnn_status (*after_step)(void *user, clnn_net *net, size_t epoch, size_t next_batch,
                               size_t batches);
     void *after_step_user;
+    /* Data parallelism (train_parallel.c): with ranks > 1 this process
+     * trains rows of every global batch of `batch` rows that are rank's
+     * shard; ranks 0 or 1 trains alone. min_batch: the smallest final batch
+     * that still gets a step (0: the single-process rule of drop_single). */
+    size_t rank;
+    size_t ranks;
+    size_t min_batch;
     uint32_t *perm;     /* n */
     float *xb;          /* batch × features */
     int32_t *yb;        /* batch */

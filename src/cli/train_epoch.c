@@ -3,6 +3,7 @@
  * read stalls the host until the device has drained its queue. */
 #include "progress.h"
 #include "train.h"
+#include "train_parallel.h"
 
 #include <string.h>
 
@@ -10,7 +11,10 @@ size_t train_batches_per_epoch(const train_plan *plan)
 {
     size_t full = plan->n / plan->batch;
     size_t rest = plan->n % plan->batch;
-    return full + (rest > 1 || (rest == 1 && !plan->drop_single));
+    size_t least = plan->drop_single ? 2 : 1;
+    if (plan->min_batch > least)
+        least = plan->min_batch; /* every rank needs its rows, see train_parallel.c */
+    return full + (rest >= least);
 }
 
 static void gather(const train_plan *plan, size_t start, size_t count)
@@ -58,8 +62,17 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
     for (size_t b = plan->start_batch; st == CLNN_OK && b < total; b++) {
         size_t first = b * plan->batch;
         size_t count = plan->n - first < plan->batch ? plan->n - first : plan->batch;
-        gather(plan, first, count);
-        st = clnn_net_train_batch(net, plan->xb, plan->yb, count);
+        if (plan->ranks > 1) {
+            /* This rank's rows of the global batch; the library averages the
+             * gradient over all count rows of every rank. */
+            size_t offset, rows;
+            train_par_shard(plan, count, &offset, &rows);
+            gather(plan, first + offset, rows);
+            st = clnn_net_train_shard(net, plan->xb, plan->yb, rows, count);
+        } else {
+            gather(plan, first, count);
+            st = clnn_net_train_batch(net, plan->xb, plan->yb, count);
+        }
         trained += count;
         if (st == CLNN_OK && plan->after_step)
             st = plan->after_step(plan->after_step_user, net, epoch, b + 1, total);

@@ -2,7 +2,8 @@
 """End-to-end checks of the clnn command-line tool: exit statuses and messages.
 
 Usage: test_cli.py [--binary PATH] GROUP, GROUP one of usage, no-platform,
-errors, train, resume, bench. PATH defaults to $CLNN_BINARY. The train group requires a test
+errors, train, resume, bench, metrics, plot (plot-without-cairo in a build without
+cairo), eval-classes. PATH defaults to $CLNN_BINARY. The train group requires a test
 accuracy of at least 0.8 after two short epochs on a separable pattern, and
 that `clnn eval` of the saved model prints the same accuracy and loss. Groups that need an OpenCL
 device exit 77 (skip) without one, or fail when CLNN_TEST_REQUIRE_DEVICE=1.
@@ -10,6 +11,7 @@ device exit 77 (skip) without one, or fail when CLNN_TEST_REQUIRE_DEVICE=1.
 import argparse
 import gzip
 import json
+import math
 import os
 import random
 import re
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree
 
 SKIP = 77
 TIMEOUT = 300
@@ -494,6 +497,280 @@ def group_kill(binary, tmp):
         fail('kill', 'the resumed model differs from the uninterrupted run')
 
 
+METRICS_FIELDS = ['kind', 'epoch', 'step', 'train_loss', 'train_acc', 'test_loss', 'test_acc',
+                  'samples_per_s', 'lr', 'time_s']
+
+# Learning rates PyTorch 1.13 gives epoch by epoch (the optimizer's lr before
+# each scheduler.step()), from
+#   opt = torch.optim.SGD([p], lr=BASE)
+#   sched = torch.optim.lr_scheduler.StepLR(opt, 2, 0.5)          # step:2:0.5, BASE 0.05
+#   sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 4, 0.001)  # cosine:4:0.001, BASE 0.1
+# The cosine's 7th value is PyTorch's recursive form, past T_MAX, rising again.
+TORCH_STEP_LR = [0.05, 0.05, 0.025, 0.025, 0.0125]
+TORCH_COSINE_LR = [0.1, 0.0855017856687341, 0.0505, 0.0154982143312659, 0.001,
+                   0.015498214331265896, 0.05050000000000001]
+
+
+def read_jsonl(label, path):
+    records = []
+    try:
+        with open(path) as f:
+            for line in f:
+                records.append(json.loads(line))
+    except (OSError, ValueError) as e:
+        fail(label, f'{path} line {len(records) + 1}: {e}')
+        return []
+    return records
+
+
+def check_lrs(label, records, expected):
+    got = [r['lr'] for r in records if r['kind'] == 'epoch']
+    if len(got) != len(expected) or not all(
+            math.isclose(g, e, rel_tol=1e-12, abs_tol=0) for g, e in zip(got, expected)):
+        fail(label, f'learning rates per epoch {got}, PyTorch gives {expected}')
+
+
+def strip_timing(records):
+    return [{k: v for k, v in r.items() if k not in ('time_s', 'samples_per_s')}
+            for r in records]
+
+
+def group_metrics(binary, tmp):
+    """--metrics files (JSON Lines and CSV), --metrics-every, --lr-schedule
+    against PyTorch's schedulers, and both continued by --resume."""
+    check(binary, ['train', '--help'], 0,
+          stdout=['--metrics FILE', '--metrics-every N', '--lr-schedule', 'step:STEP[:GAMMA]',
+                  'cosine[:T_MAX[:ETA_MIN]]', '(default none)'])
+    for value in ['', 'linear', 'step', 'step:0', 'step:x', 'step:2:', 'step:2:-1',
+                  'step:2:0.5:1', 'cosine:0', 'cosine:1.5', 'cosine:4:nan', 'cosine:4:-1',
+                  'cosine:4:0:1', 'none:1']:
+        check(binary, ['train', '--lr-schedule', value], 2,
+              stderr=['--lr-schedule', f"'{value}'", "Try 'clnn train --help'."])
+    check(binary, ['train', '--metrics-every', '5'], 2, stderr=['--metrics-every', '--metrics'])
+    check(binary, ['train', '--metrics', 'm.jsonl', '--metrics-every', 'x'], 2,
+          stderr=['--metrics-every', "'x'"])
+
+    require_device(binary)
+    write_dataset(tmp)
+    # 200 samples in batches of 20: 10 steps per epoch, none skipped.
+    small = ['train', '--data', tmp, '--limit', '200', '--batch-size', '20', '--seed', '4',
+             '--layers', 'dense:32,bn,relu,dense:10', '--quiet']
+    check(binary, small + ['--metrics', os.path.join(tmp, 'no-such-dir', 'm.jsonl')], 1,
+          stderr=['clnn: error: ', 'no-such-dir'])
+
+    jsonl = os.path.join(tmp, 'm.jsonl')
+    r = check(binary, small + ['--epochs', '5', '--lr', '0.05', '--lr-schedule', 'step:2:0.5',
+                               '--metrics', jsonl, '--metrics-every', '4'], 0,
+              stdout=['epoch 5/5', 'lr 0.0125'])
+    records = read_jsonl('metrics jsonl', jsonl)
+    epochs = [x for x in records if x.get('kind') == 'epoch']
+    steps = [x for x in records if x.get('kind') == 'step']
+    problems = [f'record {i + 1} has keys {sorted(x)}' for i, x in enumerate(records)
+                if sorted(x) != sorted(METRICS_FIELDS)]
+    if [x['epoch'] for x in epochs] != [1, 2, 3, 4, 5] or \
+            [x['step'] for x in epochs] != [10, 20, 30, 40, 50]:
+        problems.append(f'epoch records at {[(x["epoch"], x["step"]) for x in epochs]}')
+    if [x['step'] for x in steps] != list(range(4, 51, 4)) or \
+            [x['epoch'] for x in steps] != [(s - 1) // 10 + 1 for s in range(4, 51, 4)]:
+        problems.append(f'step records at {[(x["epoch"], x["step"]) for x in steps]}')
+    for x in epochs:
+        if not (x['train_loss'] > 0 and x['test_loss'] > 0 and 0 <= x['test_acc'] <= 1 and
+                0 <= x['train_acc'] <= 1 and x['samples_per_s'] > 0 and x['time_s'] > 0):
+            problems.append(f'implausible epoch record {x}')
+    for x in steps:
+        if x['test_loss'] is not None or x['test_acc'] is not None or not x['train_loss'] > 0:
+            problems.append(f'step record {x} should have training figures only')
+    times = [x['time_s'] for x in records]
+    if times != sorted(times):
+        problems.append(f'time_s goes backwards: {times}')
+    printed = [float(v) for v in re.findall(r'test acc ([0-9.]+)', r.out)]
+    if [round(x['test_acc'], 4) for x in epochs] != printed:
+        problems.append(f'test_acc {[x["test_acc"] for x in epochs]} but printed {printed}')
+    if problems:
+        fail('metrics jsonl', '; '.join(problems))
+    check_lrs('lr-schedule step:2:0.5', records, TORCH_STEP_LR)
+    if [x['lr'] for x in steps] != [TORCH_STEP_LR[x['epoch'] - 1] for x in steps]:
+        fail('lr-schedule step:2:0.5', 'step records do not carry their epoch\'s learning rate')
+
+    csv = os.path.join(tmp, 'm.csv')
+    check(binary, small + ['--epochs', '7', '--lr', '0.1', '--lr-schedule', 'cosine:4:0.001',
+                           '--metrics', csv], 0, stdout=['epoch 7/7'])
+    lines = open(csv).read().splitlines()
+    if lines[0] != ','.join(METRICS_FIELDS) or len(lines) != 8 or \
+            any(len(line.split(',')) != len(METRICS_FIELDS) for line in lines):
+        fail('metrics csv', f'expected the header and 7 rows of {len(METRICS_FIELDS)} fields, got '
+                            f'{lines!r}')
+    else:
+        rows = [dict(zip(METRICS_FIELDS, line.split(','))) for line in lines[1:]]
+        check_lrs('lr-schedule cosine:4:0.001',
+                  [{'kind': x['kind'], 'lr': float(x['lr'])} for x in rows], TORCH_COSINE_LR)
+        if [x['kind'] for x in rows] != ['epoch'] * 7:
+            fail('metrics csv', f'kinds {[x["kind"] for x in rows]}')
+    # A cosine's T_MAX defaults to --epochs: the last epoch ends at ETA_MIN's neighbour.
+    check(binary, small + ['--epochs', '3', '--lr', '0.1', '--lr-schedule', 'cosine',
+                           '--metrics', jsonl], 0)
+    check_lrs('lr-schedule cosine', read_jsonl('metrics cosine', jsonl), [0.1, 0.075, 0.025])
+
+    # --resume continues the schedule and the metrics file. An uninterrupted
+    # run and one stopped after 2 of 4 epochs and resumed end with the same
+    # model and the same records; records after the checkpoint (left by a
+    # killed run, the last one torn) are replaced.
+    sched = ['--lr', '0.05', '--lr-schedule', 'step:1:0.5', '--metrics-every', '3']
+    full, part = os.path.join(tmp, 'full.safetensors'), os.path.join(tmp, 'part.safetensors')
+    full_m, part_m = os.path.join(tmp, 'full.jsonl'), os.path.join(tmp, 'part.jsonl')
+    ckpt = os.path.join(tmp, 'part.ckpt')
+    check(binary, small + sched + ['--epochs', '4', '--metrics', full_m, '--save', full], 0)
+    check(binary, small + sched + ['--epochs', '2', '--metrics', part_m, '--checkpoint', ckpt,
+                                   '--checkpoint-every', '1000'], 0)
+    with open(part_m, 'a') as f:
+        f.write('{"kind":"step","epoch":3,"step":27,"train_loss":9,"train_acc":0,"test_loss":null,'
+                '"test_acc":null,"samples_per_s":1,"lr":1,"time_s":1}\n{"kind":"step","ep')
+    check(binary, small + ['--epochs', '4', '--metrics', part_m, '--metrics-every', '3',
+                           '--save', part, '--resume', ckpt], 0, stdout=['epoch 4/4', 'lr 0.00625'])
+    if open(part, 'rb').read() != open(full, 'rb').read():
+        fail('resume schedule', 'the resumed model differs from the uninterrupted run')
+    a, b = read_jsonl('resume metrics', full_m), read_jsonl('resume metrics', part_m)
+    if strip_timing(a) != strip_timing(b):
+        fail('resume metrics', f'records differ:\n{a}\n{b}')
+    check_lrs('resume schedule', b, [0.05, 0.025, 0.0125, 0.00625])
+    check(binary, small + ['--epochs', '4', '--lr-schedule', 'cosine', '--resume', ckpt], 1,
+          stderr=['clnn: error: ', '--lr-schedule step:1:0.5', 'cosine:4:0'])
+
+
+def png_size(data):
+    """Width and height from a PNG's IHDR, or None when it is not a PNG."""
+    if data[:8] != b'\x89PNG\r\n\x1a\n' or data[12:16] != b'IHDR':
+        return None
+    return struct.unpack('>II', data[16:24])
+
+
+def group_plot(binary, tmp, have_cairo):
+    """clnn plot on metrics files written here (no device needed): PNG and
+    SVG pictures, and its errors."""
+    check(binary, ['plot', '--help'], 0,
+          stdout=['clnn plot FILE', '--output', '--title', '.png', '.svg', '(required)'])
+    check(binary, ['plot'], 2, stderr=['missing FILE', "Try 'clnn plot --help'."])
+    check(binary, ['plot', 'm.jsonl'], 2, stderr=['missing -o'])
+    check(binary, ['plot', 'm.jsonl', '-o', 'curves.jpg'], 2, stderr=["'curves.jpg'", '.png'])
+    check(binary, ['plot', 'm.jsonl', '-o', 'png'], 2, stderr=["'png'"])
+    check(binary, ['plot', 'a', 'b', '-o', 'c.png'], 2, stderr=["unexpected argument 'b'"])
+    check(binary, ['plot', '--frob'], 2, stderr=["'--frob'"])
+
+    jsonl = os.path.join(tmp, 'm.jsonl')
+    with open(jsonl, 'w') as f:
+        for e in range(1, 6):
+            for s in (3, 6, 9):
+                f.write(json.dumps({'kind': 'step', 'epoch': e, 'step': (e - 1) * 10 + s,
+                                    'train_loss': 2.0 / (e + s / 10), 'train_acc': 0.5,
+                                    'test_loss': None, 'test_acc': None, 'samples_per_s': 100.0,
+                                    'lr': 0.01, 'time_s': e + s / 10}) + '\n')
+            f.write(json.dumps({'kind': 'epoch', 'epoch': e, 'step': e * 10,
+                                'train_loss': 2.0 / (e + 1), 'train_acc': 0.5 + e / 20,
+                                'test_loss': 2.2 / (e + 1), 'test_acc': 0.6 + e / 25,
+                                'samples_per_s': 100.0, 'lr': 0.01, 'time_s': e + 1.0}) + '\n')
+    csv = os.path.join(tmp, 'm.csv')
+    with open(csv, 'w') as f:
+        f.write(','.join(METRICS_FIELDS) + '\n')
+        f.write('epoch,1,10,0.9,0.7,0.8,0.72,100.0,0.01,1.5\n')
+        f.write('epoch,2,20,0.6,0.8,0.7,0.78,100.0,0.005,3.0\n')
+    png, svg = os.path.join(tmp, 'curves.png'), os.path.join(tmp, 'curves.svg')
+    if not have_cairo:
+        check(binary, ['plot', jsonl, '-o', png], 1,
+              stderr=['clnn: error: ', 'cairo', 'libcairo2-dev', '-Dplot=enabled'])
+        return
+    check(binary, ['plot', jsonl, '-o', png], 0, stdout=['wrote ', 'curves.png'])
+    data = open(png, 'rb').read() if os.path.exists(png) else b''
+    if png_size(data) != (960, 400):
+        fail('plot png', f'not a 960x400 PNG: {data[:24]!r}')
+    check(binary, ['plot', csv, '-o', svg, '--title', 'CSV & <title>'], 0)
+    try:
+        root = xml.etree.ElementTree.parse(svg).getroot()
+        if root.tag != '{http://www.w3.org/2000/svg}svg' or root.get('viewBox') != '0 0 960 400':
+            fail('plot svg', f'root element {root.tag} viewBox {root.get("viewBox")}')
+    except (OSError, xml.etree.ElementTree.ParseError) as e:
+        fail('plot svg', f'not well-formed XML: {e}')
+    # Only step records so far (a run in its first epoch): steps on the x axis.
+    steps_only = os.path.join(tmp, 'steps.jsonl')
+    with open(steps_only, 'w') as f:
+        f.write(open(jsonl).readline())
+    check(binary, ['plot', steps_only, '-o', png], 0)
+    # Errors: nothing written, the cause named.
+    check(binary, ['plot', os.path.join(tmp, 'missing.jsonl'), '-o', png], 1,
+          stderr=['clnn: error: ', 'missing.jsonl'])
+    bad = os.path.join(tmp, 'bad.jsonl')
+    with open(bad, 'w') as f:
+        f.write(open(jsonl).readline() + '{"kind":"epoch","epoch":1,"step":"x"}\n')
+    check(binary, ['plot', bad, '-o', png], 1, stderr=['clnn: error: ', 'bad.jsonl:2:', '"step"'])
+    with open(bad, 'w') as f:
+        f.write('not json\n')
+    check(binary, ['plot', bad, '-o', png], 1, stderr=['bad.jsonl:1:'])
+    bad_csv = os.path.join(tmp, 'bad.csv')
+    with open(bad_csv, 'w') as f:
+        f.write('a,b,c\n1,2,3\n')
+    check(binary, ['plot', bad_csv, '-o', png], 1, stderr=['bad.csv:1:', 'header'])
+    empty = os.path.join(tmp, 'empty.jsonl')
+    open(empty, 'w').close()
+    check(binary, ['plot', empty, '-o', png], 1, stderr=['no records'])
+    check(binary, ['plot', jsonl, '-o', os.path.join(tmp, 'no-such-dir', 'c.png')], 1,
+          stderr=['clnn: error: ', 'no-such-dir'])
+
+
+def group_plot_with_cairo(binary, tmp):
+    group_plot(binary, tmp, True)
+
+
+def group_plot_without_cairo(binary, tmp):
+    group_plot(binary, tmp, False)
+
+
+FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+                         'Sneaker', 'Bag', 'Ankle boot']
+
+
+def group_eval_classes(binary, tmp):
+    """clnn eval's per-class accuracy and confusion matrix."""
+    check(binary, ['eval', '--help'], 0, stdout=['--class-names', 'confusion matrix'])
+    require_device(binary)
+    write_dataset(tmp)
+    model = os.path.join(tmp, 'model.safetensors')
+    check(binary, ['train', '--data', tmp, '--epochs', '2', '--batch-size', '32', '--quiet',
+                   '--save', model], 0)
+    r = check(binary, ['eval', model, '--data', tmp], 0,
+              stdout=['per-class accuracy', 'confusion matrix', 'true \\ predicted'])
+    lines = r.out.splitlines()
+    try:
+        start = lines.index('confusion matrix (rows: true class, columns: predicted class):')
+        header, rows = lines[start + 1], lines[start + 2:start + 12]
+        if header.split()[3:] != ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+                                  'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle', 'boot']:
+            fail('eval matrix', f'header {header!r}')
+        counts = []
+        for name, row in zip(FASHION_MNIST_CLASSES, rows):
+            if not row.strip().startswith(name):
+                fail('eval matrix', f'row {row!r} does not start with {name!r}')
+            counts.append([int(v) for v in row.split()[len(name.split()):]])
+        # The pattern test set holds 20 samples of each class.
+        if [sum(c) for c in counts] != [20] * 10:
+            fail('eval matrix', f'row sums {[sum(c) for c in counts]}, expected 20 each')
+        correct = sum(counts[i][i] for i in range(10))
+        acc = last_metric(r.out, 'test acc')
+        if acc is None or abs(correct / 200 - float(acc)) > 1e-4:
+            fail('eval matrix', f'diagonal {correct}/200 against test acc {acc}')
+        for i, name in enumerate(FASHION_MNIST_CLASSES):
+            if not re.search(rf'^  {re.escape(name)} +[0-9.]+  {counts[i][i]}/20$', r.out, re.M):
+                fail('eval per-class', f'no line for {name} with {counts[i][i]}/20')
+    except (ValueError, IndexError) as e:
+        fail('eval matrix', f'cannot read the matrix ({e}):\n{r.out}')
+    r = check(binary, ['eval', model, '--data', tmp, '--class-names', 'index'], 0)
+    if not re.search(r'true \\ predicted +0 +1 +2 +3 +4 +5 +6 +7 +8 +9$', r.out, re.M):
+        fail('eval --class-names index', f'no numbered header in {r.out!r}')
+    names = ','.join(f'c{i}' for i in range(10))
+    check(binary, ['eval', model, '--data', tmp, '--class-names', names], 0,
+          stdout=['  c9 '])
+    check(binary, ['eval', model, '--data', tmp, '--class-names', 'a,b'], 1,
+          stderr=['clnn: error: ', '--class-names', '2 names', '10 classes'])
+
+
 GROUPS = {
     'kill': group_kill,
     'resume': group_resume,
@@ -502,6 +779,10 @@ GROUPS = {
     'errors': group_errors,
     'train': group_train,
     'bench': group_bench,
+    'metrics': group_metrics,
+    'plot': group_plot_with_cairo,
+    'plot-without-cairo': group_plot_without_cairo,
+    'eval-classes': group_eval_classes,
 }
 
 

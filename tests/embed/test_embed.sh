@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install clnn into a temporary folder (meson install --destdir), build
+# examples/embed.c against the installed header and library found through
+# pkg-config, as README's "Using clnn from C" tells users to, and run it.
+#
+#   test_embed.sh BUILD_DIR EMBED_C SANITIZE CC [CC_ARGS...]
+#
+# SANITIZE is the build's b_sanitize ("none" or e.g. "address,undefined"): a
+# sanitized library needs a program built with the same runtime. Installing
+# and compiling need no OpenCL device; running does, so without one the test
+# exits 77 (skip) after compiling, or fails when CLNN_TEST_REQUIRE_DEVICE=1.
+set -euo pipefail
+
+build=$1 source=$2 sanitize=$3
+shift 3
+compiler=("$@")
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clnn-embed.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# --no-rebuild: meson test has built everything, and a nested ninja would
+# contend for the build folder's lock.
+meson install -C "$build" --no-rebuild --destdir "$tmp/root" --quiet >"$tmp/install.log" 2>&1 || {
+    cat "$tmp/install.log" >&2
+    echo "test_embed: meson install --destdir failed" >&2
+    exit 1
+}
+pc=$(find "$tmp/root" -name clnn.pc -print -quit)
+if [[ -z "$pc" ]]; then
+    echo "test_embed: the installed tree has no clnn.pc" >&2
+    exit 1
+fi
+# The .pc file names the configured prefix; point it at the staged copy.
+prefix=$(pkg-config --variable=prefix "$pc")
+export PKG_CONFIG_PATH="${pc%/*}${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+read -r -a flags <<<"$(pkg-config --define-variable=prefix="$tmp/root$prefix" --cflags --libs clnn)"
+libdir=$(pkg-config --define-variable=prefix="$tmp/root$prefix" --variable=libdir clnn)
+echo "pkg-config --cflags --libs clnn: ${flags[*]}"
+
+extra=()
+if [[ "$sanitize" != none ]]; then
+    extra+=("-fsanitize=$sanitize")
+fi
+"${compiler[@]}" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "$source" "${flags[@]}" \
+    -o "$tmp/embed"
+echo "compiled $source against $libdir"
+
+# The program must load the staged library, not one installed elsewhere.
+export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if ! ldd "$tmp/embed" | grep -q "$libdir/libclnn.so"; then
+    ldd "$tmp/embed" >&2
+    echo "test_embed: embed does not resolve libclnn from $libdir" >&2
+    exit 1
+fi
+
+if ! "$tmp/root$prefix/bin/clnn" devices >/dev/null 2>"$tmp/devices.err"; then
+    echo "no OpenCL device: $(cat "$tmp/devices.err")"
+    [[ "${CLNN_TEST_REQUIRE_DEVICE:-}" == 1 ]] && exit 1
+    exit 77
+fi
+"$tmp/embed" | tee "$tmp/out.txt"
+grep -q '^test loss .* test acc ' "$tmp/out.txt"
+grep -q '^predicted' "$tmp/out.txt"
