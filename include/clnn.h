@@ -368,6 +368,8 @@ typedef struct clnn_metadata {
  * clnn_net_load and clnn_net_load_weights read a checkpoint as a model. */
 CLNN_API clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path,
                                               const clnn_metadata *user, size_t user_count);
+/** Most caller entries clnn_net_save_checkpoint takes. */
+#define CLNN_CHECKPOINT_USER_MAX 32
 /** Restore a checkpoint into a network of the same stack: parameters, buffers,
  * optimizer settings and state, and metrics, so training continues exactly as
  * if it had not stopped. */

@@ -9,10 +9,7 @@
 #if defined(__GNUC__)
 #define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
-#define CLI_PRINTF(f, a)/* A loss or accuracy as the output lines show it: 4 decimals, exponent form
- * for huge values, "nan"/"inf" spelled plainly. Returns buf. */
-const char *cli_format_metric(double value, char *buf, size_t cap);
-
+#define CLI_PRINTF(f, a)
 #endif
 
 /* Exit statuses: 2 follows the getopt/coreutils convention for bad usage so

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define META_MAX 32
+#define META_MAX (16 + CLNN_CHECKPOINT_USER_MAX)
 
 /* Optimizer buffers per trainable tensor: (buffer, name suffix). */
 static size_t optimizer_buffers(const clnn_net *net, cl_mem bufs[2], const char *names[2])
@@ -47,9 +47,10 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
     clnn_status st = clnn__net_check_ready(net, "clnn_net_save_checkpoint");
     if (st != CLNN_OK)
         return st;
-    if (user_count > 8 || (user_count && !user))
+    if (user_count > CLNN_CHECKPOINT_USER_MAX || (user_count && !user))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "clnn_net_save_checkpoint: at most 8 user metadata entries");
+                          "clnn_net_save_checkpoint: at most %d user metadata entries",
+                          CLNN_CHECKPOINT_USER_MAX);
     cl_mem bufs[2];
     const char *suffix[2];
     size_t nbuf = optimizer_buffers(net, bufs, suffix);

@@ -41,6 +41,15 @@ class Result:
                 f"  stdout: {self.out.strip()[:2000]!r}\n  stderr: {self.err.strip()[:2000]!r}")
 
 
+# Under the asan test setup, LeakSanitizer's exit-time tracer itself crashes
+# now and then ("Tracer caught signal 11") in short processes whose PoCL
+# worker threads are still winding down; these many short runs would make
+# that a flaky failure. Leaks in the same library code are checked by the
+# C test programs, so here LSan is off while ASan and UBSan stay on.
+if 'ASAN_OPTIONS' in os.environ:
+    os.environ['ASAN_OPTIONS'] += ':detect_leaks=0'
+
+
 def run(binary, args, env=None):
     full_env = dict(os.environ)
     full_env.pop('CLNN_VERBOSE', None)
@@ -470,12 +479,25 @@ def group_kill(binary, tmp):
     rng = random.Random(2024)
     kills = loadable = 0
     args = common + ['--save', part, '--checkpoint-every', '25']
-    while kills < 50 and not os.path.exists(part):
+    fresh = args
+    while kills < 50:
+        if os.path.exists(part):
+            # A fast machine finished before 50 kills: check this run against
+            # the uninterrupted one, then start another from scratch.
+            if open(part, 'rb').read() != open(full, 'rb').read():
+                fail('kill', 'a resumed model differs from the uninterrupted run')
+                return
+            os.remove(part)
+            os.remove(ckpt)
+            args = fresh
         proc = subprocess.Popen([binary] + args, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.1, 0.6))
         if proc.poll() is not None:
-            continue  # finished (or failed) by itself: checked below
+            if proc.returncode != 0:
+                fail('kill', f'a run exited with status {proc.returncode} by itself')
+                return
+            continue  # finished by itself: compared at the top of the loop
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
@@ -491,8 +513,6 @@ def group_kill(binary, tmp):
         check(binary, args, 0)
     print(f'{kills}/{kills} killed runs resumable ({loadable} from a checkpoint that loaded, '
           f'{kills - loadable} before the first checkpoint), 0 corrupt checkpoints')
-    if kills < 50:
-        fail('kill', f'only {kills} kills happened before the run finished; make it longer')
     if open(part, 'rb').read() != open(full, 'rb').read():
         fail('kill', 'the resumed model differs from the uninterrupted run')
 
