@@ -21,16 +21,16 @@ are meaningful, and stops with an error otherwise:
 """
 
 import copy
-import json
 import math
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clnn_torch import write_safetensors  # noqa: E402
 
 IN_FEATURES = 37
 SPEC = "dense:19,bn,relu,dense:13,bn,relu,dense:7"
@@ -72,33 +72,6 @@ SCENARIOS = [
 
 
 # ------------------------------------------------------------ safetensors
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, numpy array) in file order; metadata: str->str."""
-    header = {"__metadata__": dict(metadata)}
-    blobs = []
-    offset = 0
-    for name, arr in tensors:
-        if arr.dtype == np.float32:
-            dtype, data = "F32", arr.astype("<f4").tobytes()
-        elif arr.dtype == np.int64:
-            dtype, data = "I64", arr.astype("<i8").tobytes()
-        else:
-            raise ValueError(f"{name}: unsupported dtype {arr.dtype}")
-        header[name] = {"dtype": dtype, "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
 
 # ------------------------------------------------------------ the network
 
