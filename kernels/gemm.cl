@@ -19,11 +19,19 @@
  *
  * None uses local memory or barriers: on CPU devices work-groups run as
  * threads and barriers force every work-item's live values to memory, while
- * a large per-work-item register tile is what keeps the FMA units busy. The
- * k loops are deliberately not unrolled: on PoCL unrolled bodies ran 1.5–2×
- * slower (register pressure with 16 live vector accumulators).
+ * a large per-work-item register tile is what keeps the FMA units busy.
  *
- * beta == 0 never reads C (it may hold NaN from an earlier use). */
+ * Register tiles are private arrays indexed only by constants: the loops
+ * over a tile carry #pragma unroll so the arrays become registers. PoCL gives
+ * every work-item of a group its own copy of any private array left in
+ * memory (a variable index, a vstore into it, a loop with a data-dependent
+ * trip count over it), which made the kernels 3× slower and overflowed the
+ * thread stack for large groups. The k loops themselves stay rolled (unrolled
+ * bodies ran 1.5–2× slower on PoCL).
+ *
+ * All loads stay inside the matrices (edge tiles are shifted or clamped), so
+ * padding and neighbouring data are never read; beta == 0 never reads C (it
+ * may hold NaN from an earlier use). */
 
 #ifndef TRANS_A
 #define TRANS_A 0
@@ -101,7 +109,8 @@ float hsum_d(floatd v)
 #if DVW == 16
 /* A transpose-and-add tree that sums 16 (or 8, 4) float16 vectors
  * horizontally in about 3 operations per vector instead of 8 for separate
- * reductions; at K = 256 the separate reductions cost a third of the time.
+ * reductions (10–15% faster at K = 256, where the reductions are a large part
+ * of each work-item's work).
  * Each step pairs two vectors and halves the partial sums per output:
  * pair_sum(a, b) = [a: 8 partials | b: 8], quad_sum -> 4 outputs × 4 partials,
  * oct_sum -> 8 outputs × 2 partials. Written as value functions (no pointers)
@@ -235,7 +244,6 @@ __kernel void gemm_outer(const int M, const int N, const int K, const float alph
         }
     }
 }
-
 
 __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
                        __global const float *a, const int a_off, const int lda,

@@ -4,22 +4,27 @@
 
 #include <stdio.h>
 
-/* Tile parameters per device type. Only the CPU entry is measured (PoCL on
- * an AVX-512 CPU: an 8×32 tile is 16 float16 accumulators, half the 32
- * vector registers, leaving room for the B row and broadcasts; the dot tile
- * 4×4 likewise). The default entry keeps a work-item's accumulators small
- * (8 float4) so GPUs, whose threads have far fewer registers, do not spill,
- * and leaves work-group sizes to the driver; a tuner should refine it. */
+/* Parameters per device type, the one place a tuner needs to change. Only
+ * the CPU entry is measured (PoCL 3.1 on a 2-core AVX-512 CPU): an 8×32
+ * outer tile is 16 float16 accumulators, half the 32 vector registers,
+ * leaving room for the B row and the broadcasts; the 4×4 dot tile likewise
+ * (5×4, 6×3, 8×2 and 4×3 measured within noise of it); walking M tiles
+ * in gemm_outer was as fast or faster than walking N at every shape; our own
+ * work-group sizes instead of PoCL's (which made a single group of small
+ * ranges) use both cores. The default entry keeps a work-item's accumulators
+ * small (8 float4) so GPUs, whose threads have far fewer registers, do not
+ * spill, and leaves work-group sizes to the driver; a tuner should refine
+ * it. */
 static const struct {
     clnn_device_type type;
     clnn__gemm_own_params params;
 } param_table[] = {
     {CLNN_DEVICE_CPU,
-     {.rm = 8, .vw = 16, .nv = 2, .dm = 4, .dn = 4, .dvw = 16, .outer_grid = CLNN__GRID_AUTO,
-      .dot_grid = CLNN__GRID_N, .stream_bytes = 1 << 20, .local0 = 64, .min_groups = 2}},
+     {.rm = 8, .vw = 16, .nv = 2, .dm = 4, .dn = 4, .dvw = 16, .outer_grid = CLNN__GRID_M,
+      .dot_grid = CLNN__GRID_N, .local0 = 64, .min_groups = 4}},
     {CLNN_DEVICE_OTHER,
      {.rm = 4, .vw = 4, .nv = 2, .dm = 2, .dn = 2, .dvw = 4, .outer_grid = CLNN__GRID_N,
-      .dot_grid = CLNN__GRID_N, .stream_bytes = 0, .local0 = 0, .min_groups = 0}},
+      .dot_grid = CLNN__GRID_N, .local0 = 0, .min_groups = 0}},
 };
 
 void clnn__gemm_own_default_params(const clnn_context *ctx, clnn__gemm_own_params *p)
@@ -43,7 +48,7 @@ static bool params_ok(const clnn__gemm_own_params *p)
     return p->rm >= 1 && p->rm <= 32 && vector_width_ok(p->vw) && p->nv >= 1 && p->nv <= 8 &&
            p->dm >= 1 && p->dm <= 16 && p->dn >= 1 && p->dn <= 16 && vector_width_ok(p->dvw) &&
            p->local0 >= 0 && p->min_groups >= 0 && p->outer_grid >= CLNN__GRID_N &&
-           p->outer_grid <= CLNN__GRID_AUTO && p->dot_grid >= CLNN__GRID_N &&
+           p->outer_grid <= CLNN__GRID_M && p->dot_grid >= CLNN__GRID_N &&
            p->dot_grid <= CLNN__GRID_M;
 }
 
@@ -71,6 +76,38 @@ static size_t ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
+/* Work-groups for a range of global[0] × global[1] tiles: up to local0
+ * tiles along dimension 0, then whole rows along dimension 1, making as few
+ * groups as possible while keeping at least min_groups per compute unit:
+ * enough that every core gets work and a late core does not hold up the
+ * rest, few enough that PoCL's per-group costs (a thread hand-off each) stay
+ * small next to the work. Sizes are evened out so the range, rounded up to
+ * whole groups, wastes little. */
+static void pick_local(const clnn_context *ctx, cl_kernel kernel, const clnn__gemm_own_params *p,
+                       const size_t global[2], size_t local[2])
+{
+    const size_t units = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    const size_t want = CLNN__MAX((size_t)p->min_groups * units, 1);
+    /* The kernel's limit can be below the device's. */
+    size_t max_wg = 0;
+    if (clGetKernelWorkGroupInfo(kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg,
+                                 &max_wg, NULL) != CL_SUCCESS || max_wg == 0)
+        max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
+    size_t l0 = CLNN__MIN((size_t)p->local0, CLNN__MIN(global[0], max_wg));
+    /* Too few groups: split dimension 0 further. */
+    l0 = CLNN__MIN(l0, ceil_div(global[0], ceil_div(want, global[1])));
+    const size_t n0 = ceil_div(global[0], l0);
+    l0 = ceil_div(global[0], n0);
+    /* Too many: take several rows of dimension 1 per group. */
+    size_t l1 = 1;
+    if (n0 * global[1] > want)
+        l1 = CLNN__MIN(global[1] / CLNN__MAX(want / n0, 1), max_wg / l0);
+    l1 = CLNN__MAX(l1, 1);
+    l1 = ceil_div(global[1], ceil_div(global[1], l1));
+    local[0] = l0;
+    local[1] = l1;
+}
+
 clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
                                 const clnn__gemm_own_params *p)
 {
@@ -88,15 +125,6 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     bool grid_mn;
     if (which == OWN_OUTER) {
         grid_mn = p->outer_grid == CLNN__GRID_M;
-        if (p->outer_grid == CLNN__GRID_AUTO) {
-            /* Each group streams the whole of one operand: op(B) when
-             * walking N. When op(B) is too big to stay in cache between
-             * groups (dW = dYᵀ·X at large batches), stream op(A) instead if
-             * it is smaller. */
-            const size_t a_bytes = g->m * g->k * sizeof(float);
-            const size_t b_bytes = g->k * g->n * sizeof(float);
-            grid_mn = b_bytes > p->stream_bytes && a_bytes < b_bytes;
-        }
         snprintf(options, sizeof options, "-DTRANS_A=%d -DRM=%d -DVW=%d -DNV=%d -DGRID_MN=%d",
                  g->trans_a, p->rm, p->vw, p->nv, grid_mn);
         tile_m = (size_t)p->rm;
@@ -120,18 +148,8 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     const size_t tiles_m = ceil_div(g->m, tile_m), tiles_n = ceil_div(g->n, tile_n);
     const size_t global[2] = {grid_mn ? tiles_m : tiles_n, grid_mn ? tiles_n : tiles_m};
     size_t local[2] = {0, 1};
-    if (p->local0) {
-        /* Work-groups of up to local0 consecutive tiles, but at least
-         * min_groups per compute unit so every core gets work, and sized
-         * evenly so the rounded-up range wastes little. */
-        const size_t units = ctx->info.compute_units ? ctx->info.compute_units : 1;
-        const size_t want = (size_t)p->min_groups * units;
-        const size_t max_wg = ctx->info.max_work_group_size ? ctx->info.max_work_group_size : 1;
-        size_t l0 = CLNN__MIN((size_t)p->local0, CLNN__MIN(global[0], max_wg));
-        if (want > 1)
-            l0 = CLNN__MIN(l0, ceil_div(global[0], ceil_div(want, global[1])));
-        local[0] = ceil_div(global[0], ceil_div(global[0], l0));
-    }
+    if (p->local0)
+        pick_local(ctx, kernel, p, global, local);
     int M = (int)g->m, N = (int)g->n, K = (int)g->k;
     int a_off = (int)g->a_off, lda = (int)g->lda, b_off = (int)g->b_off, ldb = (int)g->ldb;
     int c_off = (int)g->c_off, ldc = (int)g->ldc;

@@ -6,21 +6,20 @@
 
 #include "gemm/gemm.h"
 
-enum { CLNN__GRID_N = 0, CLNN__GRID_M = 1, CLNN__GRID_AUTO = 2 };
+enum { CLNN__GRID_N = 0, CLNN__GRID_M = 1 };
 
 typedef struct clnn__gemm_own_params {
     /* gemm_outer (op(B) = B): each work-item computes rm × (vw·nv) of C. */
     int rm, vw, nv;
     /* gemm_dot (A·Bᵀ): each work-item computes dm × dn of C, dvw-wide along K. */
     int dm, dn, dvw;
-    /* What range dimension 0 (the order in which a work-group's tiles run)
-     * walks: CLNN__GRID_N shares op(A)'s rows across the group and streams
-     * op(B); CLNN__GRID_M the reverse; CLNN__GRID_AUTO (gemm_outer only)
-     * streams op(B) unless it exceeds stream_bytes and op(A) is smaller. */
+    /* What range dimension 0 walks, i.e. the order in which a work-group's
+     * tiles run: CLNN__GRID_N shares op(A)'s rows across the group and
+     * streams op(B); CLNN__GRID_M shares op(B)'s columns and streams op(A). */
     int outer_grid, dot_grid;
-    size_t stream_bytes;
-    /* Work-groups of local0 × 1 tiles, shrunk until the launch has at least
-     * min_groups per compute unit; local0 = 0 lets the OpenCL implementation
+    /* Work-groups of up to local0 tiles along dimension 0, then whole rows
+     * along dimension 1: as few groups as keep at least min_groups per
+     * compute unit. local0 = 0 lets the OpenCL implementation
      * choose (PoCL then often makes one group of a small range, leaving all
      * but one core idle). */
     int local0, min_groups;
