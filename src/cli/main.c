@@ -19,6 +19,8 @@ static const command commands[] = {
     {"train", "train a network on an IDX dataset such as Fashion-MNIST", cmd_train, cmd_train_help},
     {"eval", "evaluate a saved model on the test split", cmd_eval, cmd_eval_help},
     {"bench", "measure training speed and where a step's time goes", cmd_bench, cmd_bench_help},
+    {"tune", "find the fastest matrix-multiply kernels for a network on a device", cmd_tune,
+     cmd_tune_help},
     {"plot", "draw loss and accuracy curves from a clnn train --metrics file", cmd_plot,
      cmd_plot_help},
 };
