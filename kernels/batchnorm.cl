@@ -1,10 +1,49 @@
 /* BatchNorm1d over a rows × cols batch (one feature per column), with
- * PyTorch's semantics. One work-item per feature: it walks its column, so
- * reductions have a fixed order and the results are reproducible.
+ * PyTorch's semantics. Each work-item owns W adjacent features (-D W=1, 4,
+ * 8 or 16, chosen per device) and walks their columns, so reductions have a
+ * fixed order and the results are reproducible; with W > 1 every access is
+ * an explicit W-wide vector of one row, which CPU devices need to run these
+ * loops at memory speed, while GPUs take W = 1 for coalescing.
  *
  * A ReLU that follows is fused when fuse_relu is set: forward also writes
  * relu_out = max(y, 0), and backward takes the gradient of the ReLU's output
  * and masks it with y > 0 itself, saving two launches and a pass. */
+
+#ifndef W
+#define W 1
+#endif
+#if W == 1
+typedef float vec;
+#define LOAD(p, i) ((p)[i])
+#define STORE(v, p, i) ((p)[i] = (v))
+#elif W == 4
+typedef float4 vec;
+#define LOAD(p, i) vload4(0, (p) + (i))
+#define STORE(v, p, i) vstore4((v), 0, (p) + (i))
+#elif W == 8
+typedef float8 vec;
+#define LOAD(p, i) vload8(0, (p) + (i))
+#define STORE(v, p, i) vstore8((v), 0, (p) + (i))
+#elif W == 16
+typedef float16 vec;
+#define LOAD(p, i) vload16(0, (p) + (i))
+#define STORE(v, p, i) vstore16((v), 0, (p) + (i))
+#else
+#error "W must be 1, 4, 8 or 16"
+#endif
+
+/* y = (x − mean)·invstd·γ + β down the columns c..c+W−1, and the fused ReLU. */
+static void normalize(__global const float *x, __global float *y, const int rows, const int cols,
+                      const int c, const vec mean, const vec invstd, const vec g, const vec b,
+                      __global float *relu_out, const int fuse_relu)
+{
+    for (int r = 0; r < rows; r++) {
+        const vec v = (LOAD(x, r * cols + c) - mean) * invstd * g + b;
+        STORE(v, y, r * cols + c);
+        if (fuse_relu)
+            STORE(fmax(v, 0.0f), relu_out, r * cols + c);
+    }
+}
 
 /* Training: normalise with the batch mean and biased variance (two passes,
  * so the variance is never negative); update the running statistics with
@@ -16,33 +55,27 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
                                __global float *save_invstd, const float momentum, const float eps,
                                __global float *relu_out, const int fuse_relu)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    float sum = 0.0f;
+    vec sum = 0.0f;
     for (int r = 0; r < rows; r++)
-        sum += x[r * cols + c];
-    const float mean = sum / rows;
-    float ss = 0.0f;
+        sum += LOAD(x, r * cols + c);
+    const vec mean = sum / rows;
+    vec ss = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float d = x[r * cols + c] - mean;
+        const vec d = LOAD(x, r * cols + c) - mean;
         ss += d * d;
     }
-    const float var = ss / rows;
-    const float invstd = 1.0f / sqrt(var + eps);
-    const float g = params[gamma_off + c];
-    const float b = params[beta_off + c];
-    for (int r = 0; r < rows; r++) {
-        const float v = (x[r * cols + c] - mean) * invstd * g + b;
-        y[r * cols + c] = v;
-        if (fuse_relu)
-            relu_out[r * cols + c] = fmax(v, 0.0f);
-    }
-    save_mean[c] = mean;
-    save_invstd[c] = invstd;
-    const float unbiased = ss / (rows - 1);
-    stats[rmean_off + c] = (1.0f - momentum) * stats[rmean_off + c] + momentum * mean;
-    stats[rvar_off + c] = (1.0f - momentum) * stats[rvar_off + c] + momentum * unbiased;
+    const vec var = ss / rows;
+    const vec invstd = 1.0f / sqrt(var + eps);
+    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+              LOAD(params, beta_off + c), relu_out, fuse_relu);
+    STORE(mean, save_mean, c);
+    STORE(invstd, save_invstd, c);
+    const vec unbiased = ss / (rows - 1);
+    STORE((1.0f - momentum) * LOAD(stats, rmean_off + c) + momentum * mean, stats, rmean_off + c);
+    STORE((1.0f - momentum) * LOAD(stats, rvar_off + c) + momentum * unbiased, stats, rvar_off + c);
 }
 
 /* Eval: normalise with the running statistics. */
@@ -53,21 +86,15 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
                               __global float *save_mean, __global float *save_invstd,
                               const float eps, __global float *relu_out, const int fuse_relu)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = stats[rmean_off + c];
-    const float invstd = 1.0f / sqrt(stats[rvar_off + c] + eps);
-    const float g = params[gamma_off + c];
-    const float b = params[beta_off + c];
-    for (int r = 0; r < rows; r++) {
-        const float v = (x[r * cols + c] - mean) * invstd * g + b;
-        y[r * cols + c] = v;
-        if (fuse_relu)
-            relu_out[r * cols + c] = fmax(v, 0.0f);
-    }
-    save_mean[c] = mean;
-    save_invstd[c] = invstd;
+    const vec mean = LOAD(stats, rmean_off + c);
+    const vec invstd = 1.0f / sqrt(LOAD(stats, rvar_off + c) + eps);
+    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+              LOAD(params, beta_off + c), relu_out, fuse_relu);
+    STORE(mean, save_mean, c);
+    STORE(invstd, save_invstd, c);
 }
 
 /* Backward. With batch statistics (training) the mean and variance depend on
@@ -80,34 +107,35 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
                           const int dgamma_off, const int dbeta_off, const int batch_stats,
                           const int need_dx, __global const float *y, const int fuse_relu)
 {
-/* The gradient reaching the BatchNorm output: masked by the fused ReLU. */
-#define DY(i) (fuse_relu && !(y[i] > 0.0f) ? 0.0f : dy[i])
-    const int c = get_global_id(0);
+/* The gradient reaching the BatchNorm output: masked by the fused ReLU
+ * (select keeps dy where y > 0, NaN included in the masked part). */
+#define DY(i) (fuse_relu ? select((vec)0.0f, LOAD(dy, i), LOAD(y, i) > 0.0f) : LOAD(dy, i))
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = save_invstd[c];
-    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = LOAD(save_invstd, c);
+    vec sum_dy = 0.0f, sum_dy_xhat = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float g = DY(r * cols + c);
+        const vec g = DY(r * cols + c);
         sum_dy += g;
-        sum_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
+        sum_dy_xhat += g * (LOAD(x, r * cols + c) - mean) * invstd;
     }
-    grads[dgamma_off + c] = sum_dy_xhat;
-    grads[dbeta_off + c] = sum_dy;
+    STORE(sum_dy_xhat, grads, dgamma_off + c);
+    STORE(sum_dy, grads, dbeta_off + c);
     if (!need_dx)
         return;
-    const float gamma = params[gamma_off + c];
+    const vec gamma = LOAD(params, gamma_off + c);
     if (batch_stats) {
-        const float k = gamma * invstd / rows;
+        const vec k = gamma * invstd / rows;
         for (int r = 0; r < rows; r++) {
-            const float xhat = (x[r * cols + c] - mean) * invstd;
-            dx[r * cols + c] = k * (rows * DY(r * cols + c) - sum_dy - xhat * sum_dy_xhat);
+            const vec xhat = (LOAD(x, r * cols + c) - mean) * invstd;
+            STORE(k * (rows * DY(r * cols + c) - sum_dy - xhat * sum_dy_xhat), dx, r * cols + c);
         }
     } else {
-        const float k = gamma * invstd;
+        const vec k = gamma * invstd;
         for (int r = 0; r < rows; r++)
-            dx[r * cols + c] = k * DY(r * cols + c);
+            STORE(k * DY(r * cols + c), dx, r * cols + c);
     }
 #undef DY
 }

@@ -1,13 +1,40 @@
 /* BatchNorm1d with PyTorch's semantics (kernels/batchnorm.cl). */
 #include "net/net_internal.h"
 
+#include <stdio.h>
+
+/* Features per work-item: CPU devices run explicit vectors of one row
+ * (the widest that divides the width); GPUs one feature per work-item,
+ * which keeps neighbouring work-items on neighbouring addresses. */
+static int features_per_item(const clnn_context *ctx, size_t cols)
+{
+    if (ctx->info.type != CLNN_DEVICE_CPU)
+        return 1;
+    static const int widths[] = {16, 8, 4}; /* those kernels/batchnorm.cl defines */
+    for (size_t i = 0; i < CLNN__ARRAY_LEN(widths); i++)
+        if (cols % (size_t)widths[i] == 0)
+            return widths[i];
+    return 1;
+}
+
+static clnn_status bn_kernel(clnn_context *ctx, const clnn__layer *l, const char *name,
+                             cl_kernel *k, size_t *global)
+{
+    int w = features_per_item(ctx, l->out);
+    char options[16];
+    snprintf(options, sizeof options, "-DW=%d", w);
+    *global = l->out / (size_t)w;
+    return clnn__kernel(ctx, "batchnorm", options, name, k);
+}
+
 clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
                              bool training, cl_mem relu_out)
 {
     clnn_context *ctx = net->ctx;
     const char *name = training ? "bn_forward_train" : "bn_forward_eval";
     cl_kernel k;
-    clnn_status st = clnn__kernel(ctx, "batchnorm", NULL, name, &k);
+    size_t global[1];
+    clnn_status st = bn_kernel(ctx, l, name, &k, &global[0]);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out;
@@ -16,11 +43,12 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
     float eps = CLNN__BN_EPS, momentum = CLNN__BN_MOMENTUM;
     int fuse = relu_out ? 1 : 0;
     cl_mem relu_arg = relu_out ? relu_out : y; /* never written when fuse is 0 */
-    const size_t global[1] = {l->out};
+    size_t local[1];
+    const size_t *lp = clnn__spread_local(ctx, global[0], local);
     /* Minimum traffic: read x, write y (the kernel's extra passes hit cache). */
     clnn__profile_work(ctx, 0, 8.0 * rows * l->out);
     if (training) {
-        st = CLNN__LAUNCH(ctx, k, name, 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
+        st = CLNN__LAUNCH(ctx, k, name, 1, global, lp, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
                           CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
                           CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
                           CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
@@ -30,7 +58,7 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
             l->num_batches_tracked++;
         return st;
     }
-    return CLNN__LAUNCH(ctx, k, name, 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
+    return CLNN__LAUNCH(ctx, k, name, 1, global, lp, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
                         CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
                         CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
                         CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd), CLNN__ARG(eps),
@@ -42,16 +70,18 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
 {
     clnn_context *ctx = net->ctx;
     cl_kernel k;
-    clnn_status st = clnn__kernel(ctx, "batchnorm", NULL, "bn_backward", &k);
+    size_t global[1];
+    clnn_status st = bn_kernel(ctx, l, "bn_backward", &k, &global[0]);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;
     int bs = batch_stats ? 1 : 0, need_dx = dx ? 1 : 0, fuse = bn_out ? 1 : 0;
     cl_mem mask = bn_out ? bn_out : dy; /* never read when fuse is 0 */
     cl_mem dx_arg = dx ? dx : dy; /* never written when need_dx is 0 */
-    const size_t global[1] = {l->out};
+    size_t local[1];
+    const size_t *lp = clnn__spread_local(ctx, global[0], local);
     clnn__profile_work(ctx, 0, (dx ? 12.0 : 8.0) * rows * l->out);
-    return CLNN__LAUNCH(ctx, k, "bn_backward", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(dy),
+    return CLNN__LAUNCH(ctx, k, "bn_backward", 1, global, lp, CLNN__ARG(x), CLNN__ARG(dy),
                         CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params),
                         CLNN__ARG(goff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
                         CLNN__ARG(net->grads), CLNN__ARG(goff), CLNN__ARG(boff), CLNN__ARG(bs),

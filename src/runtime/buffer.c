@@ -96,6 +96,18 @@ clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size
     return clnn__cl_check(err, "clEnqueueFillBuffer");
 }
 
+const size_t *clnn__spread_local(const clnn_context *ctx, size_t items, size_t *local)
+{
+    if (ctx->info.type != CLNN_DEVICE_CPU)
+        return NULL;
+    size_t groups = 2 * (ctx->info.compute_units ? ctx->info.compute_units : 1);
+    size_t l = 1;
+    while (l * 2 <= items / groups && l < 64)
+        l *= 2;
+    *local = l;
+    return local;
+}
+
 clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, cl_uint dims,
                          const size_t *global, const size_t *local, const clnn__arg *args,
                          size_t nargs)

@@ -23,10 +23,14 @@ struct clnn_context {
     cl_command_queue queue;
     clnn_device_info info;
     clnn_gemm_backend gemm;
+    bool gemm_explicit; /* options.gemm or $CLNN_GEMM named it: tuning files do not apply */
     bool profiling;
     /* Called by clnn_context_free before the queue and context go, for
      * parts above the runtime that keep per-context state (CLBlast). */
     void (*before_free)(clnn_context *ctx);
+    /* The GEMM part's per-context state (gemm/tune.h: tuning table, last
+     * tuning report); freed through before_free. */
+    void *gemm_state;
     /* Profiling (options.profiling): events waiting to be summed, and the sums. */
     const char *profile_scope;
     double work_flops, work_bytes;
@@ -109,6 +113,11 @@ typedef struct clnn__arg {
 } clnn__arg;
 #define CLNN__ARG(v) ((clnn__arg){sizeof(v), &(v)})
 #define CLNN__LOCAL(bytes) ((clnn__arg){(bytes), NULL})
+
+/* Work-group size for a 1-D range of `items` independent work-items. Left to
+ * the driver (NULL), PoCL puts a small range in one group and so on one
+ * core; on CPU devices this splits it into at least two groups per core. */
+const size_t *clnn__spread_local(const clnn_context *ctx, size_t items, size_t *local);
 
 /* Set args and enqueue a 1-D or 2-D range; global sizes are rounded up to a
  * multiple of local (kernels guard their bounds). local may be NULL. */

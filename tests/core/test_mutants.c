@@ -23,13 +23,13 @@ typedef struct mutant {
 } mutant;
 
 static const mutant mutants[] = {
-    {"BatchNorm variance without the 1/N", "batchnorm.cl", "const float var = ss / rows;",
-     "const float var = ss;", {"layers", "batchnorm", "gradcheck"}},
+    {"BatchNorm variance without the 1/N", "batchnorm.cl", "const vec var = ss / rows;",
+     "const vec var = ss;", {"layers", "batchnorm", "gradcheck"}},
     {"BatchNorm running_var from the biased variance", "batchnorm.cl",
-     "const float unbiased = ss / (rows - 1);", "const float unbiased = ss / rows;",
+     "const vec unbiased = ss / (rows - 1);", "const vec unbiased = ss / rows;",
      {"batchnorm", "layers"}},
     {"BatchNorm running_mean without momentum", "batchnorm.cl",
-     "(1.0f - momentum) * stats[rmean_off + c] + momentum * mean", "mean", {"batchnorm"}},
+     "(1.0f - momentum) * LOAD(stats, rmean_off + c) + momentum * mean", "mean", {"batchnorm"}},
     {"BatchNorm backward without the mean term", "batchnorm.cl",
      "- sum_dy - xhat * sum_dy_xhat", "- xhat * sum_dy_xhat", {"layers", "gradcheck"}},
     {"SGD momentum ignoring dampening", "optimizer.cl",
@@ -48,9 +48,10 @@ static const mutant mutants[] = {
     {"ReLU gradient passing at zero output", "activation.cl", "y[i] > 0.0f ? dy[i]",
      "y[i] >= 0.0f ? dy[i]", {"layers"}},
     {"fused BatchNorm+ReLU forward without the ReLU", "batchnorm.cl",
-     "relu_out[r * cols + c] = fmax(v, 0.0f);", "relu_out[r * cols + c] = v;", {"layers"}},
+     "STORE(fmax(v, 0.0f), relu_out, r * cols + c);", "STORE(v, relu_out, r * cols + c);", {"layers"}},
     {"fused BatchNorm+ReLU backward without the ReLU mask", "batchnorm.cl",
-     "(fuse_relu && !(y[i] > 0.0f) ? 0.0f : dy[i])", "(dy[i])", {"layers", "gradcheck"}},
+     "(fuse_relu ? select((vec)0.0f, LOAD(dy, i), LOAD(y, i) > 0.0f) : LOAD(dy, i))",
+     "(LOAD(dy, i))", {"layers", "gradcheck"}},
     {"cross-entropy gradient not averaged", "loss.cl", "* scale;", ";", {"layers", "gradcheck"}},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])
