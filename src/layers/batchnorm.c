@@ -1,32 +1,6 @@
 /* BatchNorm1d with PyTorch's semantics (kernels/batchnorm.cl). */
 #include "net/net_internal.h"
 
-#include <stdio.h>
-
-/* Features per work-item: CPU devices run explicit vectors of one row
- * (the widest that divides the width); GPUs one feature per work-item,
- * which keeps neighbouring work-items on neighbouring addresses. */
-static int features_per_item(const clnn_context *ctx, size_t cols)
-{
-    if (ctx->info.type != CLNN_DEVICE_CPU)
-        return 1;
-    static const int widths[] = {16, 8, 4}; /* those kernels/batchnorm.cl defines */
-    for (size_t i = 0; i < CLNN__ARRAY_LEN(widths); i++)
-        if (cols % (size_t)widths[i] == 0)
-            return widths[i];
-    return 1;
-}
-
-static clnn_status bn_kernel(clnn_context *ctx, const clnn__layer *l, const char *name,
-                             cl_kernel *k, size_t *global)
-{
-    int w = features_per_item(ctx, l->out);
-    char options[16];
-    snprintf(options, sizeof options, "-DW=%d", w);
-    *global = l->out / (size_t)w;
-    return clnn__kernel(ctx, "batchnorm", options, name, k);
-}
-
 clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
                              bool training, cl_mem relu_out)
 {
@@ -34,7 +8,7 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
     const char *name = training ? "bn_forward_train" : "bn_forward_eval";
     cl_kernel k;
     size_t global[1];
-    clnn_status st = bn_kernel(ctx, l, name, &k, &global[0]);
+    clnn_status st = clnn__column_kernel(ctx, "batchnorm", name, l->out, &k, global);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out;
@@ -71,7 +45,7 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
     clnn_context *ctx = net->ctx;
     cl_kernel k;
     size_t global[1];
-    clnn_status st = bn_kernel(ctx, l, "bn_backward", &k, &global[0]);
+    clnn_status st = clnn__column_kernel(ctx, "batchnorm", "bn_backward", l->out, &k, global);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;

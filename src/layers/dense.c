@@ -37,13 +37,14 @@ clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem
     if (st != CLNN_OK)
         return st;
     cl_kernel k;
-    st = clnn__kernel(ctx, "dense", NULL, "bias_grad", &k);
+    size_t global[1], local[1];
+    st = clnn__column_kernel(ctx, "dense", "bias_grad", l->out, &k, global);
     if (st != CLNN_OK)
         return st;
+    const size_t *lp = clnn__spread_local(ctx, global[0], local);
     int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
-    const size_t global[1] = {l->out};
     clnn__profile_work(ctx, (double)rows * l->out, 4.0 * rows * l->out);
-    st = CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, NULL, CLNN__ARG(dy), CLNN__ARG(r),
+    st = CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, lp, CLNN__ARG(dy), CLNN__ARG(r),
                       CLNN__ARG(c), CLNN__ARG(net->grads), CLNN__ARG(off));
     if (st != CLNN_OK || !dx)
         return st;

@@ -133,6 +133,14 @@ clnn_status clnn__grad_bucket_read(clnn_net *net, size_t layer);
 clnn_status clnn__grad_allreduce(clnn_net *net);
 clnn_status clnn__optimizer_step(clnn_net *net);
 
+/* A kernel whose work-items each own W adjacent columns of a cols-wide
+ * matrix (-D W): explicit W-wide vectors on CPU devices (the widest of 16, 8,
+ * 4 that divides cols), one column per work-item on GPUs, which keeps
+ * neighbouring work-items on neighbouring addresses. *global gets the
+ * number of work-items. */
+clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const char *name,
+                                size_t cols, cl_kernel *kernel, size_t *global);
+
 /* Fixed OpenCL options of the layer kernels. */
 #define CLNN__BN_EPS 1e-5f
 #define CLNN__BN_MOMENTUM 0.1f
