@@ -189,6 +189,77 @@ CLNN_API clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_pro
                                                size_t *count);
 CLNN_API void clnn_context_profile_reset(clnn_context *ctx);
 
+/* ---------------------------------------------------------------- tuning */
+
+/** Autotuning of the matrix multiplies (GEMMs) of a network on the context's
+ * device. For every GEMM of the network at every batch size, candidates (clnn's
+ * own kernels over a grid of tile sizes, vector widths, work-group sizes and
+ * orders, and CLBlast with its own or overridden kernel parameters) are run on
+ * random inputs, checked against a double-precision host result (each
+ * element within 2e-5 of the sum of the absolute products behind it; every
+ * element, or a sample including the edges beyond 2^27 multiply-adds) and
+ * timed; the fastest correct one wins per shape, if more than 3% faster than
+ * a simpler choice (the device's default parameters, then one parameter set
+ * for all shapes, then clnn's own kernels over CLBlast). The winners go to a
+ * tuning file per device (keyed by platform, device, driver, device version,
+ * clnn version and the GEMM kernels' source) under the cache folder:
+ * $CLNN_CACHE_DIR/tuning, else $XDG_CACHE_HOME/clnn/tuning, else
+ * ~/.cache/clnn/tuning. Contexts load their device's file when created and
+ * use it in every GEMM, unless CLNN_TUNING=0 or the GEMM backend was chosen
+ * explicitly (options.gemm or $CLNN_GEMM), which always wins. */
+typedef struct clnn_tune_options {
+    const char *spec;          /* layer stack, as clnn_net_add_layers */
+    size_t in_features;
+    const size_t *batch_sizes; /* tune the network's GEMMs at each of these */
+    size_t n_batch_sizes;
+    bool quick;                /* a few candidates (seconds) instead of the full grid */
+    bool missing_only;         /* only shapes the context's tuning does not hold yet */
+} clnn_tune_options;
+
+/** One GEMM shape's outcome. Times are microseconds per call, best of several
+ * timed runs; 0 when no candidate of that kind passed. */
+typedef struct clnn_tune_result {
+    size_t batch;
+    size_t layer;              /* index of the dense layer in the stack */
+    const char *op;            /* "forward" (X·Wᵀ), "grad_weight" (dYᵀ·X), "grad_input" (dY·W) */
+    bool trans_a, trans_b;
+    size_t m, n, k;
+    unsigned candidates;       /* candidates run and checked */
+    unsigned rejected;         /* of those, wrong results or failed to run */
+    double default_us;         /* untuned: the context's backend with its default parameters */
+    double own_us;             /* best of clnn's own kernels */
+    char own_params[96];       /* its parameters */
+    double clblast_us;         /* CLBlast with the parameters chosen for the device */
+    clnn_gemm_backend chosen;  /* CLNN_GEMM_OWN or CLNN_GEMM_CLBLAST */
+    double chosen_us;
+    double gflops;             /* of the chosen candidate */
+} clnn_tune_result;
+
+typedef struct clnn_tune_report {
+    const clnn_tune_result *results; /* one per distinct shape tuned */
+    size_t count;
+    double seconds;                  /* wall time of the whole search */
+    clnn_gemm_backend default_backend; /* used for shapes not in the tuning file */
+    const char *clblast;             /* CLBlast parameters chosen for the device */
+    const char *path;                /* the tuning file written */
+} clnn_tune_report;
+
+CLNN_API void clnn_tune_options_init(clnn_tune_options *options);
+/** Tune, write (merge into) the device's tuning file atomically, and use the
+ * result in this context from now on (unless tuning is disabled for it, see
+ * clnn_context_tuning_enabled). Waits for queued work first. */
+CLNN_API clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *options);
+/** What the last clnn_context_tune found (valid until the next tune or
+ * clnn_context_free). CLNN_ERR_STATE when the context has not tuned. */
+CLNN_API clnn_status clnn_context_tune_report(const clnn_context *ctx, clnn_tune_report *report);
+/** Path of the device's tuning file, whether or not it exists. */
+CLNN_API clnn_status clnn_context_tuning_file(const clnn_context *ctx, char *path, size_t cap);
+/** Whether a tuning file (loaded or just written) drives this context's GEMMs. */
+CLNN_API bool clnn_context_is_tuned(const clnn_context *ctx);
+/** False when CLNN_TUNING=0 was set at the context's creation or the GEMM
+ * backend was chosen explicitly. */
+CLNN_API bool clnn_context_tuning_enabled(const clnn_context *ctx);
+
 /* --------------------------------------------------------------- network */
 
 /** A stack of layers with its parameters, gradients, optimizer state and

@@ -38,6 +38,9 @@ void cmd_train_help(void)
            "                          else the first GPU, else the first device;\n"
            "                          see clnn devices)\n"
            "      --gemm NAME         matrix multiply: auto, clblast or own (default auto)\n"
+           "      --no-tune           do not autotune the matrix multiplies first (default:\n"
+           "                          with --gemm auto, shapes the device's tuning file\n"
+           "                          lacks get a quick clnn tune; also CLNN_AUTOTUNE=0)\n"
            "      --save PATH         write the trained model (safetensors) to PATH\n"
            "                          (default none)\n"
            "      --init FILE         start from the weights in FILE instead of a random\n"
@@ -98,6 +101,7 @@ enum {
     OPT_METRICS,
     OPT_METRICS_EVERY,
     OPT_SYNC_BN,
+    OPT_NO_TUNE,
 };
 
 static const struct option longopts[] = {
@@ -124,6 +128,7 @@ static const struct option longopts[] = {
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"metrics-every", required_argument, NULL, OPT_METRICS_EVERY},
     {"sync-bn", no_argument, NULL, OPT_SYNC_BN},
+    {"no-tune", no_argument, NULL, OPT_NO_TUNE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -228,6 +233,9 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         break;
     case OPT_METRICS_EVERY:
         ok = cli_parse_size("train", "--metrics-every", v, 0, SIZE_MAX, &o->metrics_every);
+        break;
+    case OPT_NO_TUNE:
+        o->no_tune = true;
         break;
     case OPT_SYNC_BN:
         o->sync_bn = true;

@@ -48,6 +48,9 @@ static void print_usage(FILE *out)
                  "\nEnvironment:\n"
                  "  CLNN_DEVICE    default device selector (index or name substring)\n"
                  "  CLNN_GEMM      matrix-multiply backend for --gemm auto (clblast|own)\n"
+                 "  CLNN_TUNING    0 to ignore tuning files (see clnn tune)\n"
+                 "  CLNN_AUTOTUNE  0 to keep clnn train from autotuning\n"
+                 "  CLNN_CACHE_DIR cache folder (default $XDG_CACHE_HOME/clnn or ~/.cache/clnn)\n"
                  "  CLNN_VERBOSE   1 to show debug messages\n"
                  "\nRun 'clnn COMMAND --help' for a command's options.\n");
 }

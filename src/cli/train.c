@@ -323,6 +323,41 @@ static int open_metrics(const train_options *o, run_state *r)
     return -1;
 }
 
+/* A quick tune of the shapes this run multiplies when the device's tuning
+ * file lacks them, so a device is tuned on first use and again only for a
+ * new network or batch size. Not with --no-tune or CLNN_AUTOTUNE=0, nor
+ * where tuning files do not apply (--gemm, CLNN_GEMM, CLNN_TUNING=0), nor
+ * under mpirun, where ranks sharing a device would time each other. A
+ * failed tune only costs speed, so training goes on untuned. */
+static void autotune(const train_options *o, run_state *r)
+{
+    const char *env = getenv("CLNN_AUTOTUNE");
+    if (o->no_tune || (env && strcmp(env, "0") == 0) || r->plan.ranks > 1 ||
+        !clnn_context_tuning_enabled(r->ctx))
+        return;
+    char *spec = cli_net_spec(r->net);
+    size_t batch = r->plan.batch < r->plan.n ? r->plan.batch : r->plan.n;
+    clnn_tune_options t;
+    clnn_tune_options_init(&t);
+    t.spec = spec;
+    t.in_features = r->plan.features;
+    t.batch_sizes = &batch;
+    t.n_batch_sizes = 1;
+    t.quick = true;
+    t.missing_only = true;
+    clnn_tune_report rep;
+    if (!spec || clnn_context_tune(r->ctx, &t) != CLNN_OK ||
+        clnn_context_tune_report(r->ctx, &rep) != CLNN_OK) {
+        fprintf(stderr, "clnn: warning: training untuned: autotuning failed: %s\n",
+                spec ? clnn_last_error() : "out of host memory");
+    } else if (rep.count > 0 && !o->quiet) {
+        printf("tuned %zu matrix-multiply shapes for this device in %.1fs (once per network "
+               "and batch size; --no-tune skips it): %s\n",
+               rep.count, rep.seconds, rep.path);
+    }
+    free(spec);
+}
+
 static int alloc_buffers(run_state *r)
 {
     train_plan *p = &r->plan;
@@ -340,9 +375,9 @@ static void print_start(const train_options *o, const run_state *r)
     char device[512];
     cli_describe_device(r->ctx, device, sizeof device);
     char *spec = cli_net_spec(r->net);
+    const char *gemm = clnn_gemm_backend_name(clnn_context_gemm_backend(r->ctx));
     printf("device %s  gemm %s  network %s  train %zu", device,
-           clnn_gemm_backend_name(clnn_context_gemm_backend(r->ctx)), spec ? spec : o->layers,
-           r->plan.n);
+           clnn_context_is_tuned(r->ctx) ? "tuned" : gemm, spec ? spec : o->layers, r->plan.n);
     if (r->plan.n < r->train_total)
         printf(" of %zu", r->train_total);
     printf(" samples  test %zu samples\n", clnn_dataset_count(r->test));
@@ -462,8 +497,10 @@ int train_run(const train_options *options)
             printf("resuming from %s at epoch %zu, batch %zu\n", o->resume, r.start_epoch + 1,
                    start_batch);
     }
-    if (status < 0)
+    if (status < 0) {
+        autotune(o, &r);
         status = alloc_buffers(&r);
+    }
     /* One file for the run: under mpirun rank 0 writes it, as it reports. */
     if (status < 0 && o->metrics && train_par_rank() == 0)
         status = open_metrics(o, &r);

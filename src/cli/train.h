@@ -33,6 +33,7 @@ typedef struct train_options {
     const char *metrics;     /* metrics file (NULL: none) */
     size_t metrics_every;    /* steps between step records; 0: epoch records only */
     bool sync_bn;            /* under mpirun: BatchNorm over the global batch (train_parallel.c) */
+    bool no_tune;            /* --no-tune: no quick autotune before training */
 } train_options;
 
 /* Load data, build the network, train, report, save. Returns an exit status. */

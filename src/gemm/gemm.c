@@ -1,7 +1,10 @@
-/* Dispatch to the context's GEMM backend. */
+/* Dispatch to the context's GEMM backend, or per shape to the backend and
+ * parameters its tuning file chose (gemm/tune.h). */
 #include "gemm/gemm.h"
 
 #include <limits.h>
+
+#include "gemm/tune.h"
 
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
 {
@@ -13,5 +16,22 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
                           g->m, g->n, g->k);
     double m = (double)g->m, n = (double)g->n, k = (double)g->k;
     clnn__profile_work(ctx, 2 * m * n * k, sizeof(float) * (m * k + k * n + m * n));
+    clnn__gemm_state *s = ctx->gemm_state;
+    if (s && s->active) {
+        const clnn__tuning *t = &s->table;
+        const clnn__tune_entry *e = clnn__tuning_find(t, g->trans_a, g->trans_b, g->m, g->n, g->k);
+        clnn_gemm_backend backend = e ? e->backend : t->default_backend;
+        if (backend == CLNN_GEMM_OWN)
+            return clnn__gemm_own_with(ctx, g, e ? &e->own : &t->default_own);
+        clnn_status st = clnn__gemm_clblast_with(ctx, g, &t->clblast);
+        if (st != CLNN_ERR_UNSUPPORTED || !t->clblast.overridden)
+            return st;
+        /* The file's CLBlast parameters do not fit this CLBlast: say so once
+         * and go on with the parameters in force, which are correct too. */
+        clnn__log(CLNN_LOG_WARN, "tuned CLBlast parameters not applied: %s", clnn_last_error());
+        clnn__clear_error();
+        s->table.clblast.overridden = false;
+        return clnn__gemm_clblast(ctx, g);
+    }
     return ctx->gemm == CLNN_GEMM_OWN ? clnn__gemm_own(ctx, g) : clnn__gemm_clblast(ctx, g);
 }

@@ -23,4 +23,7 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *args);
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *args);
 clnn_status clnn__gemm_own(clnn_context *ctx, const clnn__gemm_args *args);
 
+/* Context creation: load the device's tuning file, if any (gemm/tune.h). */
+clnn_status clnn__gemm_context_init(clnn_context *ctx);
+
 #endif

@@ -3,6 +3,10 @@
 #include "gemm/gemm.h"
 
 #include <clblast_c.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gemm/tune.h"
 
 static once_flag lock_once = ONCE_FLAG_INIT;
 static mtx_t lock;
@@ -14,22 +18,150 @@ static void lock_init(void)
 
 /* CLBlast caches compiled programs per context in a process-wide cache that
  * holds the context alive; clearing it when such a context goes keeps
- * nothing behind (other contexts recompile on their next call). */
+ * nothing behind (other contexts recompile on their next call). This hook
+ * replaces the one the tuning table installs, so it releases that too. */
 static void forget(clnn_context *ctx)
 {
-    (void)ctx;
     mtx_lock(&lock);
     CLBlastClearCache();
     mtx_unlock(&lock);
+    clnn__gemm_state_release(ctx);
+}
+
+/* ---------------------------------------------------- parameter overrides */
+
+/* The parameter names of CLBlast 1.5's kernels, in the order of
+ * clnn__clblast_set's arrays. */
+const char *const clnn__clb_direct_names[CLNN__CLB_DIRECT_N] = {
+    "WGD", "MDIMCD", "NDIMCD", "MDIMAD", "NDIMBD", "KWID", "VWMD", "VWND", "PADA", "PADB"};
+const char *const clnn__clb_xgemm_names[CLNN__CLB_XGEMM_N] = {
+    "MWG", "NWG", "KWG", "MDIMC", "NDIMC", "MDIMA", "NDIMB", "KWI",
+    "VWM", "VWN", "STRM", "STRN", "SA", "SB", "GEMMK", "KREG"};
+
+bool clnn__clblast_set_equal(const clnn__clblast_set *a, const clnn__clblast_set *b)
+{
+    if (a->overridden != b->overridden)
+        return false;
+    return !a->overridden ||
+           (memcmp(a->direct, b->direct, sizeof a->direct) == 0 &&
+            memcmp(a->xgemm, b->xgemm, sizeof a->xgemm) == 0 && a->min_indirect == b->min_indirect);
+}
+
+static size_t describe_params(char *buf, size_t cap, const char *kernel, const char *const *names,
+                              const size_t *values, size_t n)
+{
+    size_t len = (size_t)snprintf(buf, cap, "%s", kernel);
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, " %s=%zu", names[i], values[i]);
+    return len < cap ? len : cap;
+}
+
+void clnn__clblast_set_describe(const clnn__clblast_set *s, char *buf, size_t cap)
+{
+    if (!s->overridden) {
+        snprintf(buf, cap, "CLBlast's own parameters");
+        return;
+    }
+    size_t len = describe_params(buf, cap, "XgemmDirect", clnn__clb_direct_names, s->direct,
+                                 CLNN__CLB_DIRECT_N);
+    if (len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, "; ");
+    if (len < cap)
+        len += describe_params(buf + len, cap - len, "Xgemm", clnn__clb_xgemm_names, s->xgemm,
+                               CLNN__CLB_XGEMM_N);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "; " CLNN__CLB_THRESHOLD_NAME "=%zu", s->min_indirect);
+}
+
+/* The set in force per device, process-wide as CLBlast's overrides are. A
+ * device absent here still has CLBlast's own parameters. */
+#define MAX_DEVICES 32
+static struct {
+    cl_device_id device;
+    bool known; /* false after a partly failed override: reapply any set */
+    clnn__clblast_set set;
+} devices[MAX_DEVICES];
+static size_t ndevices;
+
+static int device_slot(cl_device_id device)
+{
+    for (size_t i = 0; i < ndevices; i++)
+        if (devices[i].device == device)
+            return (int)i;
+    return -1;
+}
+
+static CLBlastStatusCode override(cl_device_id device, const char *kernel, const char *const *names,
+                                  const size_t *values, size_t n)
+{
+    const char *list[CLNN__CLB_XGEMM_N];
+    for (size_t i = 0; i < n; i++)
+        list[i] = names[i];
+    return CLBlastOverrideParameters(device, kernel, CLBlastPrecisionSingle, n, list, values);
+}
+
+/* Make set the device's parameters; the caller holds the lock. */
+static clnn_status apply_locked(clnn_context *ctx, const clnn__clblast_set *set)
+{
+    if (!set || !set->overridden)
+        return CLNN_OK;
+    int slot = device_slot(ctx->device);
+    if (slot >= 0 && devices[slot].known && clnn__clblast_set_equal(&devices[slot].set, set))
+        return CLNN_OK;
+    if (slot < 0) {
+        if (ndevices == MAX_DEVICES)
+            return clnn__fail(CLNN_ERR_UNSUPPORTED, "CLBlast parameters overridden on more than "
+                                                    "%d devices in one process",
+                              MAX_DEVICES);
+        slot = (int)ndevices++;
+        devices[slot].device = ctx->device;
+    }
+    devices[slot].known = false;
+    const size_t threshold[1] = {set->min_indirect};
+    const char *const threshold_name[1] = {CLNN__CLB_THRESHOLD_NAME};
+    CLBlastStatusCode s = override(ctx->device, "XgemmDirect", clnn__clb_direct_names, set->direct,
+                                   CLNN__CLB_DIRECT_N);
+    if (s == CLBlastSuccess)
+        s = override(ctx->device, "Xgemm", clnn__clb_xgemm_names, set->xgemm, CLNN__CLB_XGEMM_N);
+    if (s == CLBlastSuccess)
+        s = override(ctx->device, "GemmRoutine", threshold_name, threshold, 1);
+    if (s != CLBlastSuccess)
+        return clnn__fail(CLNN_ERR_UNSUPPORTED,
+                          "CLBlastOverrideParameters failed with CLBlast status %d (this CLBlast "
+                          "names its GEMM parameters differently); retune with clnn tune",
+                          (int)s);
+    devices[slot].known = true;
+    devices[slot].set = *set;
+    return CLNN_OK;
+}
+
+bool clnn__gemm_clblast_pristine(const clnn_context *ctx)
+{
+    call_once(&lock_once, lock_init);
+    mtx_lock(&lock);
+    bool pristine = device_slot(ctx->device) < 0;
+    mtx_unlock(&lock);
+    return pristine;
 }
 
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *g)
+{
+    return clnn__gemm_clblast_with(ctx, g, NULL);
+}
+
+clnn_status clnn__gemm_clblast_with(clnn_context *ctx, const clnn__gemm_args *g,
+                                    const clnn__clblast_set *set)
 {
     call_once(&lock_once, lock_init);
     cl_event ev = NULL;
     if (clnn__fault_hit("CLBlastSgemm"))
         return clnn__cl_check(CL_OUT_OF_RESOURCES, "CLBlastSgemm");
     mtx_lock(&lock);
+    clnn_status applied = apply_locked(ctx, set);
+    if (applied != CLNN_OK) {
+        mtx_unlock(&lock);
+        return applied;
+    }
     CLBlastStatusCode s = CLBlastSgemm(
         CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
         g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha, g->a,

@@ -1,6 +1,8 @@
 /* Context creation: chosen device, OpenCL context and in-order queue. */
 #include "runtime/runtime.h"
 
+#include "gemm/gemm.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,8 +28,12 @@ const char *clnn_gemm_backend_name(clnn_gemm_backend backend)
     return "unknown";
 }
 
-static clnn_status resolve_gemm(clnn_gemm_backend requested, clnn_gemm_backend *out)
+/* explicit: the backend was named (options or $CLNN_GEMM), so tuning files,
+ * which choose a backend per shape, must not override it. */
+static clnn_status resolve_gemm(clnn_gemm_backend requested, clnn_gemm_backend *out,
+                                bool *explicit)
 {
+    *explicit = true;
     if (requested == CLNN_GEMM_CLBLAST || requested == CLNN_GEMM_OWN) {
         *out = requested;
         return CLNN_OK;
@@ -35,15 +41,17 @@ static clnn_status resolve_gemm(clnn_gemm_backend requested, clnn_gemm_backend *
     if (requested != CLNN_GEMM_AUTO)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "unknown GEMM backend %d", (int)requested);
     const char *env = getenv("CLNN_GEMM");
-    if (!env || !*env || strcasecmp(env, "auto") == 0)
+    if (!env || !*env || strcasecmp(env, "auto") == 0) {
+        *explicit = false;
         *out = CLNN_GEMM_CLBLAST;
-    else if (strcasecmp(env, "clblast") == 0)
+    } else if (strcasecmp(env, "clblast") == 0) {
         *out = CLNN_GEMM_CLBLAST;
-    else if (strcasecmp(env, "own") == 0)
+    } else if (strcasecmp(env, "own") == 0) {
         *out = CLNN_GEMM_OWN;
-    else
+    } else {
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "CLNN_GEMM='%s' is not a GEMM backend: use auto, clblast or own", env);
+    }
     return CLNN_OK;
 }
 
@@ -59,7 +67,8 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
         options = &defaults;
     }
     clnn_gemm_backend gemm = CLNN_GEMM_AUTO;
-    clnn_status st = resolve_gemm(options->gemm, &gemm);
+    bool gemm_explicit = false;
+    clnn_status st = resolve_gemm(options->gemm, &gemm, &gemm_explicit);
     if (st != CLNN_OK)
         return st;
     size_t index;
@@ -74,6 +83,7 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
         return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "cannot create a mutex");
     }
     ctx->gemm = gemm;
+    ctx->gemm_explicit = gemm_explicit;
     ctx->profiling = options->profiling;
 
     cl_platform_id *plats;
@@ -109,6 +119,8 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
             clnn__live_add(CLNN__LIVE_QUEUE, 1);
         st = clnn__cl_check(err, "clCreateCommandQueue");
     }
+    if (st == CLNN_OK)
+        st = clnn__gemm_context_init(ctx);
     if (st != CLNN_OK) {
         clnn_context_free(ctx);
         return st;

@@ -3,7 +3,7 @@
 
 Usage: test_cli.py [--binary PATH] GROUP, GROUP one of usage, no-platform,
 errors, train, resume, bench, metrics, plot (plot-without-cairo in a build without
-cairo), eval-classes. PATH defaults to $CLNN_BINARY. The train group requires a test
+cairo), eval-classes, tune. PATH defaults to $CLNN_BINARY. The train group requires a test
 accuracy of at least 0.8 after two short epochs on a separable pattern, and
 that `clnn eval` of the saved model prints the same accuracy and loss. Groups that need an OpenCL
 device exit 77 (skip) without one, or fail when CLNN_TEST_REQUIRE_DEVICE=1.
@@ -793,6 +793,96 @@ def group_eval_classes(binary, tmp):
           stderr=['clnn: error: ', '--class-names', '2 names', '10 classes'])
 
 
+def tune_json(label, r):
+    try:
+        return json.loads(r.out)
+    except ValueError as e:
+        fail(label, f'stdout is not one JSON object: {e}\n{r.describe()}')
+        return None
+
+
+def group_tune(binary, tmp):
+    """clnn tune: usage errors, --json output, the tuning file it writes into
+    CLNN_CACHE_DIR, and clnn train's quick autotune of an untuned device."""
+    check(binary, ['help'], 0, stdout=['tune'])
+    check(binary, ['tune', '--help'], 0,
+          stdout=['clnn tune', '--layers', '--features', '--batch-sizes', '--quick', '--device',
+                  '--json', '64,256,1024', 'CLNN_CACHE_DIR', 'CLNN_TUNING'])
+    check(binary, ['train', '--help'], 0, stdout=['--no-tune', 'CLNN_AUTOTUNE'])
+    bad_values = [['--batch-sizes', ''], ['--batch-sizes', '0'], ['--batch-sizes', '8,'],
+                  ['--batch-sizes', 'x'], ['--batch-sizes', ','.join(['8'] * 17)],
+                  ['--features', '0'], ['--features', '-3']]
+    for opt, value in bad_values:
+        check(binary, ['tune', opt, value], 2,
+              stderr=[opt, f"'{value}'", "Try 'clnn tune --help'."])
+    check(binary, ['tune', '--frob'], 2, stderr=["'--frob'", "Try 'clnn tune --help'."])
+    check(binary, ['tune', '--json=1'], 2, stderr=["'--json' does not take a value"])
+    check(binary, ['tune', 'extra'], 2, stderr=["unexpected argument 'extra'"])
+
+    require_device(binary)
+    cache = os.path.join(tmp, 'cache')
+    env = {'CLNN_CACHE_DIR': cache}
+    tiny = ['tune', '--quick', '--layers', 'dense:16,relu,dense:4', '--features', '20',
+            '--batch-sizes', '8,12']
+    r = check(binary, tiny + ['--json'], 0, env=env, name='tune --quick --json')
+    doc = tune_json('tune --json', r)
+    if doc is not None:
+        missing = [k for k in ('device', 'platform', 'driver', 'layers', 'features', 'batch_sizes',
+                               'search', 'seconds', 'file', 'applied', 'clblast',
+                               'default_backend', 'shapes') if k not in doc]
+        # Per batch size: 2 forward, 2 weight-gradient and 1 input-gradient GEMM.
+        if missing or len(doc['shapes']) != 10 or doc['search'] != 'quick':
+            fail('tune --json', f'missing {missing}, {len(doc.get("shapes", []))} shapes, '
+                                f'search {doc.get("search")!r}')
+        for s in doc.get('shapes', []):
+            if (s['chosen'] not in ('own', 'clblast') or not s['chosen_us'] or not s['gflops']
+                    or s['candidates'] < 1 or s['m'] * s['n'] * s['k'] <= 0):
+                fail('tune --json shape', repr(s))
+        path = doc.get('file', '')
+        if not path.startswith(cache) or not os.path.exists(path):
+            fail('tune file', f'{path!r} is not a file under {cache!r}')
+        else:
+            with open(path) as f:
+                tuning = json.load(f)
+            key = tuning.get('key', {})
+            if (tuning.get('format') != 'clnn-tuning' or tuning.get('format_version') != 1
+                    or key.get('device') != doc['device'] or 'driver' not in key
+                    or 'clnn' not in key or len(tuning.get('shapes', [])) != 10):
+                fail('tune file contents', json.dumps(tuning)[:2000])
+    check(binary, tiny, 0, env=env, name='tune (table)',
+          stdout=['device ', 'BATCH', 'DEFAULT', 'OWN', 'CLBLAST', 'CHOSEN', 'GFLOP/S', 'SPEEDUP',
+                  'forward', 'grad_weight', 'grad_input', 'tuning file ' + cache])
+    # Library failures: a bad layer spec, an unknown device, an unusable cache folder.
+    check(binary, ['tune', '--quick', '--layers', 'dense:8,frob'], 1, env=env,
+          stderr=['clnn: error: ', 'frob'])
+    check(binary, ['tune', '--quick', '--device', 'zzz'], 1, env=env,
+          stderr=['clnn: error: ', 'zzz'])
+    not_a_dir = os.path.join(tmp, 'file')
+    open(not_a_dir, 'w').close()
+    check(binary, tiny, 1, env={'CLNN_CACHE_DIR': not_a_dir},
+          stderr=['clnn: error: ', 'cache folder'])
+
+    # clnn train tunes the shapes the device's file lacks, once; the test
+    # environment sets CLNN_AUTOTUNE=0, so it is set to 1 here.
+    write_dataset(tmp, n_train=64, n_test=20)
+    train = ['train', '--data', tmp, '--layers', 'dense:16,relu,dense:10', '--batch-size', '16']
+    auto = {'CLNN_CACHE_DIR': os.path.join(tmp, 'cache2'), 'CLNN_AUTOTUNE': '1'}
+    r = check(binary, train, 0, env=auto, name='train autotunes',
+              stdout=['tuned 5 matrix-multiply shapes', 'gemm tuned', 'epoch 1/1'])
+    r = check(binary, train, 0, env=auto, name='train, tuned already',
+              stdout=['gemm tuned', 'epoch 1/1'])
+    if 'tuned 5' in r.out:
+        fail('train, tuned already', 'tuned again\n' + r.describe())
+    for extra, extra_env in ((['--no-tune'], {}), ([], {'CLNN_AUTOTUNE': '0'}),
+                             (['--gemm', 'own'], {})):
+        fresh = {'CLNN_CACHE_DIR': os.path.join(tmp, 'cache3'), 'CLNN_AUTOTUNE': '1'}
+        fresh.update(extra_env)
+        r = check(binary, train + extra, 0, env=fresh, name=f'train {extra} {extra_env}',
+                  stdout=['epoch 1/1'])
+        if 'matrix-multiply' in r.out or 'gemm tuned' in r.out:
+            fail(f'train {extra} {extra_env}', 'autotuned\n' + r.describe())
+
+
 GROUPS = {
     'kill': group_kill,
     'resume': group_resume,
@@ -805,6 +895,7 @@ GROUPS = {
     'plot': group_plot_with_cairo,
     'plot-without-cairo': group_plot_without_cairo,
     'eval-classes': group_eval_classes,
+    'tune': group_tune,
 }
 
 
