@@ -88,12 +88,18 @@ clnn_status clnn_device_count(size_t *count)
     return st;
 }
 
+/* Drivers refuse a buffer shorter than the whole string, so read it in full
+ * and keep what fits. */
 static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t cap)
 {
+    char full[1024];
     dst[0] = '\0';
-    if (clGetDeviceInfo(d, what, cap, dst, NULL) != CL_SUCCESS)
-        dst[0] = '\0';
-    dst[cap - 1] = '\0';
+    if (clGetDeviceInfo(d, what, sizeof full, full, NULL) != CL_SUCCESS)
+        return;
+    full[sizeof full - 1] = '\0';
+    size_t n = strnlen(full, cap - 1);
+    memcpy(dst, full, n);
+    dst[n] = '\0';
 }
 
 static clnn_status fill_info(size_t index, cl_platform_id plat, cl_device_id d,

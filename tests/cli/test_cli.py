@@ -296,10 +296,11 @@ def group_resume(binary, tmp):
     ends with the same model file, bit for bit, as an uninterrupted run."""
     require_device(binary)
     write_dataset(tmp)
-    common = ['train', '--data', tmp, '--batch-size', '16', '--epochs', '3', '--seed', '5',
+    # Long enough (750 steps) that a kill lands before the end on a fast device.
+    common = ['train', '--data', tmp, '--batch-size', '16', '--epochs', '20', '--seed', '5',
               '--layers', 'dense:64,bn,relu,dense:10', '--quiet']
     full = os.path.join(tmp, 'full.safetensors')
-    check(binary, common + ['--save', full], 0, stdout=['epoch 3/3'])
+    check(binary, common + ['--save', full], 0, stdout=['epoch 20/20'])
     part = os.path.join(tmp, 'part.safetensors')
     ckpt = part + '.ckpt'
     args = common + ['--save', part, '--checkpoint-every', '7']
