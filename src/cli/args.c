@@ -120,3 +120,16 @@ bool cli_parse_gemm(const char *cmd, const char *opt, const char *text, clnn_gem
     cli_usage_error(cmd, "invalid value '%s' for %s: expected auto, clblast or own", text, opt);
     return false;
 }
+
+bool cli_parse_optimizer(const char *cmd, const char *text, clnn_optimizer_kind *kind)
+{
+    if (strcmp(text, "sgd") == 0)
+        *kind = CLNN_OPTIMIZER_SGD;
+    else if (strcmp(text, "adam") == 0)
+        *kind = CLNN_OPTIMIZER_ADAM;
+    else {
+        cli_usage_error(cmd, "invalid value '%s' for --optimizer: expected sgd or adam", text);
+        return false;
+    }
+    return true;
+}

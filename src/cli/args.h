@@ -26,6 +26,8 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 /* Finite number in [min, max], or in (min, max] when min_exclusive. */
 bool cli_parse_real(const char *cmd, const char *opt, const char *text, double min, double max,
                     bool min_exclusive, double *out);
+/* sgd|adam. */
+bool cli_parse_optimizer(const char *cmd, const char *text, clnn_optimizer_kind *kind);
 /* auto|clblast|own. */
 bool cli_parse_gemm(const char *cmd, const char *opt, const char *text, clnn_gemm_backend *out);
 

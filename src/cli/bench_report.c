@@ -227,21 +227,6 @@ void bench_report_text(const bench_options *o, const bench_result *r, int stage,
 
 /* -------------------------------------------------------------- JSON */
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 /* JSON has no NaN or infinity; unavailable figures are null. */
 static void json_number(double v)
 {
@@ -262,11 +247,11 @@ static void json_kernel(const bench_kernel *k)
     bool f = true;
     putchar('{');
     json_key("scope", &f);
-    json_string(k->scope);
+    cli_json_string(k->scope);
     json_key("kernel", &f);
-    json_string(k->kernel);
+    cli_json_string(k->kernel);
     json_key("kind", &f);
-    json_string(kind_name(k->kind));
+    cli_json_string(kind_name(k->kind));
     json_key("launches_per_step", &f);
     json_number(k->launches);
     json_key("us_per_step", &f);
@@ -291,7 +276,7 @@ static void json_part(const bench_part *p)
     bool f = true;
     putchar('{');
     json_key("part", &f);
-    json_string(p->name);
+    cli_json_string(p->name);
     json_key("forward_us", &f);
     json_number(p->forward_us);
     json_key("backward_us", &f);
@@ -348,7 +333,7 @@ static void json_all(const bench_options *o, const bench_result *r)
     bool f = true;
     putchar('{');
     json_key("clnn_version", &f);
-    json_string(clnn_version());
+    cli_json_string(clnn_version());
     json_key("device", &f);
     {
         bool g = true;
@@ -356,23 +341,23 @@ static void json_all(const bench_options *o, const bench_result *r)
         json_key("index", &g);
         printf("%zu", r->device.index);
         json_key("name", &g);
-        json_string(r->device.name);
+        cli_json_string(r->device.name);
         json_key("platform", &g);
-        json_string(r->device.platform);
+        cli_json_string(r->device.platform);
         json_key("vendor", &g);
-        json_string(r->device.vendor);
+        cli_json_string(r->device.vendor);
         json_key("type", &g);
-        json_string(clnn_device_type_name(r->device.type));
+        cli_json_string(clnn_device_type_name(r->device.type));
         json_key("driver_version", &g);
-        json_string(r->device.driver_version);
+        cli_json_string(r->device.driver_version);
         json_key("compute_units", &g);
         printf("%u", r->device.compute_units);
         putchar('}');
     }
     json_key("gemm", &f);
-    json_string(r->gemm ? r->gemm : "");
+    cli_json_string(r->gemm ? r->gemm : "");
     json_key("layers", &f);
-    json_string(r->spec ? r->spec : o->layers);
+    cli_json_string(r->spec ? r->spec : o->layers);
     json_key("features", &f);
     printf("%zu", o->features);
     json_key("classes", &f);
@@ -380,7 +365,7 @@ static void json_all(const bench_options *o, const bench_result *r)
     json_key("parameters", &f);
     printf("%zu", r->parameters);
     json_key("optimizer", &f);
-    json_string(o->optimizer == CLNN_OPTIMIZER_ADAM ? "adam" : "sgd");
+    cli_json_string(o->optimizer == CLNN_OPTIMIZER_ADAM ? "adam" : "sgd");
     json_key("cold", &f);
     fputs(o->cold ? "true" : "false", stdout);
     json_key("startup", &f);

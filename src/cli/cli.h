@@ -54,5 +54,7 @@ char *cli_net_spec(const clnn_net *net);
 /* A loss or accuracy as the output lines show it: 4 decimals, exponent form
  * for huge values, "nan"/"inf" spelled plainly. Returns buf. */
 const char *cli_format_metric(double value, char *buf, size_t cap);
+/* s as a JSON string literal on stdout. */
+void cli_json_string(const char *s);
 
 #endif

@@ -121,19 +121,6 @@ static bool parse_batches(const char *text, bench_options *o)
     return true;
 }
 
-static bool parse_optimizer(const char *text, clnn_optimizer_kind *kind)
-{
-    if (strcmp(text, "sgd") == 0)
-        *kind = CLNN_OPTIMIZER_SGD;
-    else if (strcmp(text, "adam") == 0)
-        *kind = CLNN_OPTIMIZER_ADAM;
-    else {
-        cli_usage_error("bench", "invalid value '%s' for --optimizer: expected sgd or adam", text);
-        return false;
-    }
-    return true;
-}
-
 /* Returns -1 to go on, or the exit status (help shown, or a usage error). */
 static int parse_one(int c, char **argv, bench_options *o, bool *seconds_given)
 {
@@ -157,7 +144,7 @@ static int parse_one(int c, char **argv, bench_options *o, bool *seconds_given)
         *seconds_given = true;
         break;
     case OPT_OPTIMIZER:
-        ok = parse_optimizer(v, &o->optimizer);
+        ok = cli_parse_optimizer("bench", v, &o->optimizer);
         break;
     case OPT_SEED:
         ok = cli_parse_u64("bench", "--seed", v, &o->seed);

@@ -142,19 +142,6 @@ typedef struct given {
     clnn_optimizer_kind kind;
 } given;
 
-static bool parse_optimizer(const char *text, clnn_optimizer_kind *kind)
-{
-    if (strcmp(text, "sgd") == 0)
-        *kind = CLNN_OPTIMIZER_SGD;
-    else if (strcmp(text, "adam") == 0)
-        *kind = CLNN_OPTIMIZER_ADAM;
-    else {
-        cli_usage_error("train", "invalid value '%s' for --optimizer: expected sgd or adam", text);
-        return false;
-    }
-    return true;
-}
-
 /* Returns -1 to go on, or the exit status (help shown, or a usage error). */
 static int parse_one(int c, char **argv, train_options *o, given *g)
 {
@@ -171,7 +158,7 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         ok = cli_parse_size("train", "--batch-size", v, 1, MAX_BATCH, &o->batch);
         break;
     case OPT_OPTIMIZER:
-        ok = parse_optimizer(v, &g->kind);
+        ok = cli_parse_optimizer("train", v, &g->kind);
         break;
     case OPT_LR:
         ok = cli_parse_real("train", "--lr", v, 0.0, INFINITY, false, &g->lr_value);

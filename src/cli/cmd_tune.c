@@ -188,21 +188,6 @@ static void report_text(const clnn_context *ctx, const clnn_tune_report *rep, co
         printf("note: CLNN_TUNING=0 or CLNN_GEMM is set, so programs run here do not apply it\n");
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 /* JSON has no NaN or infinity; unavailable figures are null. */
 static void json_number(double v)
 {
@@ -218,21 +203,21 @@ static void report_json(const clnn_context *ctx, const clnn_tune_report *rep, co
     if (clnn_context_get_device_info(ctx, &info) != CLNN_OK)
         memset(&info, 0, sizeof info);
     printf("{\"device\":");
-    json_string(info.name);
+    cli_json_string(info.name);
     printf(",\"platform\":");
-    json_string(info.platform);
+    cli_json_string(info.platform);
     printf(",\"driver\":");
-    json_string(info.driver_version);
+    cli_json_string(info.driver_version);
     printf(",\"layers\":");
-    json_string(o->layers);
+    cli_json_string(o->layers);
     printf(",\"features\":%zu,\"batch_sizes\":[", o->features);
     for (size_t i = 0; i < o->nbatches; i++)
         printf("%s%zu", i ? "," : "", o->batches[i]);
     printf("],\"search\":\"%s\",\"seconds\":%.3f,\"file\":", o->quick ? "quick" : "full",
            rep->seconds);
-    json_string(rep->path);
+    cli_json_string(rep->path);
     printf(",\"applied\":%s,\"clblast\":", clnn_context_tuning_enabled(ctx) ? "true" : "false");
-    json_string(rep->clblast);
+    cli_json_string(rep->clblast);
     printf(",\"default_backend\":\"%s\",\"shapes\":[",
            clnn_gemm_backend_name(rep->default_backend));
     for (size_t i = 0; i < rep->count; i++) {
@@ -246,7 +231,7 @@ static void report_json(const clnn_context *ctx, const clnn_tune_report *rep, co
         json_number(r->own_us);
         printf(",\"own_params\":");
         if (r->own_params[0])
-            json_string(r->own_params);
+            cli_json_string(r->own_params);
         else
             printf("null");
         printf(",\"clblast_us\":");
