@@ -47,8 +47,11 @@ echo "compiled $source against $libdir"
 
 # The program must load the staged library, not one installed elsewhere.
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-if ! ldd "$tmp/embed" | grep -q "$libdir/libclnn.so"; then
-    ldd "$tmp/embed" >&2
+# (ldd's output is captured first: grep -q stopping early would make ldd die
+# of SIGPIPE, which pipefail reports as a failure.)
+resolved=$(ldd "$tmp/embed")
+if ! grep -q "$libdir/libclnn.so" <<<"$resolved"; then
+    echo "$resolved" >&2
     echo "test_embed: embed does not resolve libclnn from $libdir" >&2
     exit 1
 fi
