@@ -133,3 +133,35 @@ bool cli_parse_optimizer(const char *cmd, const char *text, clnn_optimizer_kind 
     }
     return true;
 }
+
+bool cli_parse_size_list(const char *cmd, const char *opt, const char *text, size_t min,
+                         size_t max, size_t cap, size_t *out, size_t *count)
+{
+    size_t n = 0;
+    const char *p = text;
+    bool ok = *p != '\0';
+    while (ok) {
+        size_t len = strcspn(p, ",");
+        unsigned long long v = 0;
+        ok = len > 0 && len < 19 && n < cap;
+        for (size_t i = 0; ok && i < len; i++) {
+            ok = isdigit((unsigned char)p[i]) != 0;
+            v = v * 10 + (unsigned)(p[i] - '0');
+        }
+        ok = ok && v >= min && v <= max;
+        if (ok)
+            out[n++] = (size_t)v;
+        if (!ok || p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    if (!ok) {
+        cli_usage_error(cmd,
+                        "invalid value '%s' for %s: expected up to %zu comma-separated integers "
+                        "from %zu to %zu, such as 64,256,1024",
+                        text, opt, cap, min, max);
+        return false;
+    }
+    *count = n;
+    return true;
+}

@@ -26,6 +26,10 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 /* Finite number in [min, max], or in (min, max] when min_exclusive. */
 bool cli_parse_real(const char *cmd, const char *opt, const char *text, double min, double max,
                     bool min_exclusive, double *out);
+/* Comma-separated decimal integers in [min, max], at most cap of them
+ * ("64,256,1024"); *count gets how many. */
+bool cli_parse_size_list(const char *cmd, const char *opt, const char *text, size_t min,
+                         size_t max, size_t cap, size_t *out, size_t *count);
 /* sgd|adam. */
 bool cli_parse_optimizer(const char *cmd, const char *text, clnn_optimizer_kind *kind);
 /* auto|clblast|own. */

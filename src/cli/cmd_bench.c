@@ -88,39 +88,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* "64,256,1024": every item an integer in 1..MAX_BATCH, at most
- * BENCH_MAX_BATCHES of them. */
-static bool parse_batches(const char *text, bench_options *o)
-{
-    size_t n = 0;
-    const char *p = text;
-    bool ok = *p != '\0';
-    while (ok) {
-        size_t len = strcspn(p, ",");
-        unsigned long long v = 0;
-        ok = len > 0 && len < 9 && n < BENCH_MAX_BATCHES;
-        for (size_t i = 0; ok && i < len; i++) {
-            ok = isdigit((unsigned char)p[i]) != 0;
-            v = v * 10 + (unsigned)(p[i] - '0');
-        }
-        ok = ok && v >= 1 && v <= MAX_BATCH;
-        if (ok)
-            o->batches[n++] = (size_t)v;
-        if (!ok || p[len] == '\0')
-            break;
-        p += len + 1;
-    }
-    if (!ok) {
-        cli_usage_error("bench",
-                        "invalid value '%s' for --batch-sizes: expected up to %d comma-separated "
-                        "integers from 1 to %u, such as 64,256,1024",
-                        text, BENCH_MAX_BATCHES, MAX_BATCH);
-        return false;
-    }
-    o->nbatches = n;
-    return true;
-}
-
 /* Returns -1 to go on, or the exit status (help shown, or a usage error). */
 static int parse_one(int c, char **argv, bench_options *o, bool *seconds_given)
 {
@@ -134,7 +101,8 @@ static int parse_one(int c, char **argv, bench_options *o, bool *seconds_given)
         ok = cli_parse_size("bench", "--features", v, 1, MAX_BATCH, &o->features);
         break;
     case OPT_BATCHES:
-        ok = parse_batches(v, o);
+        ok = cli_parse_size_list("bench", "--batch-sizes", v, 1, MAX_BATCH, BENCH_MAX_BATCHES,
+                                 o->batches, &o->nbatches);
         break;
     case OPT_STEPS:
         ok = cli_parse_size("bench", "--steps", v, 1, MAX_STEPS, &o->steps);

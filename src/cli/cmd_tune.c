@@ -69,38 +69,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* "64,256,1024": every item an integer in 1..MAX_BATCH, at most MAX_BATCHES. */
-static bool parse_batches(const char *text, tune_cli *o)
-{
-    size_t n = 0;
-    const char *p = text;
-    bool ok = *p != '\0';
-    while (ok) {
-        size_t len = strcspn(p, ",");
-        unsigned long long v = 0;
-        ok = len > 0 && len < 9 && n < MAX_BATCHES;
-        for (size_t i = 0; ok && i < len; i++) {
-            ok = isdigit((unsigned char)p[i]) != 0;
-            v = v * 10 + (unsigned)(p[i] - '0');
-        }
-        ok = ok && v >= 1 && v <= MAX_BATCH;
-        if (ok)
-            o->batches[n++] = (size_t)v;
-        if (!ok || p[len] == '\0')
-            break;
-        p += len + 1;
-    }
-    if (!ok) {
-        cli_usage_error("tune",
-                        "invalid value '%s' for --batch-sizes: expected up to %d comma-separated "
-                        "integers from 1 to %u, such as 64,256,1024",
-                        text, MAX_BATCHES, MAX_BATCH);
-        return false;
-    }
-    o->nbatches = n;
-    return true;
-}
-
 /* Returns -1 to go on, or the exit status (help shown, or a usage error). */
 static int parse_options(int argc, char **argv, tune_cli *o)
 {
@@ -116,7 +84,8 @@ static int parse_options(int argc, char **argv, tune_cli *o)
             ok = cli_parse_size("tune", "--features", optarg, 1, MAX_BATCH, &o->features);
             break;
         case OPT_BATCHES:
-            ok = parse_batches(optarg, o);
+            ok = cli_parse_size_list("tune", "--batch-sizes", optarg, 1, MAX_BATCH, MAX_BATCHES,
+                                     o->batches, &o->nbatches);
             break;
         case OPT_QUICK:
             o->quick = true;
