@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clnn.h"
 
@@ -18,6 +19,16 @@
         clnn_status st_ = (expr);                                                                  \
         ck_assert_msg(st_ == CLNN_OK, "%s returned %s: %s", #expr, clnn_status_name(st_),          \
                       clnn_last_error());                                                          \
+    } while (0)
+
+/* Expect expr to fail with status and a message containing substr. */
+#define ck_assert_fails_with(expr, status, substr)                                                 \
+    do {                                                                                           \
+        clnn_status st_ = (expr);                                                                  \
+        ck_assert_msg(st_ == (status), "%s returned %s (%s), expected %s", #expr,                  \
+                      clnn_status_name(st_), clnn_last_error(), clnn_status_name(status));         \
+        ck_assert_msg(strstr(clnn_last_error(), (substr)) != NULL,                                 \
+                      "%s: message \"%s\" lacks \"%s\"", #expr, clnn_last_error(), (substr));      \
     } while (0)
 
 /* Exit with SKIP when no OpenCL device exists; call first in main() of tests

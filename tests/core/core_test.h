@@ -58,16 +58,6 @@ double core_error(const float *a, const double *ref, size_t n, double floor, siz
 void core_check_close(const char *what, const float *a, const double *ref, size_t n,
                       double floor, double tol);
 
-/* Expect expr to fail with status and a message containing substr. */
-#define ck_assert_fails_with(expr, status, substr)                                                 \
-    do {                                                                                           \
-        clnn_status st_ = (expr);                                                                  \
-        ck_assert_msg(st_ == (status), "%s returned %s (%s), expected %s", #expr,                  \
-                      clnn_status_name(st_), clnn_last_error(), clnn_status_name(status));         \
-        ck_assert_msg(strstr(clnn_last_error(), (substr)) != NULL,                                 \
-                      "%s: message \"%s\" lacks \"%s\"", #expr, clnn_last_error(), (substr));      \
-    } while (0)
-
 /* ------------------------------------------------------- contexts and nets */
 
 /* The two GEMM backends every device test runs with. */

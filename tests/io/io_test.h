@@ -17,16 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Expect expr to fail with status and a message containing substr. */
-#define ck_assert_fails_with(expr, status, substr)                                                 \
-    do {                                                                                           \
-        clnn_status st_ = (expr);                                                                  \
-        ck_assert_msg(st_ == (status), "%s returned %s (%s), expected %s", #expr,                  \
-                      clnn_status_name(st_), clnn_last_error(), clnn_status_name(status));         \
-        ck_assert_msg(strstr(clnn_last_error(), (substr)) != NULL,                                 \
-                      "%s: message \"%s\" lacks \"%s\"", #expr, clnn_last_error(), (substr));      \
-    } while (0)
-
 /* A fresh empty directory under $TMPDIR (or /tmp); the caller frees it
  * and removes it with io_test_rmtree. */
 static inline char *io_test_tmpdir(void)
