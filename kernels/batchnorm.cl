@@ -182,10 +182,14 @@ __kernel void bn_apply_train(__global const float *x, __global float *y, const i
     stats[rvar_off + c] = (1.0f - momentum) * stats[rvar_off + c] + momentum * (sq[c] / (total - 1));
 }
 
-/* sums[c] = Σ dy, sums[cols + c] = Σ dy·x̂ over this process's rows. */
+/* sums[c] = Σ dy, sums[cols + c] = Σ dy·x̂ over this process's rows; the same
+ * sums are this process's share of dβ and dγ (summed across processes with
+ * the other gradients), kept in grads because sums is overwritten by the
+ * allreduce. */
 __kernel void bn_backward_sums(__global const float *x, __global const float *dy, const int rows,
                                const int cols, __global const float *save_mean,
-                               __global const float *save_invstd, __global float *sums)
+                               __global const float *save_invstd, __global float *sums,
+                               __global float *grads, const int dgamma_off, const int dbeta_off)
 {
     const int c = get_global_id(0);
     if (c >= cols)
@@ -200,33 +204,22 @@ __kernel void bn_backward_sums(__global const float *x, __global const float *dy
     }
     sums[c] = sum_dy;
     sums[cols + c] = sum_dy_xhat;
+    grads[dgamma_off + c] = sum_dy_xhat;
+    grads[dbeta_off + c] = sum_dy;
 }
 
-/* dx from the globally summed terms; dγ and dβ are this process's share
- * (Σ over its rows), summed across processes with the other gradients. */
+/* dx from the globally summed terms. */
 __kernel void bn_backward_apply(__global const float *x, __global const float *dy,
                                 __global float *dx, const int rows, const int cols,
                                 __global const float *params, const int gamma_off,
                                 __global const float *save_mean, __global const float *save_invstd,
-                                __global const float *sums, const float total,
-                                __global float *grads, const int dgamma_off, const int dbeta_off,
-                                const int need_dx)
+                                __global const float *sums, const float total)
 {
     const int c = get_global_id(0);
     if (c >= cols)
         return;
     const float mean = save_mean[c];
     const float invstd = save_invstd[c];
-    float local_dy = 0.0f, local_dy_xhat = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        const float g = dy[r * cols + c];
-        local_dy += g;
-        local_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
-    }
-    grads[dgamma_off + c] = local_dy_xhat;
-    grads[dbeta_off + c] = local_dy;
-    if (!need_dx)
-        return;
     const float sum_dy = sums[c], sum_dy_xhat = sums[cols + c];
     const float k = params[gamma_off + c] * invstd / total;
     for (int r = 0; r < rows; r++) {

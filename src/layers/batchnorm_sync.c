@@ -83,21 +83,18 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;
-    int need_dx = dx ? 1 : 0;
     float t = (float)total;
-    cl_mem dx_arg = dx ? dx : dy; /* never written when need_dx is 0 */
     const size_t global[1] = {l->out};
     st = CLNN__LAUNCH(ctx, sums, "bn_backward_sums", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(dy),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(l->save_mean),
-                      CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums));
+                      CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(net->grads),
+                      CLNN__ARG(goff), CLNN__ARG(boff));
     if (st == CLNN_OK)
         st = reduce(net, l->sync_sums, 2 * l->out);
-    if (st != CLNN_OK)
+    if (st != CLNN_OK || !dx)
         return st;
     return CLNN__LAUNCH(ctx, apply, "bn_backward_apply", 1, global, NULL, CLNN__ARG(x),
-                        CLNN__ARG(dy), CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c),
+                        CLNN__ARG(dy), CLNN__ARG(dx), CLNN__ARG(r), CLNN__ARG(c),
                         CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(l->save_mean),
-                        CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(t),
-                        CLNN__ARG(net->grads), CLNN__ARG(goff), CLNN__ARG(boff),
-                        CLNN__ARG(need_dx));
+                        CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(t));
 }
