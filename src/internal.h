@@ -37,6 +37,11 @@ float clnn__rng_uniform(clnn__rng *rng);
 /* Uniform integer in [0, bound). */
 uint64_t clnn__rng_below(clnn__rng *rng, uint64_t bound);
 
+/* 64-bit FNV-1a, for cache keys and file names (not for integrity: files
+ * use CRC-32). Start with CLNN__FNV1A_BASIS and chain calls. */
+#define CLNN__FNV1A_BASIS 0xcbf29ce484222325ull
+uint64_t clnn__fnv1a(uint64_t h, const void *data, size_t len);
+
 #define CLNN__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CLNN__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CLNN__MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -19,16 +19,6 @@
 #define FORMAT_NAME "clnn-tuning"
 #define FORMAT_VERSION 1
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-#define FNV_BASIS 0xcbf29ce484222325ull
 
 /* ------------------------------------------------------------------ key */
 
@@ -69,7 +59,7 @@ static clnn_status make_key(const clnn_context *ctx, tuning_key *k)
     clnn_status st = clnn__kernel_source_get("gemm", &text, &len, &owned);
     if (st != CLNN_OK)
         return st;
-    uint64_t h = fnv1a(FNV_BASIS, text, len);
+    uint64_t h = clnn__fnv1a(CLNN__FNV1A_BASIS, text, len);
     free(owned);
     const clnn_device_info *d = &ctx->info;
     snprintf(k->value[KEY_PLATFORM], sizeof k->value[0], "%s", d->platform);
@@ -90,9 +80,9 @@ clnn_status clnn__tuning_path(const clnn_context *ctx, char *buf, size_t cap)
     clnn_status st = make_key(ctx, &k);
     if (st != CLNN_OK)
         return st;
-    uint64_t h = FNV_BASIS;
+    uint64_t h = CLNN__FNV1A_BASIS;
     for (int i = 0; i < KEY_COUNT; i++)
-        h = fnv1a(h, k.value[i], strlen(k.value[i]) + 1); /* the NUL separates fields */
+        h = clnn__fnv1a(h, k.value[i], strlen(k.value[i]) + 1); /* the NUL separates fields */
     char dir[4000];
     st = clnn__cache_dir("tuning", dir, sizeof dir);
     if (st != CLNN_OK)

@@ -16,15 +16,6 @@
 
 #define MAGIC "CLNNPROG1\n"
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 static clnn_status mkdirs(char *path)
 {
@@ -75,9 +66,9 @@ bool clnn__program_cache_enabled(const clnn_context *ctx)
 char *clnn__program_cache_key(const clnn_context *ctx, const char *name, const char *options,
                               const char *const *texts, const size_t *lengths, size_t count)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = CLNN__FNV1A_BASIS;
     for (size_t i = 0; i < count; i++)
-        h = fnv1a(h, texts[i], lengths[i]);
+        h = clnn__fnv1a(h, texts[i], lengths[i]);
     char *key = NULL;
     if (asprintf(&key, "%s|%s|%s|%s|clnn %s|%s|%s|%zu|%016llx", ctx->info.platform,
                  ctx->info.name, ctx->info.driver_version, ctx->info.device_version,
@@ -93,7 +84,7 @@ static bool path_for(const char *key, char *buf, size_t cap)
     clnn__clear_error(); /* a cache that cannot be used is not an error */
     if (st != CLNN_OK)
         return false;
-    uint64_t h = fnv1a(0xcbf29ce484222325ull, key, strlen(key));
+    uint64_t h = clnn__fnv1a(CLNN__FNV1A_BASIS, key, strlen(key));
     return snprintf(buf, cap, "%s/%016llx.bin", dir, (unsigned long long)h) < (int)cap;
 }
 
