@@ -4,6 +4,7 @@
  * and leave the net usable. */
 #include "core_test.h"
 
+#include <float.h>
 #include <stdlib.h>
 
 static clnn_net *small_net(void)
@@ -86,6 +87,19 @@ START_TEST(test_nonfinite_input)
     ck_assert_fails_with(clnn_net_forward(net, x, 2), CLNN_ERR_NONFINITE, "infinite");
     int32_t cls[2];
     ck_assert_fails_with(clnn_net_predict(net, x, 2, cls), CLNN_ERR_NONFINITE, "infinite");
+    /* The check runs in blocks of 16 values with a scalar tail: a bad value
+     * anywhere in either is found and located, and the largest finite
+     * values and subnormals pass. */
+    float big[8 * 3];
+    for (size_t bad = 0; bad < 8 * 3; bad++) {
+        for (size_t i = 0; i < 8 * 3; i++)
+            big[i] = i % 2 ? FLT_MAX : -FLT_TRUE_MIN;
+        big[bad] = bad % 2 ? INFINITY : NAN;
+        char where[64];
+        snprintf(where, sizeof where, "sample %zu, feature %zu is %s", bad / 3, bad % 3,
+                 bad % 2 ? "infinite" : "NaN");
+        ck_assert_fails_with(clnn_net_forward(net, big, 8), CLNN_ERR_NONFINITE, where);
+    }
     /* Nothing ran: no forward to read, no BatchNorm statistics changed. */
     float y[4];
     ck_assert_int_eq(clnn_net_read_output(net, y, 4), CLNN_ERR_STATE);
