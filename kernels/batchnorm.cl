@@ -45,9 +45,50 @@ static void normalize(__global const float *x, __global float *y, const int rows
     }
 }
 
-/* Training: normalise with the batch mean and biased variance (two passes,
- * so the variance is never negative); update the running statistics with
- * the unbiased variance; keep mean and 1/sqrt(var + eps) for backward. */
+/* Rows per group in moments(). */
+#define GROUP 8
+
+/* The mean and the sum of squared deviations ss of columns c..c+W−1 in one
+ * pass over x. Each group of GROUP rows gets its own mean and squared
+ * deviations from registers, then joins the running totals by Chan et al.'s
+ * pairwise update: as stable as two passes (no difference of large sums, ss
+ * never negative), and the one dependent update per group, instead of one
+ * per row, keeps the loop from waiting on floating-point latency. */
+static void moments(__global const float *x, const int rows, const int cols, const int c,
+                    vec *mean_out, vec *ss_out)
+{
+    vec mean = 0.0f, ss = 0.0f;
+    int r = 0;
+    for (; r + GROUP <= rows; r += GROUP) {
+        vec v[GROUP];
+        vec s = 0.0f;
+        for (int i = 0; i < GROUP; i++) {
+            v[i] = LOAD(x, (r + i) * cols + c);
+            s += v[i];
+        }
+        const vec gmean = s * (1.0f / GROUP);
+        vec gss = 0.0f;
+        for (int i = 0; i < GROUP; i++)
+            gss += (v[i] - gmean) * (v[i] - gmean);
+        const float n = r + GROUP;
+        const vec delta = gmean - mean;
+        mean += delta * (GROUP / n);
+        ss += gss + delta * delta * (r * (GROUP / n));
+    }
+    /* Welford's update, one row at a time, for the last rows % GROUP. */
+    for (; r < rows; r++) {
+        const vec v = LOAD(x, r * cols + c);
+        const vec d = v - mean;
+        mean += d * (1.0f / (r + 1));
+        ss += d * (v - mean);
+    }
+    *mean_out = mean;
+    *ss_out = ss;
+}
+
+/* Training: normalise with the batch mean and biased variance; update the
+ * running statistics with the unbiased variance; keep mean and
+ * 1/sqrt(var + eps) for backward. */
 __kernel void bn_forward_train(__global const float *x, __global float *y, const int rows,
                                const int cols, __global const float *params, const int gamma_off,
                                const int beta_off, __global float *stats, const int rmean_off,
@@ -58,15 +99,8 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
     const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    vec sum = 0.0f;
-    for (int r = 0; r < rows; r++)
-        sum += LOAD(x, r * cols + c);
-    const vec mean = sum / rows;
-    vec ss = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        const vec d = LOAD(x, r * cols + c) - mean;
-        ss += d * d;
-    }
+    vec mean, ss;
+    moments(x, rows, cols, c, &mean, &ss);
     const vec var = ss / rows;
     const vec invstd = 1.0f / sqrt(var + eps);
     normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),

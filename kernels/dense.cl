@@ -12,27 +12,23 @@ __kernel void bias_add(__global float *y, const int rows, const int cols,
 }
 
 /* db[c] = Σ_r dy[r, c]: each work-item sums W adjacent columns (-D W=1, 4,
- * 8 or 16; explicit vectors on CPU devices, as in batchnorm.cl), rows in
- * order so the result is the same on every run. */
+ * 8 or 16; explicit vectors on CPU devices, as in batchnorm.cl), rows in a
+ * fixed order so the result is the same on every run: four partial sums
+ * over rows r ≡ 0..3 (mod 4), so that consecutive rows do not wait on one
+ * another's additions, added pairwise at the end. */
 #ifndef W
 #define W 1
 #endif
 #if W == 1
-#define BIAS_GRAD_STEP(c)                                                                          \
-    float s = 0.0f;                                                                                \
-    for (int r = 0; r < rows; r++)                                                                 \
-        s += dy[r * cols + c];                                                                     \
-    grads[bias_off + c] = s
+typedef float bias_vec;
+#define BIAS_LOAD(p) (*(p))
+#define BIAS_STORE(v, p) (*(p) = (v))
 #else
-#define VLOADW(p) CONCAT(vload, W)(0, (p))
-#define VSTOREW(v, p) CONCAT(vstore, W)((v), 0, (p))
 #define CONCAT(a, b) CONCAT_(a, b)
 #define CONCAT_(a, b) a##b
-#define BIAS_GRAD_STEP(c)                                                                          \
-    CONCAT(float, W) s = 0.0f;                                                                     \
-    for (int r = 0; r < rows; r++)                                                                 \
-        s += VLOADW(dy + r * cols + c);                                                            \
-    VSTOREW(s, grads + bias_off + c)
+typedef CONCAT(float, W) bias_vec;
+#define BIAS_LOAD(p) CONCAT(vload, W)(0, (p))
+#define BIAS_STORE(v, p) CONCAT(vstore, W)((v), 0, (p))
 #endif
 
 __kernel void bias_grad(__global const float *dy, const int rows, const int cols,
@@ -41,5 +37,15 @@ __kernel void bias_grad(__global const float *dy, const int rows, const int cols
     const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    BIAS_GRAD_STEP(c);
+    bias_vec s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        s0 += BIAS_LOAD(dy + r * cols + c);
+        s1 += BIAS_LOAD(dy + (r + 1) * cols + c);
+        s2 += BIAS_LOAD(dy + (r + 2) * cols + c);
+        s3 += BIAS_LOAD(dy + (r + 3) * cols + c);
+    }
+    for (; r < rows; r++)
+        s0 += BIAS_LOAD(dy + r * cols + c);
+    BIAS_STORE((s0 + s1) + (s2 + s3), grads + bias_off + c);
 }

@@ -1,8 +1,99 @@
-/* Softmax cross-entropy, forward and backward in one pass per row. */
-
-/* For row r: loss = logsumexp(z) − z[label] (stable: shifted by the max);
+/* Softmax cross-entropy, forward and backward in one pass per row.
+ *
+ * For row r: loss = logsumexp(z) − z[label] (stable: shifted by the max);
  * dz = (softmax(z) − onehot(label)) · scale when want_grad; correct is 1
- * when the first maximal logit is the label, as torch.argmax picks. */
+ * when the first maximal logit is the label, as torch.argmax picks.
+ *
+ * On CPU devices the host builds with -D CLASSES=n (n small) and
+ * -D ROWS16: each work-item then takes 16 rows, one per lane of float16
+ * vectors, so every exp is one vector call for 16 rows (a scalar exp per
+ * logit cannot be vectorised across work-items and costs ten times more)
+ * and a row's logits and exps stay in registers between the passes. */
+
+/* The gradient of one logit, p its probability and hot 1 at the label. */
+#define XENT_GRAD(p, hot) (((p) - (hot)) * scale)
+
+#ifdef ROWS16
+
+/* Logit j of the 16 rows whose offsets are in off. */
+static float16 gather(__global const float *z, const int *off, const int j)
+{
+    return (float16)(z[off[0] + j], z[off[1] + j], z[off[2] + j], z[off[3] + j],
+                     z[off[4] + j], z[off[5] + j], z[off[6] + j], z[off[7] + j],
+                     z[off[8] + j], z[off[9] + j], z[off[10] + j], z[off[11] + j],
+                     z[off[12] + j], z[off[13] + j], z[off[14] + j], z[off[15] + j]);
+}
+
+/* The labels of rows r0.., the lanes past row r0 + n − 1 repeating it. */
+static int16 gather_labels(__global const int *labels, const int r0, const int n)
+{
+#define L(k) labels[r0 + min(k, n - 1)]
+    return (int16)(L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11),
+                   L(12), L(13), L(14), L(15));
+#undef L
+}
+
+/* Lane k (0..15) with its vector component suffix h (0..9, a..f). */
+#define LANES(F)                                                                                   \
+    F(0, 0) F(1, 1) F(2, 2) F(3, 3) F(4, 4) F(5, 5) F(6, 6) F(7, 7) F(8, 8) F(9, 9) F(10, a)       \
+    F(11, b) F(12, c) F(13, d) F(14, e) F(15, f)
+
+__kernel void softmax_xent(__global const float *z, __global const int *labels, const int rows,
+                           const int classes, const float scale, const int want_grad,
+                           __global float *dz, __global float *row_loss,
+                           __global float *row_correct)
+{
+    const int r0 = get_global_id(0) * 16;
+    if (r0 >= rows)
+        return;
+    /* The last work-item's lanes past the end repeat the last row: they
+     * compute on valid data and are never stored. */
+    const int n = min(16, rows - r0);
+    int off[16];
+    for (int k = 0; k < 16; k++)
+        off[k] = (r0 + min(k, n - 1)) * CLASSES;
+    const int16 label = gather_labels(labels, r0, n);
+    float16 v[CLASSES];
+    for (int j = 0; j < CLASSES; j++)
+        v[j] = gather(z, off, j);
+    float16 mx = v[0], zl = v[0];
+    int16 arg = 0;
+    for (int j = 1; j < CLASSES; j++) {
+        const int16 gt = v[j] > mx;
+        arg = select(arg, (int16)j, gt);
+        mx = select(mx, v[j], gt);
+        zl = select(zl, v[j], label == j);
+    }
+    float16 sum = 0.0f;
+    for (int j = 0; j < CLASSES; j++) {
+        v[j] = exp(v[j] - mx);
+        sum += v[j];
+    }
+    const float16 loss = mx + log(sum) - zl;
+    const float16 correct = select((float16)0.0f, (float16)1.0f, arg == label);
+#define STORE_ROW(k, h)                                                                            \
+    if (k < n) {                                                                                   \
+        row_loss[r0 + k] = loss.s##h;                                                              \
+        row_correct[r0 + k] = correct.s##h;                                                        \
+    }
+    LANES(STORE_ROW)
+#undef STORE_ROW
+    if (want_grad) {
+        const float16 inv = 1.0f / sum;
+        for (int j = 0; j < CLASSES; j++) {
+            const float16 g =
+                XENT_GRAD(v[j] * inv, select((float16)0.0f, (float16)1.0f, label == j));
+#define STORE_GRAD(k, h)                                                                           \
+    if (k < n)                                                                                     \
+        dz[off[k] + j] = g.s##h;
+            LANES(STORE_GRAD)
+#undef STORE_GRAD
+        }
+    }
+}
+
+#else
+
 __kernel void softmax_xent(__global const float *z, __global const int *labels, const int rows,
                            const int classes, const float scale, const int want_grad,
                            __global float *dz, __global float *row_loss,
@@ -31,10 +122,12 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels, 
         const float inv = 1.0f / sum;
         for (int j = 0; j < classes; j++) {
             const float p = exp(zr[j] - mx) * inv;
-            dz[r * classes + j] = (p - (j == label ? 1.0f : 0.0f)) * scale;
+            dz[r * classes + j] = XENT_GRAD(p, j == label ? 1.0f : 0.0f);
         }
     }
 }
+
+#endif
 
 /* One work-item sums the rows in order (reproducible) into a metrics slot:
  * [0] mean loss of this batch, [1] += loss sum, [2] += correct, [3] += rows. */

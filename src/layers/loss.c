@@ -1,20 +1,35 @@
 /* Softmax cross-entropy loss, mean over the batch (kernels/loss.cl). */
 #include "net/net_internal.h"
 
+#include <stdio.h>
+
+/* Up to this many classes, CPU devices take 16 rows per work-item with the
+ * class count built in, a row's logits held in registers (kernels/loss.cl). */
+#define CLNN__LOSS_VECTOR_CLASSES_MAX 32
+
 clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
                        cl_mem dz, int slot)
 {
     clnn_context *ctx = net->ctx;
     cl_kernel k, reduce;
-    clnn_status st = clnn__kernel(ctx, "loss", NULL, "softmax_xent", &k);
+    /* Once logits spread by more than about 87, exp(z − max) is subnormal,
+     * which costs CPUs many times a normal operation (the whole kernel ran
+     * twice as long); flushed to zero, such a probability changes by less
+     * than 1e-38. */
+    char options[64] = "-cl-denorms-are-zero";
+    const bool rows16 =
+        ctx->info.type == CLNN_DEVICE_CPU && classes <= CLNN__LOSS_VECTOR_CLASSES_MAX;
+    if (rows16)
+        snprintf(options, sizeof options, "-cl-denorms-are-zero -DROWS16 -DCLASSES=%zu", classes);
+    clnn_status st = clnn__kernel(ctx, "loss", options, "softmax_xent", &k);
     if (st == CLNN_OK)
-        st = clnn__kernel(ctx, "loss", NULL, "loss_reduce", &reduce);
+        st = clnn__kernel(ctx, "loss", options, "loss_reduce", &reduce);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)classes, want_grad = dz ? 1 : 0;
     float scale = 1.0f / (float)mean_rows;
     cl_mem dz_arg = dz ? dz : z; /* never written when want_grad is 0 */
-    const size_t global[1] = {rows};
+    const size_t global[1] = {rows16 ? (rows + 15) / 16 : rows};
     clnn__profile_work(ctx, 0, (dz ? 8.0 : 4.0) * rows * classes);
     st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->labels),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(scale), CLNN__ARG(want_grad),

@@ -52,7 +52,8 @@ static const mutant mutants[] = {
     {"fused BatchNorm+ReLU backward without the ReLU mask", "batchnorm.cl",
      "(fuse_relu ? select((vec)0.0f, LOAD(dy, i), LOAD(y, i) > 0.0f) : LOAD(dy, i))",
      "(LOAD(dy, i))", {"layers", "gradcheck"}},
-    {"cross-entropy gradient not averaged", "loss.cl", "* scale;", ";", {"layers", "gradcheck"}},
+    {"cross-entropy gradient not averaged", "loss.cl", "(((p) - (hot)) * scale)", "((p) - (hot))",
+     {"layers", "gradcheck"}},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])
 
