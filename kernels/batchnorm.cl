@@ -131,6 +131,13 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
     STORE(invstd, save_invstd, c);
 }
 
+/* dx of one row with batch statistics: every row shares the Σ terms. */
+static inline vec bn_dx_batch(const vec k, const int rows, const vec dy, const vec xhat,
+                              const vec sum_dy, const vec sum_dy_xhat)
+{
+    return k * (rows * dy - sum_dy - xhat * sum_dy_xhat);
+}
+
 /* Backward. With batch statistics (training) the mean and variance depend on
  * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
  * statistics (eval) they are constants: dx = γ·invstd·dy. */
@@ -139,7 +146,8 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
                           const int gamma_off, __global const float *save_mean,
                           __global const float *save_invstd, __global float *grads,
                           const int dgamma_off, const int dbeta_off, const int batch_stats,
-                          const int need_dx, __global const float *y, const int fuse_relu)
+                          const int need_dx, __global const float *y, const int fuse_relu,
+                          const int prev_bias_off)
 {
 /* The gradient reaching the BatchNorm output: masked by the fused ReLU
  * (select keeps dy where y > 0, NaN included in the masked part). */
@@ -160,17 +168,37 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
     if (!need_dx)
         return;
     const vec gamma = LOAD(params, gamma_off + c);
-    if (batch_stats) {
-        const vec k = gamma * invstd / rows;
-        for (int r = 0; r < rows; r++) {
-            const vec xhat = (LOAD(x, r * cols + c) - mean) * invstd;
-            STORE(k * (rows * DY(r * cols + c) - sum_dy - xhat * sum_dy_xhat), dx, r * cols + c);
-        }
-    } else {
-        const vec k = gamma * invstd;
-        for (int r = 0; r < rows; r++)
-            STORE(k * DY(r * cols + c), dx, r * cols + c);
+    /* dx is the gradient of the dense layer before, when there is one
+     * (prev_bias_off >= 0): its bias gradient is the column sums of dx,
+     * taken here while dx is in registers instead of by bias_grad in another
+     * pass, in bias_grad's order (four partial sums over r mod 4) so the two
+     * paths agree to the bit. */
+    const vec k = batch_stats ? gamma * invstd / rows : gamma * invstd;
+#define DX(r)                                                                                      \
+    (batch_stats ? bn_dx_batch(k, rows, DY((r) * cols + c),                                     \
+                               (LOAD(x, (r) * cols + c) - mean) * invstd, sum_dy, sum_dy_xhat)   \
+                 : k * DY((r) * cols + c))
+    vec db0 = 0.0f, db1 = 0.0f, db2 = 0.0f, db3 = 0.0f;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const vec g0 = DX(r), g1 = DX(r + 1), g2 = DX(r + 2), g3 = DX(r + 3);
+        STORE(g0, dx, r * cols + c);
+        STORE(g1, dx, (r + 1) * cols + c);
+        STORE(g2, dx, (r + 2) * cols + c);
+        STORE(g3, dx, (r + 3) * cols + c);
+        db0 += g0;
+        db1 += g1;
+        db2 += g2;
+        db3 += g3;
     }
+    for (; r < rows; r++) {
+        const vec g = DX(r);
+        STORE(g, dx, r * cols + c);
+        db0 += g;
+    }
+    if (prev_bias_off >= 0)
+        STORE((db0 + db1) + (db2 + db3), grads, prev_bias_off + c);
+#undef DX
 #undef DY
 }
 

@@ -132,7 +132,9 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels, 
 /* One work-item sums the rows in order (reproducible) into a metrics slot:
  * [0] mean loss of this batch, [1] += loss sum, [2] += correct, [3] += rows. */
 __kernel void loss_reduce(__global const float *row_loss, __global const float *row_correct,
-                          const int rows, __global float *metrics, const int slot)
+                          const int rows, __global float *metrics, const int slot,
+                          __global const float *dz, const int classes, __global float *grads,
+                          const int bias_off)
 {
     if (get_global_id(0) != 0)
         return;
@@ -146,4 +148,23 @@ __kernel void loss_reduce(__global const float *row_loss, __global const float *
     m[1] += s;
     m[2] += correct;
     m[3] += rows;
+    /* The bias gradient of the dense layer that produced the logits is the
+     * column sums of dz: summed here, where one launch is already paid for,
+     * in bias_grad's order (partial sums over r mod 4) so both agree to the
+     * bit. */
+    if (bias_off < 0)
+        return;
+    for (int j = 0; j < classes; j++) {
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            s0 += dz[r * classes + j];
+            s1 += dz[(r + 1) * classes + j];
+            s2 += dz[(r + 2) * classes + j];
+            s3 += dz[(r + 3) * classes + j];
+        }
+        for (; r < rows; r++)
+            s0 += dz[r * classes + j];
+        grads[bias_off + j] = (s0 + s1) + (s2 + s3);
+    }
 }

@@ -40,7 +40,8 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
 }
 
 clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                              size_t rows, bool batch_stats, cl_mem bn_out)
+                              size_t rows, bool batch_stats, cl_mem bn_out,
+                              const clnn__layer *prev)
 {
     clnn_context *ctx = net->ctx;
     cl_kernel k;
@@ -52,6 +53,7 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
     int bs = batch_stats ? 1 : 0, need_dx = dx ? 1 : 0, fuse = bn_out ? 1 : 0;
     cl_mem mask = bn_out ? bn_out : dy; /* never read when fuse is 0 */
     cl_mem dx_arg = dx ? dx : dy; /* never written when need_dx is 0 */
+    int prev_bias_off = prev && dx ? (int)prev->bias_off : -1;
     size_t local[1];
     const size_t *lp = clnn__spread_local(ctx, global[0], local);
     clnn__profile_work(ctx, 0, (dx ? 12.0 : 8.0) * rows * l->out);
@@ -59,5 +61,6 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
                         CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params),
                         CLNN__ARG(goff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
                         CLNN__ARG(net->grads), CLNN__ARG(goff), CLNN__ARG(boff), CLNN__ARG(bs),
-                        CLNN__ARG(need_dx), CLNN__ARG(mask), CLNN__ARG(fuse));
+                        CLNN__ARG(need_dx), CLNN__ARG(mask), CLNN__ARG(fuse),
+                        CLNN__ARG(prev_bias_off));
 }

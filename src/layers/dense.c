@@ -23,10 +23,25 @@ clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem 
                         CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(off));
 }
 
+static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, size_t rows)
+{
+    clnn_context *ctx = net->ctx;
+    cl_kernel k;
+    size_t global[1], local[1];
+    clnn_status st = clnn__column_kernel(ctx, "dense", "bias_grad", l->out, &k, global);
+    if (st != CLNN_OK)
+        return st;
+    const size_t *lp = clnn__spread_local(ctx, global[0], local);
+    int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
+    clnn__profile_work(ctx, (double)rows * l->out, 4.0 * rows * l->out);
+    return CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, lp, CLNN__ARG(dy), CLNN__ARG(r),
+                        CLNN__ARG(c), CLNN__ARG(net->grads), CLNN__ARG(off));
+}
+
 /* dW = dyᵀ·x, db = Σ_rows dy, dx = dy·W (skipped when dx is NULL: the first
  * layer's input needs no gradient). Gradients overwrite, as after zero_grad. */
 clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                                 size_t rows)
+                                 size_t rows, bool need_bias_grad)
 {
     clnn_context *ctx = net->ctx;
     clnn__gemm_args dw = {.trans_a = true, .trans_b = false, .m = l->out, .n = l->in, .k = rows,
@@ -34,18 +49,8 @@ clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem
                           .b = x, .b_off = 0, .ldb = l->in,
                           .beta = 0.0f, .c = net->grads, .c_off = l->weight_off, .ldc = l->in};
     clnn_status st = clnn__gemm(ctx, &dw);
-    if (st != CLNN_OK)
-        return st;
-    cl_kernel k;
-    size_t global[1], local[1];
-    st = clnn__column_kernel(ctx, "dense", "bias_grad", l->out, &k, global);
-    if (st != CLNN_OK)
-        return st;
-    const size_t *lp = clnn__spread_local(ctx, global[0], local);
-    int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
-    clnn__profile_work(ctx, (double)rows * l->out, 4.0 * rows * l->out);
-    st = CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, lp, CLNN__ARG(dy), CLNN__ARG(r),
-                      CLNN__ARG(c), CLNN__ARG(net->grads), CLNN__ARG(off));
+    if (st == CLNN_OK && need_bias_grad)
+        st = bias_grad(net, l, dy, rows);
     if (st != CLNN_OK || !dx)
         return st;
     clnn__gemm_args gx = {.trans_a = false, .trans_b = false, .m = rows, .n = l->in, .k = l->out,

@@ -8,7 +8,7 @@
 #define CLNN__LOSS_VECTOR_CLASSES_MAX 32
 
 clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
-                       cl_mem dz, int slot)
+                       cl_mem dz, int slot, const clnn__layer *producer)
 {
     clnn_context *ctx = net->ctx;
     cl_kernel k, reduce;
@@ -37,7 +37,9 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
     if (st != CLNN_OK)
         return st;
     const size_t one[1] = {1};
+    int bias_off = producer && dz ? (int)producer->bias_off : -1;
     return CLNN__LAUNCH(ctx, reduce, "loss_reduce", 1, one, NULL, CLNN__ARG(net->row_loss),
                         CLNN__ARG(net->row_correct), CLNN__ARG(r), CLNN__ARG(net->metrics),
-                        CLNN__ARG(slot));
+                        CLNN__ARG(slot), CLNN__ARG(dz_arg), CLNN__ARG(c), CLNN__ARG(net->grads),
+                        CLNN__ARG(bias_off));
 }

@@ -135,6 +135,25 @@ static bool fuse_bn_relu(const clnn_net *net, size_t i, bool training)
            !(training && clnn__sync_batchnorm(net));
 }
 
+/* A dense layer followed by a BatchNorm gets its bias gradient from the
+ * BatchNorm's backward kernel, which has dx in registers (not while
+ * synchronising statistics, whose kernels are split); the last dense layer
+ * gets it from the loss's reduction kernel. One launch and one pass over
+ * dy fewer each. */
+static bool bn_sums_bias_grad(const clnn_net *net, size_t i, bool training)
+{
+    return net->fusion && i + 1 < net->nlayers &&
+           net->layers[i].spec.kind == CLNN__LAYER_DENSE &&
+           net->layers[i + 1].spec.kind == CLNN__LAYER_BATCHNORM1D &&
+           !(training && clnn__sync_batchnorm(net));
+}
+
+static bool loss_sums_bias_grad(const clnn_net *net, size_t i)
+{
+    return net->fusion && i + 1 == net->nlayers &&
+           net->layers[i].spec.kind == CLNN__LAYER_DENSE;
+}
+
 static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool training)
 {
     if (!x)
@@ -243,7 +262,8 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
     clnn__profile_scope(net->ctx, "loss");
     if (st == CLNN_OK)
         st = clnn__loss(net, net->outputs[last], rows, net->global_batch, net->layers[last].out,
-                        net->grad_bufs[0], CLNN__METRICS_TRAIN);
+                        net->grad_bufs[0], CLNN__METRICS_TRAIN,
+                        loss_sums_bias_grad(net, last) ? &net->layers[last] : NULL);
     for (size_t i = net->nlayers; i-- > 0 && st == CLNN_OK;) {
         clnn__layer *l = &net->layers[i];
         cl_mem in = i ? net->outputs[i - 1] : net->input;
@@ -251,16 +271,20 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
         clnn__profile_scope(net->ctx, l->scope_backward);
         switch (l->spec.kind) {
         case CLNN__LAYER_DENSE:
-            st = clnn__dense_backward(net, l, in, dy, dx, rows);
+            st = clnn__dense_backward(net, l, in, dy, dx, rows,
+                                      !bn_sums_bias_grad(net, i, net->forward_was_training) &&
+                                          !loss_sums_bias_grad(net, i));
             break;
         case CLNN__LAYER_BATCHNORM1D:
             if (net->forward_was_training && clnn__sync_batchnorm(net))
                 st = clnn__bn_backward_sync(net, l, in, dy, dx, rows, net->global_batch);
             else
-                st = clnn__bn_backward(net, l, in, dy, dx, rows, net->forward_was_training,
-                                       fuse_bn_relu(net, i, net->forward_was_training)
-                                           ? net->outputs[i]
-                                           : NULL);
+                st = clnn__bn_backward(
+                    net, l, in, dy, dx, rows, net->forward_was_training,
+                    fuse_bn_relu(net, i, net->forward_was_training) ? net->outputs[i] : NULL,
+                    i > 0 && bn_sums_bias_grad(net, i - 1, net->forward_was_training)
+                        ? &net->layers[i - 1]
+                        : NULL);
             break;
         case CLNN__LAYER_RELU:
             if (i > 0 && fuse_bn_relu(net, i - 1, net->forward_was_training))
@@ -434,7 +458,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labe
         clnn__profile_scope(net->ctx, "loss");
         if (st == CLNN_OK)
             st = clnn__loss(net, net->outputs[last], rows, rows, net->layers[last].out, NULL,
-                            CLNN__METRICS_EVAL);
+                            CLNN__METRICS_EVAL, NULL);
     }
     float m[8];
     if (st == CLNN_OK)

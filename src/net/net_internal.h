@@ -103,15 +103,20 @@ bool clnn__is_model_tensor(const char *name);
 
 /* Layer kernels (layers/). `x` is the layer's input, `y` its output. */
 clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows);
+/* need_bias_grad false: the next layer's backward has written the bias
+ * gradient already (see clnn__bn_backward). */
 clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                                 size_t rows);
+                                 size_t rows, bool need_bias_grad);
 /* relu_out non-NULL fuses the following ReLU (writes its output too); in
  * backward, bn_out non-NULL means dy is the gradient of that ReLU's output,
- * masked inside the kernel by bn_out > 0. */
+ * masked inside the kernel by bn_out > 0, and prev is the dense layer before
+ * or NULL: its bias gradient is the column sums of dx, written by the same
+ * kernel. */
 clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
                              bool training, cl_mem relu_out);
 clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                              size_t rows, bool batch_stats, cl_mem bn_out);
+                              size_t rows, bool batch_stats, cl_mem bn_out,
+                              const clnn__layer *prev);
 /* Synchronised BatchNorm: statistics over total rows of all processes. */
 clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
                                   size_t total);
@@ -122,9 +127,10 @@ clnn_status clnn__relu_backward(clnn_net *net, cl_mem y, cl_mem dy, cl_mem dx, s
 /* Softmax cross-entropy of logits z (rows × classes) against labels; writes
  * dz, the gradient of the loss summed over rows and divided by mean_rows
  * (the global batch), when non-NULL; accumulates loss/accuracy into the
- * metrics slot. */
+ * metrics slot. With dz, producer is the dense layer whose output z is, or
+ * NULL: its bias gradient (the column sums of dz) is written too. */
 clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
-                       cl_mem dz, int slot);
+                       cl_mem dz, int slot, const clnn__layer *producer);
 /* Data parallelism (parallel.c): start reading a layer's gradients once its
  * backward is queued; after the whole backward, sum them across processes. */
 bool clnn__parallel(const clnn_net *net);
