@@ -9,7 +9,7 @@
  * reads C. bias, when not NULL, holds N floats from bias_off that are added
  * to every row of C last, rounded as a separate c += bias[j] after the GEMM
  * would be: the own kernels add it as they store C, other backends with a
- * second launch (clnn__gemm_bias_add). */
+ * second launch (clnn__gemm_bias_add). The bias must not overlap C. */
 typedef struct clnn__gemm_args {
     bool trans_a, trans_b;
     size_t m, n, k;
