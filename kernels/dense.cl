@@ -1,14 +1,16 @@
 /* The parts of the dense layer that are not a GEMM. */
 
-/* y[r, c] += bias[c] over a rows × cols matrix; global = (cols, rows). */
-__kernel void bias_add(__global float *y, const int rows, const int cols,
-                       __global const float *params, const int bias_off)
+/* y[r, c] += bias[c] over a rows × cols matrix at y_off with row stride ldy;
+ * global = (cols, rows). Only for GEMM backends that cannot add the bias as
+ * they store (src/gemm/gemm.c); clnn's own kernels do it themselves. */
+__kernel void bias_add(__global float *y, const int y_off, const int ldy, const int rows,
+                       const int cols, __global const float *bias, const int bias_off)
 {
     const int c = get_global_id(0);
     const int r = get_global_id(1);
     if (c >= cols || r >= rows)
         return;
-    y[r * cols + c] += params[bias_off + c];
+    y[y_off + r * ldy + c] += bias[bias_off + c];
 }
 
 /* db[c] = Σ_r dy[r, c]: each work-item sums W adjacent columns (-D W=1, 4,

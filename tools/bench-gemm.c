@@ -8,7 +8,8 @@
  *   bench-gemm --check [--small]
  *                           correctness of the own kernels over odd shapes,
  *                           all transposes, offsets, padded leading
- *                           dimensions and beta (no timing); --small keeps
+ *                           dimensions, beta and a bias added to every row
+ *                           (the fused dense-layer bias) (no timing); --small keeps
  *                           the shapes small enough for a device simulator
  *                           (oclgrind --check-api --data-races bench-gemm ...)
  *
@@ -81,6 +82,7 @@ static void die(const char *what, clnn_status st)
 typedef struct problem {
     clnn__gemm_args g; /* the device call; host arrays use the same layout */
     float *a, *b, *c0; /* c0: C before the call (beta ≠ 0 reads it) */
+    float *bias;       /* NULL, or N values from g.bias_off, NaN before them */
     size_t a_len, b_len, c_len;
     float *out;         /* result read back */
     double *ref, *mag;  /* reference and Σ|terms| per element of C */
@@ -112,11 +114,13 @@ static float host_b(const problem *p, size_t k, size_t n)
  * pad_a/pad_b/pad_c widen the leading dimensions; off_* offset the start.
  * beta == 0 fills C with NaN to prove C is not read. */
 static void problem_init(bench *bn, problem *p, bool ta, bool tb, size_t m, size_t n, size_t k,
-                         float alpha, float beta, size_t off, size_t pad, clnn__rng *rng)
+                         float alpha, float beta, size_t off, size_t pad, bool bias,
+                         clnn__rng *rng)
 {
     clnn__gemm_args *g = &p->g;
     *g = (clnn__gemm_args){.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = alpha,
-                           .beta = beta, .a_off = off, .b_off = 2 * off, .c_off = 3 * off};
+                           .beta = beta, .a_off = off, .b_off = 2 * off, .c_off = 3 * off,
+                           .bias_off = bias ? off + 1 : 0};
     const size_t a_rows = ta ? k : m, a_cols = ta ? m : k;
     const size_t b_rows = tb ? n : k, b_cols = tb ? k : n;
     g->lda = a_cols + pad;
@@ -135,6 +139,12 @@ static void problem_init(bench *bn, problem *p, bool ta, bool tb, size_t m, size
         p->b[i] = 2.0f * clnn__rng_uniform(rng) - 1.0f;
     for (size_t i = 0; i < p->c_len; i++)
         p->c0[i] = beta == 0.0f ? NAN : 2.0f * clnn__rng_uniform(rng) - 1.0f;
+    p->bias = NULL;
+    if (bias) {
+        p->bias = xmalloc((g->bias_off + n) * sizeof(float));
+        for (size_t i = 0; i < g->bias_off + n; i++)
+            p->bias[i] = i < g->bias_off ? NAN : 2.0f * clnn__rng_uniform(rng) - 1.0f;
+    }
 
     p->ref = xmalloc(m * n * sizeof(double));
     p->mag = xmalloc(m * n * sizeof(double));
@@ -152,6 +162,10 @@ static void problem_init(bench *bn, problem *p, bool ta, bool tb, size_t m, size
                 r += beta * c;
                 r_abs += fabs(beta * c);
             }
+            if (bias) {
+                r += p->bias[g->bias_off + j];
+                r_abs += fabs(p->bias[g->bias_off + j]);
+            }
             p->ref[i * n + j] = r;
             p->mag[i * n + j] = r_abs;
         }
@@ -166,6 +180,11 @@ static void problem_init(bench *bn, problem *p, bool ta, bool tb, size_t m, size
         (st = clnn__buffer_write(bn->ctx, g->b, 0, p->b_len * sizeof(float), p->b, true,
                                  NULL)) != CLNN_OK)
         die("allocating device buffers", st);
+    const size_t bias_bytes = (g->bias_off + n) * sizeof(float);
+    if (bias && ((st = clnn__buffer_create(bn->ctx, bias_bytes, &g->bias)) != CLNN_OK ||
+                 (st = clnn__buffer_write(bn->ctx, g->bias, 0, bias_bytes, p->bias, true,
+                                          NULL)) != CLNN_OK))
+        die("allocating the bias", st);
 }
 
 static void problem_free(problem *p)
@@ -173,6 +192,8 @@ static void problem_free(problem *p)
     clnn__buffer_release(&p->g.a);
     clnn__buffer_release(&p->g.b);
     clnn__buffer_release(&p->g.c);
+    clnn__buffer_release(&p->g.bias);
+    free(p->bias);
     free(p->a);
     free(p->b);
     free(p->c0);
@@ -340,7 +361,8 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
             {
                 const job *jb = &jobs[ji];
                 problem p;
-                problem_init(bn, &p, jb->ta, jb->tb, jb->m, jb->n, jb->k, 1.0f, 0.0f, 0, 0, &rng);
+                problem_init(bn, &p, jb->ta, jb->tb, jb->m, jb->n, jb->k, 1.0f, 0.0f, 0, 0, false,
+                             &rng);
                 const double flops = 2.0 * (double)p.g.m * (double)p.g.n * (double)p.g.k;
 
                 /* Warm-up (compiles kernels) and a check of every column. */
@@ -402,19 +424,19 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
 /* Run one own-GEMM problem and report it if wrong; returns 1 on failure. */
 static int check_one(bench *bn, const column *col, size_t set, bool ta, bool tb, size_t m,
                      size_t n, size_t k, float alpha, float beta, size_t off, size_t pad,
-                     clnn__rng *rng)
+                     bool bias, clnn__rng *rng)
 {
     problem p;
-    problem_init(bn, &p, ta, tb, m, n, k, alpha, beta, off, pad, rng);
+    problem_init(bn, &p, ta, tb, m, n, k, alpha, beta, off, pad, bias, rng);
     reset_c(bn, &p);
     run_once(bn, &p, col);
     const double e = check(bn, &p, OWN);
     const bool bad = !(e < 1e-5);
     if (bad)
-        printf("FAILED set %zu %c%c M %zu N %zu K %zu off %zu pad %zu alpha %g beta %g (%s): "
+        printf("FAILED set %zu %c%c M %zu N %zu K %zu off %zu pad %zu alpha %g beta %g%s (%s): "
                "err %.2e\n",
                set, ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, off, pad, alpha, beta,
-               clnn__gemm_own_kernel_for(&p.g, &col->params), e);
+               bias ? " +bias" : "", clnn__gemm_own_kernel_for(&p.g, &col->params), e);
     problem_free(&p);
     return bad;
 }
@@ -455,7 +477,7 @@ static int run_check(bench *bn, bool small)
                         failures += check_one(bn, col, si, t & 1, t & 2, dims[mi], dims[ni],
                                               dims[ki], v % 5 == 2 ? -1.5f : 1.0f,
                                               v % 4 == 1 ? 0.5f : 0.0f, v % 2 ? 5 : 0,
-                                              v % 3 ? 3 : 0, &rng);
+                                              v % 3 ? 3 : 0, (v / 2) % 2, &rng);
                         runs++;
                     }
         /* Shapes just around the set's tile sizes, and two real ones. */
@@ -471,7 +493,8 @@ static int run_check(bench *bn, bool small)
         for (size_t s = 0; s < CLNN__ARRAY_LEN(near) - small; s++)
             for (int t = 0; t < 4; t++) {
                 failures += check_one(bn, col, si, t & 1, t & 2, near[s][0], near[s][1],
-                                      near[s][2], 1.0f, s % 2 ? 0.25f : 0.0f, s % 3, s % 2, &rng);
+                                      near[s][2], 1.0f, s % 2 ? 0.25f : 0.0f, s % 3, s % 2,
+                                      (s + (size_t)t) % 2, &rng);
                 runs++;
             }
     }

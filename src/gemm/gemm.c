@@ -35,3 +35,18 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
     }
     return ctx->gemm == CLNN_GEMM_OWN ? clnn__gemm_own(ctx, g) : clnn__gemm_clblast(ctx, g);
 }
+
+clnn_status clnn__gemm_bias_add(clnn_context *ctx, const clnn__gemm_args *g)
+{
+    cl_kernel k;
+    clnn_status st = clnn__kernel(ctx, "dense", NULL, "bias_add", &k);
+    if (st != CLNN_OK)
+        return st;
+    int y_off = (int)g->c_off, ldy = (int)g->ldc, rows = (int)g->m, cols = (int)g->n;
+    int bias_off = (int)g->bias_off;
+    const size_t global[2] = {g->n, g->m};
+    clnn__profile_work(ctx, (double)g->m * g->n, 8.0 * g->m * g->n);
+    return CLNN__LAUNCH(ctx, k, "bias_add", 2, global, NULL, CLNN__ARG(g->c), CLNN__ARG(y_off),
+                        CLNN__ARG(ldy), CLNN__ARG(rows), CLNN__ARG(cols), CLNN__ARG(g->bias),
+                        CLNN__ARG(bias_off));
+}

@@ -4,8 +4,12 @@
 
 #include "runtime/runtime.h"
 
-/* C = alpha·op(A)·op(B) + beta·C, row-major; op(A) is M×K, op(B) is K×N.
- * Offsets and leading dimensions are in elements. beta == 0 never reads C. */
+/* C = alpha·op(A)·op(B) + beta·C (+ bias), row-major; op(A) is M×K, op(B)
+ * is K×N. Offsets and leading dimensions are in elements. beta == 0 never
+ * reads C. bias, when not NULL, holds N floats from bias_off that are added
+ * to every row of C last, rounded as a separate c += bias[j] after the GEMM
+ * would be: the own kernels add it as they store C, other backends with a
+ * second launch (clnn__gemm_bias_add). The bias must not overlap C. */
 typedef struct clnn__gemm_args {
     bool trans_a, trans_b;
     size_t m, n, k;
@@ -17,11 +21,15 @@ typedef struct clnn__gemm_args {
     float beta;
     cl_mem c;
     size_t c_off, ldc;
+    cl_mem bias;
+    size_t bias_off;
 } clnn__gemm_args;
 
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *args);
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *args);
 clnn_status clnn__gemm_own(clnn_context *ctx, const clnn__gemm_args *args);
+/* C += bias over rows as its own launch, for backends that cannot fuse it. */
+clnn_status clnn__gemm_bias_add(clnn_context *ctx, const clnn__gemm_args *args);
 
 /* Context creation: load the device's tuning file, if any (gemm/tune.h). */
 clnn_status clnn__gemm_context_init(clnn_context *ctx);

@@ -173,7 +173,7 @@ clnn_status clnn__gemm_clblast_with(clnn_context *ctx, const clnn__gemm_args *g,
         clnn__live_add(CLNN__LIVE_EVENT, 1);
     clnn__profile_add(ctx, "clblast_sgemm", s == CLBlastSuccess ? ev : NULL);
     if (s == CLBlastSuccess)
-        return CLNN_OK;
+        return g->bias ? clnn__gemm_bias_add(ctx, g) : CLNN_OK;
     if (s < 0 && s > -100) /* OpenCL error codes pass through unchanged */
         return clnn__cl_check((cl_int)s, "CLBlastSgemm");
     return clnn__fail(CLNN_ERR_OPENCL,

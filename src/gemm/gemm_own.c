@@ -123,20 +123,23 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     char options[160];
     size_t tile_m, tile_n;
     bool grid_mn;
+    const int bias = g->bias != NULL;
     if (which == OWN_OUTER) {
         grid_mn = p->outer_grid == CLNN__GRID_M;
-        snprintf(options, sizeof options, "-DTRANS_A=%d -DRM=%d -DVW=%d -DNV=%d -DGRID_MN=%d",
-                 g->trans_a, p->rm, p->vw, p->nv, grid_mn);
+        snprintf(options, sizeof options,
+                 "-DTRANS_A=%d -DRM=%d -DVW=%d -DNV=%d -DGRID_MN=%d -DBIAS=%d", g->trans_a, p->rm,
+                 p->vw, p->nv, grid_mn, bias);
         tile_m = (size_t)p->rm;
         tile_n = (size_t)(p->vw * p->nv);
     } else if (which == OWN_DOT) {
         grid_mn = p->dot_grid == CLNN__GRID_M;
-        snprintf(options, sizeof options, "-DDM=%d -DDN=%d -DDVW=%d -DGRID_MN=%d", p->dm, p->dn,
-                 p->dvw, grid_mn);
+        snprintf(options, sizeof options, "-DDM=%d -DDN=%d -DDVW=%d -DGRID_MN=%d -DBIAS=%d",
+                 p->dm, p->dn, p->dvw, grid_mn, bias);
         tile_m = (size_t)p->dm;
         tile_n = (size_t)p->dn;
     } else {
-        snprintf(options, sizeof options, "-DTRANS_A=%d -DTRANS_B=%d", g->trans_a, g->trans_b);
+        snprintf(options, sizeof options, "-DTRANS_A=%d -DTRANS_B=%d -DBIAS=%d", g->trans_a,
+                 g->trans_b, bias);
         tile_m = tile_n = 4; /* GM, GN in kernels/gemm.cl */
         grid_mn = false;
     }
@@ -152,12 +155,15 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
         pick_local(ctx, kernel, p, global, local);
     int M = (int)g->m, N = (int)g->n, K = (int)g->k;
     int a_off = (int)g->a_off, lda = (int)g->lda, b_off = (int)g->b_off, ldb = (int)g->ldb;
-    int c_off = (int)g->c_off, ldc = (int)g->ldc;
-    return CLNN__LAUNCH(ctx, kernel, name, 2, global, local[0] ? local : NULL, CLNN__ARG(M),
-                        CLNN__ARG(N), CLNN__ARG(K), CLNN__ARG(g->alpha), CLNN__ARG(g->a),
-                        CLNN__ARG(a_off), CLNN__ARG(lda), CLNN__ARG(g->b), CLNN__ARG(b_off),
-                        CLNN__ARG(ldb), CLNN__ARG(g->beta), CLNN__ARG(g->c), CLNN__ARG(c_off),
-                        CLNN__ARG(ldc));
+    int c_off = (int)g->c_off, ldc = (int)g->ldc, bias_off = (int)g->bias_off;
+    /* The bias arguments exist only in BIAS=1 kernels. */
+    const clnn__arg args[] = {
+        CLNN__ARG(M),     CLNN__ARG(N),     CLNN__ARG(K),      CLNN__ARG(g->alpha),
+        CLNN__ARG(g->a),  CLNN__ARG(a_off), CLNN__ARG(lda),    CLNN__ARG(g->b),
+        CLNN__ARG(b_off), CLNN__ARG(ldb),   CLNN__ARG(g->beta), CLNN__ARG(g->c),
+        CLNN__ARG(c_off), CLNN__ARG(ldc),   CLNN__ARG(g->bias), CLNN__ARG(bias_off)};
+    const size_t nargs = CLNN__ARRAY_LEN(args) - (bias ? 0 : 2);
+    return clnn__launch(ctx, kernel, name, 2, global, local[0] ? local : NULL, args, nargs);
 }
 
 clnn_status clnn__gemm_own(clnn_context *ctx, const clnn__gemm_args *g)

@@ -30,8 +30,9 @@ double clnn__tune_now(void)
 
 /* ------------------------------------------------------------- shapes */
 
-/* The three GEMMs of every dense layer, as src/layers/dense.c issues them;
- * the first layer's input gradient is never computed. Shapes are distinct:
+/* The three GEMMs of every dense layer, as src/layers/dense.c issues them
+ * (the forward with the layer's bias); the first layer's input gradient is
+ * never computed. Shapes are distinct:
  * a repeated one (two equal layers) is tuned once. */
 static bool have_shape(const tuner *tu, bool ta, bool tb, size_t m, size_t n, size_t k)
 {
@@ -65,6 +66,7 @@ static clnn_status add_shape(tuner *tu, size_t *cap, bool ta, bool tb, size_t m,
     s->batch = batch;
     s->layer = layer;
     s->op = op;
+    s->with_bias = !ta && tb;
     s->default_us = s->own_us = -1.0;
     return CLNN_OK;
 }
@@ -176,7 +178,7 @@ clnn_status clnn__tune_prepare_shape(tuner *tu, tune_shape *s, uint64_t seed)
     const size_t sampled = CLNN__MAX((size_t)FULL_CHECK_MACS / CLNN__MAX(k, 1),
                                      4 * SAMPLE_EDGE * SAMPLE_EDGE);
     const size_t nref = full ? m * n : CLNN__MIN(sampled, m * n);
-    float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
+    float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *bias = NULL;
     double *oa = full ? malloc(m * k * sizeof *oa) : NULL;
     double *ob = full ? malloc(k * n * sizeof *ob) : NULL;
     s->checks = full ? NULL : malloc(nref * sizeof *s->checks);
@@ -200,6 +202,20 @@ clnn_status clnn__tune_prepare_shape(tuner *tu, tune_shape *s, uint64_t seed)
     if (!full)
         choose_samples(s, nref, &rng);
     reference(s, a, b, oa, ob);
+    if (s->with_bias) {
+        bias = malloc(n * sizeof *bias);
+        if (!bias) {
+            st = clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "out of host memory for a bias of %zu", n);
+            goto done;
+        }
+        for (size_t j = 0; j < n; j++)
+            bias[j] = 2.0f * clnn__rng_uniform(&rng) - 1.0f;
+        for (size_t t = 0; t < nref; t++) {
+            const float bj = bias[(s->checks ? s->checks[t] : t) % n];
+            s->ref[t] += bj;
+            s->mag[t] += fabs(bj);
+        }
+    }
     /* beta = 0 must not read C: it starts as NaN, which any read would
      * spread into the result. */
     for (size_t i = 0; i < m * n; i++)
@@ -215,10 +231,16 @@ clnn_status clnn__tune_prepare_shape(tuner *tu, tune_shape *s, uint64_t seed)
         st = clnn__buffer_write(tu->ctx, s->a, 0, m * k * sizeof(float), a, true, NULL);
     if (st == CLNN_OK)
         st = clnn__buffer_write(tu->ctx, s->b, 0, k * n * sizeof(float), b, true, NULL);
+    if (st == CLNN_OK && bias)
+        st = clnn__buffer_create(tu->ctx, n * sizeof(float), &s->bias);
+    if (st == CLNN_OK && bias)
+        st = clnn__buffer_write(tu->ctx, s->bias, 0, n * sizeof(float), bias, true, NULL);
     g->a = s->a;
     g->b = s->b;
     g->c = s->c;
+    g->bias = s->bias;
 done:
+    free(bias);
     free(a);
     free(b);
     free(oa);
@@ -233,6 +255,7 @@ void clnn__tune_free_shapes(tuner *tu)
         clnn__buffer_release(&s->a);
         clnn__buffer_release(&s->b);
         clnn__buffer_release(&s->c);
+        clnn__buffer_release(&s->bias);
         free(s->ref);
         free(s->mag);
         free(s->checks);

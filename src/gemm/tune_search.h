@@ -26,7 +26,11 @@ typedef struct tune_shape {
     clnn__gemm_args g;
     size_t batch, layer;
     const char *op;
-    cl_mem a, b, c;
+    /* Forward shapes run with a bias, as the dense layer issues them: the
+     * own kernels then take their BIAS=1 variant and CLBlast a bias_add
+     * launch, and both are checked and timed that way. */
+    bool with_bias;
+    cl_mem a, b, c, bias;
     /* The reference and Σ|a·b| for every element of C (checks NULL) or
      * for the nchecks elements at checks[] (flat indices into C). */
     double *ref, *mag;

@@ -4,23 +4,14 @@
 
 clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows)
 {
-    clnn_context *ctx = net->ctx;
+    /* The bias rides on the GEMM: added as the own kernels store y, or by
+     * a bias_add launch after CLBlast. */
     clnn__gemm_args g = {.trans_a = false, .trans_b = true, .m = rows, .n = l->out, .k = l->in,
                          .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->in,
                          .b = net->params, .b_off = l->weight_off, .ldb = l->in,
-                         .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->out};
-    clnn_status st = clnn__gemm(ctx, &g);
-    if (st != CLNN_OK)
-        return st;
-    cl_kernel k;
-    st = clnn__kernel(ctx, "dense", NULL, "bias_add", &k);
-    if (st != CLNN_OK)
-        return st;
-    int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
-    const size_t global[2] = {l->out, rows};
-    clnn__profile_work(ctx, (double)rows * l->out, 8.0 * rows * l->out);
-    return CLNN__LAUNCH(ctx, k, "bias_add", 2, global, NULL, CLNN__ARG(y), CLNN__ARG(r),
-                        CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(off));
+                         .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->out,
+                         .bias = net->params, .bias_off = l->bias_off};
+    return clnn__gemm(net->ctx, &g);
 }
 
 static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, size_t rows)

@@ -15,7 +15,13 @@
  * signs, ≈ 28 · 6e-8 · 9 ≈ 1.5e-5 absolute for k = 784, against results of
  * size ~10-30 (measured worst: about 1e-6 relative); blocked or fma
  * summation only lowers it. A wrong index, transpose or missing alpha/beta
- * term gives errors of order 1. */
+ * term gives errors of order 1.
+ *
+ * With a bias (the dense layer's forward): a row vector added to every row
+ * of C, fused into the own kernels' stores and a separate launch after
+ * CLBlast, checked the same way, with NaN around the bias in its buffer;
+ * and bitwise against the GEMM without bias plus a float add on the host,
+ * which is how the separate add rounds. */
 #include "core_test.h"
 #include "gemm/gemm.h"
 #include "reference.h"
@@ -86,8 +92,25 @@ static cl_mem upload(clnn_context *ctx, const stored *s)
     return buf;
 }
 
+/* The bias in its buffer: bias_off elements of NaN before, and after. */
+typedef struct bias_vec {
+    size_t off, total;
+    float *host;
+} bias_vec;
+
+static bias_vec make_bias(size_t n, size_t off, core_rng *r)
+{
+    bias_vec v = {off, off + n + 3, NULL};
+    v.host = malloc(v.total * sizeof *v.host);
+    ck_assert_ptr_nonnull(v.host);
+    for (size_t i = 0; i < v.total; i++)
+        v.host[i] = i >= off && i < off + n ? (float)core_rng_uniform(r, -1, 1) : NAN;
+    return v;
+}
+
 /* One GEMM on both backends; case_id varies offsets, padding and scalars. */
-static void run_case(shape sh, bool ta, bool tb, float alpha, float beta, size_t case_id)
+static void run_case_bias(shape sh, bool ta, bool tb, float alpha, float beta, size_t case_id,
+                          bool with_bias)
 {
     core_rng r = core_rng_make(1000 + case_id);
     size_t off = (case_id % 3) * 5, pad = (case_id / 3) % 2 ? 3 : 0;
@@ -104,28 +127,45 @@ static void run_case(shape sh, bool ta, bool tb, float alpha, float beta, size_t
         for (size_t j = 0; j < c.cols; j++)
             *at(&c, i, j) = beta == 0.0f ? NAN : (float)core_rng_uniform(&r, -1, 1);
 
+    bias_vec bias = {0, 0, NULL};
+    if (with_bias)
+        bias = make_bias(sh.n, 1 + case_id % 4, &r);
+
     double *da = dense_copy(&a), *db = dense_copy(&b), *want = dense_copy(&c);
     ref_gemm(ta, tb, sh.m, sh.n, sh.k, alpha, da, a.cols, db, b.cols, beta, want, c.cols);
+    if (with_bias)
+        for (size_t i = 0; i < sh.m; i++)
+            for (size_t j = 0; j < sh.n; j++)
+                want[i * sh.n + j] += bias.host[bias.off + j];
 
     float *got = malloc(c.total * sizeof *got), *result = malloc(sh.m * sh.n * sizeof *result);
     ck_assert(got && result);
     for (size_t bi = 0; bi < 2; bi++) {
         clnn_context *ctx = core_context(core_backends[bi]);
-        cl_mem ma = upload(ctx, &a), mb = upload(ctx, &b), mc = upload(ctx, &c);
+        cl_mem ma = upload(ctx, &a), mb = upload(ctx, &b), mc = upload(ctx, &c), mbias = NULL;
+        if (with_bias) {
+            ck_assert_clnn_ok(clnn__buffer_create(ctx, bias.total * sizeof(float), &mbias));
+            ck_assert_clnn_ok(clnn__buffer_write(ctx, mbias, 0, bias.total * sizeof(float),
+                                                 bias.host, true, NULL));
+        }
         clnn__gemm_args g = {.trans_a = ta, .trans_b = tb, .m = sh.m, .n = sh.n, .k = sh.k,
                              .alpha = alpha, .a = ma, .a_off = a.off, .lda = a.ld,
                              .b = mb, .b_off = b.off, .ldb = b.ld,
-                             .beta = beta, .c = mc, .c_off = c.off, .ldc = c.ld};
+                             .beta = beta, .c = mc, .c_off = c.off, .ldc = c.ld,
+                             .bias = mbias, .bias_off = bias.off};
         ck_assert_clnn_ok(clnn__gemm(ctx, &g));
         ck_assert_clnn_ok(clnn__buffer_read(ctx, mc, 0, c.total * sizeof(float), got));
         clnn__buffer_release(&ma);
         clnn__buffer_release(&mb);
         clnn__buffer_release(&mc);
+        if (mbias)
+            clnn__buffer_release(&mbias);
 
         char what[160];
         snprintf(what, sizeof what, "%s GEMM %s%s m=%zu n=%zu k=%zu alpha=%g beta=%g off=%zu "
-                 "pad=%zu", clnn_gemm_backend_name(core_backends[bi]), ta ? "T" : "N",
-                 tb ? "T" : "N", sh.m, sh.n, sh.k, alpha, beta, off, pad);
+                 "pad=%zu%s", clnn_gemm_backend_name(core_backends[bi]), ta ? "T" : "N",
+                 tb ? "T" : "N", sh.m, sh.n, sh.k, alpha, beta, off, pad,
+                 with_bias ? " +bias" : "");
         for (size_t i = 0; i < c.total; i++) {
             size_t rel = i - c.off;
             bool inside = i >= c.off && rel / c.ld < c.rows && rel % c.ld < c.cols;
@@ -138,7 +178,12 @@ static void run_case(shape sh, bool ta, bool tb, float alpha, float beta, size_t
         core_check_close(what, result, want, sh.m * sh.n, 1.0, GEMM_TOL);
     }
     free(got), free(result), free(da), free(db), free(want);
-    free(a.host), free(b.host), free(c.host);
+    free(a.host), free(b.host), free(c.host), free(bias.host);
+}
+
+static void run_case(shape sh, bool ta, bool tb, float alpha, float beta, size_t case_id)
+{
+    run_case_bias(sh, ta, tb, alpha, beta, case_id, false);
 }
 
 /* Loop index: shape × transpose combination; scalars cycle with the index. */
@@ -157,6 +202,70 @@ START_TEST(test_beta_zero_ignores_nan_in_c)
     static const shape sh[] = {{5, 7, 3}, {65, 129, 257}};
     for (size_t i = 0; i < 2; i++)
         run_case(sh[i], _i & 2, _i & 1, 1.5f, 0.0f, 7 + i);
+}
+END_TEST
+
+/* The bias on every shape and transpose (so on every own kernel and its
+ * edge tiles), scalars cycling the other way round than above. */
+START_TEST(test_gemm_bias_matches_reference)
+{
+    size_t s = (size_t)_i / 4, t = (size_t)_i % 4;
+    size_t k = (s + 3 * t + 1) % N_SCALARS;
+    run_case_bias(shapes[s], t & 2, t & 1, scalars[k].alpha, scalars[k].beta, 100 + (size_t)_i,
+                  true);
+}
+END_TEST
+
+/* Y = X·Wᵀ + b as the dense layer runs it, on odd shapes that leave edge
+ * tiles in both dimensions: the fused bias must give bitwise the GEMM
+ * without bias followed by a float add of the bias. */
+START_TEST(test_gemm_bias_rounds_as_separate_add)
+{
+    static const shape sh[] = {{13, 11, 37}, {64, 256, 784}, {7, 10, 128}, {33, 65, 5}};
+    const shape h = sh[_i];
+    core_rng r = core_rng_make(500 + (uint64_t)_i);
+    float *x = malloc(h.m * h.k * sizeof *x), *w = malloc(h.n * h.k * sizeof *w);
+    float *plain = malloc(h.m * h.n * sizeof *plain), *fused = malloc(h.m * h.n * sizeof *fused);
+    ck_assert(x && w && plain && fused);
+    for (size_t i = 0; i < h.m * h.k; i++)
+        x[i] = (float)core_rng_uniform(&r, -1, 1);
+    for (size_t i = 0; i < h.n * h.k; i++)
+        w[i] = (float)core_rng_uniform(&r, -1, 1);
+    bias_vec bias = make_bias(h.n, 2, &r);
+    for (size_t bi = 0; bi < 2; bi++) {
+        clnn_context *ctx = core_context(core_backends[bi]);
+        cl_mem mx, mw, mb, my;
+        ck_assert_clnn_ok(clnn__buffer_create(ctx, h.m * h.k * sizeof(float), &mx));
+        ck_assert_clnn_ok(clnn__buffer_create(ctx, h.n * h.k * sizeof(float), &mw));
+        ck_assert_clnn_ok(clnn__buffer_create(ctx, bias.total * sizeof(float), &mb));
+        ck_assert_clnn_ok(clnn__buffer_create(ctx, h.m * h.n * sizeof(float), &my));
+        ck_assert_clnn_ok(clnn__buffer_write(ctx, mx, 0, h.m * h.k * sizeof(float), x, true, NULL));
+        ck_assert_clnn_ok(clnn__buffer_write(ctx, mw, 0, h.n * h.k * sizeof(float), w, true, NULL));
+        ck_assert_clnn_ok(clnn__buffer_write(ctx, mb, 0, bias.total * sizeof(float), bias.host,
+                                             true, NULL));
+        clnn__gemm_args g = {.trans_a = false, .trans_b = true, .m = h.m, .n = h.n, .k = h.k,
+                             .alpha = 1.0f, .a = mx, .lda = h.k, .b = mw, .ldb = h.k,
+                             .beta = 0.0f, .c = my, .ldc = h.n};
+        ck_assert_clnn_ok(clnn__gemm(ctx, &g));
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, my, 0, h.m * h.n * sizeof(float), plain));
+        g.bias = mb;
+        g.bias_off = bias.off;
+        ck_assert_clnn_ok(clnn__gemm(ctx, &g));
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, my, 0, h.m * h.n * sizeof(float), fused));
+        for (size_t i = 0; i < h.m; i++)
+            for (size_t j = 0; j < h.n; j++) {
+                const float want = plain[i * h.n + j] + bias.host[bias.off + j];
+                ck_assert_msg(fused[i * h.n + j] == want,
+                              "%s %zux%zux%zu: y[%zu][%zu] = %a, GEMM then add gives %a",
+                              clnn_gemm_backend_name(core_backends[bi]), h.m, h.n, h.k, i, j,
+                              (double)fused[i * h.n + j], (double)want);
+            }
+        clnn__buffer_release(&mx);
+        clnn__buffer_release(&mw);
+        clnn__buffer_release(&mb);
+        clnn__buffer_release(&my);
+    }
+    free(x), free(w), free(plain), free(fused), free(bias.host);
 }
 END_TEST
 
@@ -186,6 +295,8 @@ static Suite *gemm_suite(void)
     TCase *tc = tcase_create("gemm");
     tcase_add_loop_test(tc, test_gemm_matches_reference, 0, (int)(N_SHAPES * 4));
     tcase_add_loop_test(tc, test_beta_zero_ignores_nan_in_c, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_bias_matches_reference, 0, (int)(N_SHAPES * 4));
+    tcase_add_loop_test(tc, test_gemm_bias_rounds_as_separate_add, 0, 4);
     tcase_add_test(tc, test_empty_gemm_is_noop);
     suite_add_tcase(s, tc);
     return s;
