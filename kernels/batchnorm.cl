@@ -2,35 +2,11 @@
  * PyTorch's semantics. Each work-item owns W adjacent features (-D W=1, 4,
  * 8 or 16, chosen per device) and walks their columns, so reductions have a
  * fixed order and the results are reproducible; with W > 1 every access is
- * an explicit W-wide vector of one row, which CPU devices need to run these
- * loops at memory speed, while GPUs take W = 1 for coalescing.
+ * an explicit W-wide vector of one row (vec, LOAD and STORE from common.cl).
  *
  * A ReLU that follows is fused when fuse_relu is set: forward also writes
  * relu_out = max(y, 0), and backward takes the gradient of the ReLU's output
  * and masks it with y > 0 itself, saving two launches and a pass. */
-
-#ifndef W
-#define W 1
-#endif
-#if W == 1
-typedef float vec;
-#define LOAD(p, i) ((p)[i])
-#define STORE(v, p, i) ((p)[i] = (v))
-#elif W == 4
-typedef float4 vec;
-#define LOAD(p, i) vload4(0, (p) + (i))
-#define STORE(v, p, i) vstore4((v), 0, (p) + (i))
-#elif W == 8
-typedef float8 vec;
-#define LOAD(p, i) vload8(0, (p) + (i))
-#define STORE(v, p, i) vstore8((v), 0, (p) + (i))
-#elif W == 16
-typedef float16 vec;
-#define LOAD(p, i) vload16(0, (p) + (i))
-#define STORE(v, p, i) vstore16((v), 0, (p) + (i))
-#else
-#error "W must be 1, 4, 8 or 16"
-#endif
 
 /* y = (x − mean)·invstd·γ + β down the columns c..c+W−1, and the fused ReLU. */
 static void normalize(__global const float *x, __global float *y, const int rows, const int cols,

@@ -1,5 +1,9 @@
 /* Optimizers over the flat parameter buffer: one launch updates every
- * parameter of the network. Formulas and their order follow torch.optim. */
+ * parameter of the network. Formulas and their order follow torch.optim.
+ *
+ * Each work-item updates W consecutive values (vec, LOAD and STORE from
+ * common.cl); n is a multiple of W, as the host pads the flat buffers (the
+ * padding stays zero: its gradient is zero, so is every update of it). */
 
 /* torch.optim.SGD: d = g + wd·p; buf = d on the first step, else
  * momentum·buf + (1 − dampening)·d; d = d + momentum·buf (nesterov) or buf;
@@ -9,18 +13,18 @@ __kernel void sgd_step(__global float *p, __global const float *g, __global floa
                        const float momentum, const float one_minus_dampening,
                        const int nesterov, const int first)
 {
-    const int i = get_global_id(0);
+    const int i = get_global_id(0) * W;
     if (i >= n)
         return;
-    float d = g[i];
+    vec d = LOAD(g, i);
     if (weight_decay != 0.0f)
-        d = d + weight_decay * p[i];
+        d = d + weight_decay * LOAD(p, i);
     if (momentum != 0.0f) {
-        const float b = first ? d : momentum * buf[i] + one_minus_dampening * d;
-        buf[i] = b;
+        const vec b = first ? d : momentum * LOAD(buf, i) + one_minus_dampening * d;
+        STORE(b, buf, i);
         d = nesterov ? d + momentum * b : b;
     }
-    p[i] = p[i] - lr * d;
+    STORE(LOAD(p, i) - lr * d, p, i);
 }
 
 /* torch.optim.Adam (not amsgrad): m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
@@ -32,16 +36,16 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
                         const float one_minus_beta2, const float step_size,
                         const float bias_correction2_sqrt, const float eps)
 {
-    const int i = get_global_id(0);
+    const int i = get_global_id(0) * W;
     if (i >= n)
         return;
-    float d = g[i];
+    vec d = LOAD(g, i);
     if (weight_decay != 0.0f)
-        d = d + weight_decay * p[i];
-    const float mi = beta1 * m[i] + one_minus_beta1 * d;
-    const float vi = beta2 * v[i] + one_minus_beta2 * d * d;
-    m[i] = mi;
-    v[i] = vi;
-    const float denom = sqrt(vi) / bias_correction2_sqrt + eps;
-    p[i] = p[i] - step_size * (mi / denom);
+        d = d + weight_decay * LOAD(p, i);
+    const vec mi = beta1 * LOAD(m, i) + one_minus_beta1 * d;
+    const vec vi = beta2 * LOAD(v, i) + one_minus_beta2 * d * d;
+    STORE(mi, m, i);
+    STORE(vi, v, i);
+    const vec denom = sqrt(vi) / bias_correction2_sqrt + eps;
+    STORE(LOAD(p, i) - step_size * (mi / denom), p, i);
 }

@@ -1,5 +1,6 @@
-/* Column-wise kernels (BatchNorm, bias gradient): how many adjacent columns
- * a work-item owns on this device. */
+/* Column-wise kernels (BatchNorm, bias gradient, and the optimizers, whose
+ * flat buffer is one long row): how many adjacent columns a work-item owns
+ * on this device. */
 #include "net/net_internal.h"
 
 #include <stdio.h>

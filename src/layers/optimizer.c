@@ -3,18 +3,30 @@
 
 #include <math.h>
 
+/* The optimizer kernels run over the padded flat buffers, W values per
+ * work-item (kernels/optimizer.cl). */
+static clnn_status optimizer_kernel(clnn_net *net, const char *name, cl_kernel *k, size_t *global,
+                                    size_t *local, const size_t **lp)
+{
+    clnn_status st = clnn__column_kernel(net->ctx, "optimizer", name, net->nparams_padded, k,
+                                         global);
+    *lp = st == CLNN_OK ? clnn__spread_local(net->ctx, *global, local) : NULL;
+    return st;
+}
+
 static clnn_status sgd(clnn_net *net)
 {
     const clnn_optimizer_options *o = &net->opt;
     cl_kernel k;
-    clnn_status st = clnn__kernel(net->ctx, "optimizer", NULL, "sgd_step", &k);
+    size_t global[1], local[1];
+    const size_t *lp;
+    clnn_status st = optimizer_kernel(net, "sgd_step", &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
-    int n = (int)net->nparams, nesterov = o->nesterov ? 1 : 0, first = net->opt_steps == 0;
+    int n = (int)net->nparams_padded, nesterov = o->nesterov ? 1 : 0, first = net->opt_steps == 0;
     float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum;
     float one_minus_damp = (float)(1.0 - o->dampening);
-    const size_t global[1] = {net->nparams};
-    return CLNN__LAUNCH(net->ctx, k, "sgd_step", 1, global, NULL, CLNN__ARG(net->params),
+    return CLNN__LAUNCH(net->ctx, k, "sgd_step", 1, global, lp, CLNN__ARG(net->params),
                         CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(n), CLNN__ARG(lr),
                         CLNN__ARG(wd), CLNN__ARG(mom), CLNN__ARG(one_minus_damp),
                         CLNN__ARG(nesterov), CLNN__ARG(first));
@@ -24,17 +36,18 @@ static clnn_status adam(clnn_net *net)
 {
     const clnn_optimizer_options *o = &net->opt;
     cl_kernel k;
-    clnn_status st = clnn__kernel(net->ctx, "optimizer", NULL, "adam_step", &k);
+    size_t global[1], local[1];
+    const size_t *lp;
+    clnn_status st = optimizer_kernel(net, "adam_step", &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
     double t = (double)(net->opt_steps + 1);
     double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
-    int n = (int)net->nparams;
+    int n = (int)net->nparams_padded;
     float wd = (float)o->weight_decay, b1 = (float)o->beta1, b2 = (float)o->beta2;
     float omb1 = (float)(1.0 - o->beta1), omb2 = (float)(1.0 - o->beta2);
     float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
-    const size_t global[1] = {net->nparams};
-    return CLNN__LAUNCH(net->ctx, k, "adam_step", 1, global, NULL, CLNN__ARG(net->params),
+    return CLNN__LAUNCH(net->ctx, k, "adam_step", 1, global, lp, CLNN__ARG(net->params),
                         CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(net->opt_b),
                         CLNN__ARG(n), CLNN__ARG(wd), CLNN__ARG(b1), CLNN__ARG(omb1),
                         CLNN__ARG(b2), CLNN__ARG(omb2), CLNN__ARG(step_size),

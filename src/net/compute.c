@@ -54,7 +54,7 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *
         if (!(o->eps >= 0 && isfinite(o->eps)))
             return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid Adam eps %g", o->eps);
     }
-    size_t bytes = (net->nparams + 1) * sizeof(float);
+    size_t bytes = (net->nparams_padded + 1) * sizeof(float);
     st = clnn__buffer_zero(net->ctx, net->opt_a, 0, bytes);
     if (st == CLNN_OK)
         st = clnn__buffer_zero(net->ctx, net->opt_b, 0, bytes);

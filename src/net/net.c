@@ -285,7 +285,8 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
         return st;
     if (net->nparams > INT_MAX || net->nstats > INT_MAX)
         return clnn__fail(CLNN_ERR_UNSUPPORTED, "network has more than 2^31 parameters");
-    float *params = clnn__calloc(net->nparams + 1, sizeof *params);
+    net->nparams_padded = (net->nparams + 15) / 16 * 16;
+    float *params = clnn__calloc(net->nparams_padded + 1, sizeof *params);
     float *stats = clnn__calloc(net->nstats + 1, sizeof *stats);
     if (!params || !stats) {
         free(params);
@@ -293,7 +294,8 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
         return CLNN_ERR_OUT_OF_MEMORY;
     }
     initial_values(net, seed, params, stats);
-    size_t pbytes = (net->nparams + 1) * sizeof(float), sbytes = (net->nstats + 1) * sizeof(float);
+    size_t pbytes = (net->nparams_padded + 1) * sizeof(float);
+    size_t sbytes = (net->nstats + 1) * sizeof(float);
     st = clnn__buffer_create(net->ctx, pbytes, &net->params);
     if (st == CLNN_OK)
         st = clnn__buffer_write(net->ctx, net->params, 0, pbytes, params, true, NULL);

@@ -62,6 +62,7 @@ struct clnn_net {
     bool fusion; /* fuse BatchNorm + ReLU (CLNN_NO_FUSION=1 turns it off) */
 
     size_t nparams, nstats;  /* elements */
+    size_t nparams_padded;   /* nparams rounded up to 16: optimizer kernels take whole vectors */
     cl_mem params, grads, opt_a, opt_b, stats, metrics;
 
     size_t batch_cap;        /* activations are allocated for this many rows */
