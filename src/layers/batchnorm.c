@@ -19,8 +19,9 @@ clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, 
     cl_mem relu_arg = relu_out ? relu_out : y; /* never written when fuse is 0 */
     size_t local[1];
     const size_t *lp = clnn__spread_local(ctx, global[0], local);
-    /* Minimum traffic: read x, write y (the kernel's extra passes hit cache). */
-    clnn__profile_work(ctx, 0, 8.0 * rows * l->out);
+    /* Minimum traffic: read x, write y and the fused ReLU's output (the
+     * kernel's second pass over x hits cache). */
+    clnn__profile_work(ctx, 0, (relu_out ? 12.0 : 8.0) * rows * l->out);
     if (training) {
         st = CLNN__LAUNCH(ctx, k, name, 1, global, lp, CLNN__ARG(x), CLNN__ARG(y), CLNN__ARG(r),
                           CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(boff),
@@ -56,7 +57,8 @@ clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy
     int prev_bias_off = prev && dx ? (int)prev->bias_off : -1;
     size_t local[1];
     const size_t *lp = clnn__spread_local(ctx, global[0], local);
-    clnn__profile_work(ctx, 0, (dx ? 12.0 : 8.0) * rows * l->out);
+    /* Minimum traffic: read x and dy, the fused ReLU's mask, write dx. */
+    clnn__profile_work(ctx, 0, (8.0 + (bn_out ? 4.0 : 0.0) + (dx ? 4.0 : 0.0)) * rows * l->out);
     return CLNN__LAUNCH(ctx, k, "bn_backward", 1, global, lp, CLNN__ARG(x), CLNN__ARG(dy),
                         CLNN__ARG(dx_arg), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params),
                         CLNN__ARG(goff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
