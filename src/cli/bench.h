@@ -66,13 +66,16 @@ typedef struct bench_part {
 typedef struct bench_batch {
     size_t batch;
     size_t steps;          /* timed steps without profiling */
+    size_t rounds;         /* ... in this many rounds, each beside a profiled one */
     double seconds;        /* their host wall time */
-    double samples_per_s;
-    double step_us;        /* wall time per step */
+    double samples_per_s;  /* of the fastest round */
+    double samples_per_s_median;
+    double step_us;        /* wall time per step, median round */
     size_t profiled_steps; /* steps behind the tables */
-    double device_us;      /* summed device time per step */
-    double overhead_us;    /* step_us - device_us, at least 0: launches and host work */
-    double overhead_pct;   /* of step_us */
+    double device_us;      /* summed device time per step, all profiled rounds */
+    double overhead_us;    /* wall minus device time per step, at least 0: launches and host
+                              work; median over rounds, each against its profiled twin */
+    double overhead_pct;   /* of the step, median over rounds */
     bench_kernel *kernels;
     size_t nkernels;
     bench_part *parts;

@@ -142,14 +142,16 @@ static void text_peak(const bench_result *r)
 
 static void text_batch(const bench_batch *b)
 {
-    printf("\nbatch %zu: %.0f samples/s, %.3f ms/step (%zu steps in %.2f s)\n", b->batch,
-           b->samples_per_s, b->step_us * 1e-3, b->steps, b->seconds);
+    printf("\nbatch %zu: %.0f samples/s (fastest of %zu rounds; median %.0f), %.3f ms/step "
+           "(median), %zu steps in %.2f s\n",
+           b->batch, b->samples_per_s, b->rounds, b->samples_per_s_median, b->step_us * 1e-3,
+           b->steps, b->seconds);
     double launches = 0.0;
     for (size_t i = 0; i < b->nkernels; i++)
         launches += b->kernels[i].launches;
     printf("device time %.3f ms/step in %.0f launches (profiled over %zu steps)\n",
            b->device_us * 1e-3, launches, b->profiled_steps);
-    printf("launch overhead and host work %.3f ms/step (%.1f%% of the step)\n",
+    printf("launch overhead and host work %.3f ms/step, %.1f%% of the step (median round)\n",
            b->overhead_us * 1e-3, b->overhead_pct < 0.0 ? 0.0 : b->overhead_pct);
     /* Separate runs: on a busy machine the profiled one can come out slower. */
     if (b->device_us > 1.05 * b->step_us)
@@ -298,8 +300,12 @@ static void json_batch(const bench_batch *b)
     printf("%zu", b->steps);
     json_key("seconds", &f);
     json_number(b->seconds);
+    json_key("rounds", &f);
+    printf("%zu", b->rounds);
     json_key("samples_per_s", &f);
     json_number(b->samples_per_s);
+    json_key("samples_per_s_median", &f);
+    json_number(b->samples_per_s_median);
     json_key("step_us", &f);
     json_number(b->step_us);
     json_key("profiled_steps", &f);

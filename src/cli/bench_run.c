@@ -24,6 +24,12 @@
 /* Steps timed to size a --seconds run. */
 #define CALIBRATION_STEPS 3
 #define MAX_AUTO_STEPS 10000000.0
+/* The timed steps of a batch size run in this many rounds, each unprofiled
+ * round followed by a profiled one of the same length: on a shared machine a
+ * round's figures move with what else runs, so the best and the median
+ * round are reported, and each round's overhead compares two runs made
+ * under the same conditions. */
+#define ROUNDS 5
 
 typedef struct copy_cache {
     size_t bytes;
@@ -311,6 +317,29 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
     return status;
 }
 
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Device milliseconds profiled so far on the profiling context. */
+static int device_ms(bench_state *s, const clnn_profile_entry **entries, size_t *n, double *ms)
+{
+    if (clnn_context_profile_read(s->prof_ctx, entries, n) != CLNN_OK)
+        return cli_library_error();
+    *ms = 0.0;
+    for (size_t i = 0; i < *n; i++)
+        *ms += (*entries)[i].total_ms;
+    return -1;
+}
+
 static int measure_batch(bench_state *s, bench_batch *b, size_t batch)
 {
     const bench_options *o = s->o;
@@ -324,29 +353,41 @@ static int measure_batch(bench_state *s, bench_batch *b, size_t batch)
         steps = !(want >= 1.0) ? 1 : want > MAX_AUTO_STEPS ? (size_t)MAX_AUTO_STEPS : (size_t)want;
     }
     if (status < 0)
-        status = timed_steps(s, s->ctx, s->net, batch, steps, &b->seconds);
-    if (status >= 0)
-        return status;
-    b->steps = steps;
-    b->samples_per_s = rate((double)(steps * batch), b->seconds);
-    b->step_us = b->seconds * 1e6 / (double)steps;
-
-    status = timed_steps(s, s->prof_ctx, s->prof_net, batch, WARMUP_STEPS, NULL);
+        status = timed_steps(s, s->prof_ctx, s->prof_net, batch, WARMUP_STEPS, NULL);
     if (status >= 0)
         return status;
     clnn_context_profile_reset(s->prof_ctx);
-    status = timed_steps(s, s->prof_ctx, s->prof_net, batch, steps, NULL);
+    const size_t rounds = steps < ROUNDS ? steps : ROUNDS;
+    double rates[ROUNDS], step_us[ROUNDS], overhead_us[ROUNDS], overhead_pct[ROUNDS];
+    double profiled_ms = 0.0;
     const clnn_profile_entry *entries = NULL;
     size_t n = 0;
-    if (status < 0 && clnn_context_profile_read(s->prof_ctx, &entries, &n) != CLNN_OK)
-        status = cli_library_error();
+    b->seconds = 0.0;
+    for (size_t r = 0; r < rounds && status < 0; r++) {
+        const size_t round_steps = steps / rounds + (r + 1 == rounds ? steps % rounds : 0);
+        double wall = 0.0, before = profiled_ms;
+        status = timed_steps(s, s->ctx, s->net, batch, round_steps, &wall);
+        if (status < 0)
+            status = timed_steps(s, s->prof_ctx, s->prof_net, batch, round_steps, NULL);
+        if (status < 0)
+            status = device_ms(s, &entries, &n, &profiled_ms);
+        b->seconds += wall;
+        rates[r] = rate((double)(round_steps * batch), wall);
+        step_us[r] = wall * 1e6 / (double)round_steps;
+        double device = (profiled_ms - before) * 1e3 / (double)round_steps;
+        overhead_us[r] = step_us[r] > device ? step_us[r] - device : 0.0;
+        overhead_pct[r] = percent(overhead_us[r], step_us[r]);
+    }
     if (status >= 0)
         return status;
-    b->profiled_steps = steps;
-    status = tabulate(s, b, entries, n, steps);
-    b->overhead_us = b->step_us > b->device_us ? b->step_us - b->device_us : 0.0;
-    b->overhead_pct = percent(b->overhead_us, b->step_us);
-    return status;
+    b->steps = b->profiled_steps = steps;
+    b->rounds = rounds;
+    b->samples_per_s_median = median(rates, rounds);
+    b->samples_per_s = rates[rounds - 1]; /* sorted by median() */
+    b->step_us = median(step_us, rounds);
+    b->overhead_us = median(overhead_us, rounds);
+    b->overhead_pct = median(overhead_pct, rounds);
+    return tabulate(s, b, entries, n, steps);
 }
 
 static void state_free(bench_state *s)

@@ -345,8 +345,9 @@ def group_resume(binary, tmp):
 
 BENCH_KEYS = ['clnn_version', 'device', 'gemm', 'layers', 'features', 'classes', 'parameters',
               'optimizer', 'cold', 'startup', 'peak', 'batches']
-BENCH_BATCH_KEYS = ['batch', 'steps', 'seconds', 'samples_per_s', 'step_us', 'profiled_steps',
-                    'device_us', 'overhead_us', 'overhead_pct', 'kernels', 'parts']
+BENCH_BATCH_KEYS = ['batch', 'steps', 'rounds', 'seconds', 'samples_per_s',
+                    'samples_per_s_median', 'step_us', 'profiled_steps', 'device_us',
+                    'overhead_us', 'overhead_pct', 'kernels', 'parts']
 BENCH_KERNEL_KEYS = ['scope', 'kernel', 'kind', 'launches_per_step', 'us_per_step', 'pct_step',
                      'gflops', 'gbps', 'pct_peak', 'copy_gbps', 'pct_copy']
 
@@ -385,9 +386,14 @@ def check_bench_report(label, doc, probe):
             break
         if b['steps'] != 3 or b['profiled_steps'] != 3:
             problems.append(f"batch {b['batch']}: steps {b['steps']}/{b['profiled_steps']}, not 3")
-        for k in ('seconds', 'samples_per_s', 'step_us', 'device_us'):
+        for k in ('seconds', 'samples_per_s', 'samples_per_s_median', 'step_us', 'device_us'):
             if not b[k] > 0:
                 problems.append(f"batch {b['batch']}: {k} = {b[k]!r}, not positive")
+        # Three steps make three rounds of one; the best round is never
+        # slower than the median.
+        if b['rounds'] != 3 or b['samples_per_s'] < b['samples_per_s_median']:
+            problems.append(f"batch {b['batch']}: {b['rounds']} rounds, best "
+                            f"{b['samples_per_s']} below median {b['samples_per_s_median']}")
         for k in b['kernels']:
             problems += [f'kernel lacks {key!r}' for key in BENCH_KERNEL_KEYS if key not in k]
             if not (k['us_per_step'] > 0 and k['launches_per_step'] > 0):
