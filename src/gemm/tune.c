@@ -596,7 +596,7 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
     if (!gs)
         return CLNN_ERR_OUT_OF_MEMORY;
     char path[4096];
-    st = clnn__tuning_path(ctx, path, sizeof path);
+    st = clnn__tuning_path(ctx, true, path, sizeof path);
     if (st != CLNN_OK)
         return st;
     st = clnn__finish(ctx);

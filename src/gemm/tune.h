@@ -96,8 +96,9 @@ bool clnn__tuning_enabled(const clnn_context *ctx);
 
 /* ------------------------------------------------------------- the file */
 
-/* <cache>/tuning/<hash of the key>.json, the folder created if needed. */
-clnn_status clnn__tuning_path(const clnn_context *ctx, char *buf, size_t cap);
+/* <cache>/tuning/<hash of the key>.json; the folder is created only with
+ * create_dir, by the writer. */
+clnn_status clnn__tuning_path(const clnn_context *ctx, bool create_dir, char *buf, size_t cap);
 /* Read a tuning file. *matches is false (and t untouched) when the file is
  * for another device, driver or clnn; CLNN_ERR_IO when it cannot be read
  * (errno ENOENT: absent); CLNN_ERR_BAD_FILE when it is malformed. */

@@ -74,7 +74,7 @@ static clnn_status make_key(const clnn_context *ctx, tuning_key *k)
     return CLNN_OK;
 }
 
-clnn_status clnn__tuning_path(const clnn_context *ctx, char *buf, size_t cap)
+clnn_status clnn__tuning_path(const clnn_context *ctx, bool create_dir, char *buf, size_t cap)
 {
     tuning_key k;
     clnn_status st = make_key(ctx, &k);
@@ -84,7 +84,7 @@ clnn_status clnn__tuning_path(const clnn_context *ctx, char *buf, size_t cap)
     for (int i = 0; i < KEY_COUNT; i++)
         h = clnn__fnv1a(h, k.value[i], strlen(k.value[i]) + 1); /* the NUL separates fields */
     char dir[4000];
-    st = clnn__cache_dir("tuning", dir, sizeof dir);
+    st = clnn__cache_dir("tuning", create_dir, dir, sizeof dir);
     if (st != CLNN_OK)
         return st;
     int n = snprintf(buf, cap, "%s/%016llx.json", dir, (unsigned long long)h);

@@ -102,7 +102,7 @@ clnn_status clnn__gemm_context_init(clnn_context *ctx)
     if (!clnn__tuning_enabled(ctx))
         return CLNN_OK;
     char path[4096];
-    if (clnn__tuning_path(ctx, path, sizeof path) != CLNN_OK) {
+    if (clnn__tuning_path(ctx, false, path, sizeof path) != CLNN_OK) {
         clnn__log(CLNN_LOG_DEBUG, "no tuning file: %s", clnn_last_error());
         clnn__clear_error();
         return CLNN_OK;
@@ -138,7 +138,7 @@ clnn_status clnn_context_tuning_file(const clnn_context *ctx, char *path, size_t
     clnn__clear_error();
     if (!ctx || !path || cap == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tuning_file: NULL argument");
-    return clnn__tuning_path(ctx, path, cap);
+    return clnn__tuning_path(ctx, false, path, cap);
 }
 
 bool clnn_context_is_tuned(const clnn_context *ctx)

@@ -35,7 +35,7 @@ static clnn_status mkdirs(char *path)
     return CLNN_OK;
 }
 
-clnn_status clnn__cache_dir(const char *sub, char *buf, size_t cap)
+clnn_status clnn__cache_dir(const char *sub, bool create, char *buf, size_t cap)
 {
     const char *env = getenv("CLNN_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
@@ -52,7 +52,7 @@ clnn_status clnn__cache_dir(const char *sub, char *buf, size_t cap)
                                        "HOME");
     if (n < 0 || (size_t)n >= cap)
         return clnn__fail(CLNN_ERR_IO, "cache folder path too long");
-    return mkdirs(buf);
+    return create ? mkdirs(buf) : CLNN_OK;
 }
 
 bool clnn__program_cache_enabled(const clnn_context *ctx)
@@ -77,10 +77,10 @@ char *clnn__program_cache_key(const clnn_context *ctx, const char *name, const c
     return key;
 }
 
-static bool path_for(const char *key, char *buf, size_t cap)
+static bool path_for(const char *key, bool create, char *buf, size_t cap)
 {
     char dir[3072];
-    clnn_status st = clnn__cache_dir("programs", dir, sizeof dir);
+    clnn_status st = clnn__cache_dir("programs", create, dir, sizeof dir);
     clnn__clear_error(); /* a cache that cannot be used is not an error */
     if (st != CLNN_OK)
         return false;
@@ -93,7 +93,7 @@ cl_program clnn__program_cache_load(clnn_context *ctx, const char *key)
     char path[4096];
     uint8_t *data = NULL;
     size_t len = 0;
-    if (!path_for(key, path, sizeof path) || clnn__read_file(path, &data, &len) != CLNN_OK) {
+    if (!path_for(key, false, path, sizeof path) || clnn__read_file(path, &data, &len) != CLNN_OK) {
         clnn__clear_error();
         return NULL;
     }
@@ -122,7 +122,7 @@ void clnn__program_cache_store(clnn_context *ctx, const char *key, cl_program pr
 {
     char path[4096];
     size_t size = 0;
-    if (!path_for(key, path, sizeof path) ||
+    if (!path_for(key, true, path, sizeof path) ||
         clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
         size == 0)
         return;

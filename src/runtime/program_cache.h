@@ -4,9 +4,10 @@
 
 #include "runtime/runtime.h"
 
-/* <cache root>/<sub>, created if needed: $CLNN_CACHE_DIR, else
- * $XDG_CACHE_HOME/clnn, else ~/.cache/clnn. */
-clnn_status clnn__cache_dir(const char *sub, char *buf, size_t cap);
+/* <cache root>/<sub>: $CLNN_CACHE_DIR, else $XDG_CACHE_HOME/clnn, else
+ * ~/.cache/clnn. Created only when create is set, by writers: looking a file
+ * up must not leave folders in the user's home. */
+clnn_status clnn__cache_dir(const char *sub, bool create, char *buf, size_t cap);
 bool clnn__program_cache_enabled(const clnn_context *ctx);
 /* The key that identifies one build (malloc'ed; NULL without memory). */
 char *clnn__program_cache_key(const clnn_context *ctx, const char *name, const char *options,

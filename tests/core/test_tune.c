@@ -9,6 +9,7 @@
 #include "core_test.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "io/atomic_file.h"
 #include "io/json.h"
@@ -180,6 +181,14 @@ START_TEST(test_tune_writes_and_applies)
     ck_assert(clnn_context_tuning_enabled(ctx));
     ck_assert(!clnn_context_is_tuned(ctx));
     ck_assert_int_eq(clnn_context_tune_report(ctx, &(clnn_tune_report){0}), CLNN_ERR_STATE);
+    /* Looking for a tuning file (and asking where it goes) creates no
+     * folder; only writing one does. */
+    char folder[4096];
+    struct stat sb;
+    snprintf(folder, sizeof folder, "%s/tuning", cache_dir);
+    char where[4096];
+    ck_assert_clnn_ok(clnn_context_tuning_file(ctx, where, sizeof where));
+    ck_assert_msg(stat(folder, &sb) != 0, "%s exists before anything was tuned", folder);
 
     clnn_tune_report rep;
     tune(ctx, false, &rep);
@@ -196,9 +205,11 @@ START_TEST(test_tune_writes_and_applies)
         ck_assert(r->chosen_us <= (r->chosen == CLNN_GEMM_OWN ? r->own_us : r->clblast_us));
         own_chosen += r->chosen == CLNN_GEMM_OWN;
     }
+    ck_assert_msg(stat(folder, &sb) == 0 && S_ISDIR(sb.st_mode), "tuning made no %s", folder);
     char path[4096];
     ck_assert_clnn_ok(clnn_context_tuning_file(ctx, path, sizeof path));
     ck_assert_str_eq(path, rep.path);
+    ck_assert_str_eq(path, where);
     ck_assert_msg(strncmp(path, cache_dir, strlen(cache_dir)) == 0, "%s not under %s", path,
                   cache_dir);
 
