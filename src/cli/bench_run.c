@@ -160,7 +160,11 @@ static int measure_startup(bench_state *s)
     if (status >= 0)
         return status;
     clnn_context_get_device_info(s->ctx, &r->device);
-    r->gemm = clnn_gemm_backend_name(clnn_context_gemm_backend(s->ctx));
+    /* A tuning file picks the backend per shape, so name that, as clnn train
+     * does, rather than the backend of shapes the file does not list. */
+    r->gemm = clnn_context_is_tuned(s->ctx)
+                  ? "tuned"
+                  : clnn_gemm_backend_name(clnn_context_gemm_backend(s->ctx));
     r->spec = cli_net_spec(s->net);
     r->classes = clnn_net_out_features(s->net);
     status = count_parameters(s);
