@@ -18,11 +18,13 @@
  * tiles, 1 M tiles (gemm_outer / gemm_dot), local = local0 and groups =
  * min_groups. Several SPECs, separated by ';', are timed side by side.
  *
- * Each round times every column in turn, each sample being enough calls
- * back to back for ~2 ms, and the best sample counts: on a shared machine
- * the best is the least disturbed. Columns run warm, one straight after
- * another, as in training (a pause between samples made the next one
- * slower, not fairer). --cpu-time measures process CPU time instead of wall
+ * Each round times every OpenCL column in turn, each sample being enough
+ * calls back to back for ~2 ms, and the best sample counts: on a shared
+ * machine the best is the least disturbed. Columns run warm, one straight
+ * after another, as in training (a pause between samples made the next one
+ * slower, not fairer). OpenBLAS's rounds come after them, followed by a
+ * pause, because its threads keep spinning after each call and would take
+ * a core from the OpenCL device. --cpu-time measures process CPU time instead of wall
  * time (so GFLOP per CPU-second): steadier for comparing kernels under load,
  * but blind to idle cores.
  *
@@ -70,6 +72,15 @@ static double now(void)
     struct timespec ts;
     clock_gettime(bench_clock, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* OpenBLAS's idle threads spin for 2^28 cycles by default (its
+ * THREAD_TIMEOUT, about 0.1 s) before they sleep; wait that out with room
+ * to spare before the next shape's OpenCL samples. */
+static void pause_for_blas_threads(void)
+{
+    const struct timespec pause = {.tv_sec = 0, .tv_nsec = 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
 }
 
 static void die(const char *what, clnn_status st)
@@ -341,7 +352,8 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
 #else
     printf("OpenBLAS: not built in (install libopenblas-dev and reconfigure)\n");
 #endif
-    printf("GFLOP/s, best of %d rounds (each round runs every column in turn); ratios to "
+    printf("GFLOP/s, best of %d rounds (each round runs every OpenCL column in turn, then "
+           "OpenBLAS's rounds); ratios to "
            "OpenBLAS; err = max error / Σ|terms|\n",
            bn->rounds);
     printf("%5s %-9s %5s %5s %5s  %-12s", "batch", "op", "M", "N", "K", "own kernel");
@@ -387,18 +399,28 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
                 double best[MAX_COLUMNS];
                 for (size_t c = 0; c < bn->ncols; c++)
                     best[c] = 1e30;
-                for (int r = 0; r < bn->rounds; r++) {
-                    for (size_t c = 0; c < bn->ncols; c++) {
-                        const double t0 = now();
-                        for (int i = 0; i < reps[c]; i++)
-                            run_once(bn, &p, &bn->cols[c]);
-                        if (bn->cols[c].be != OPENBLAS)
-                            finish(bn);
-                        const double t = (now() - t0) / reps[c];
-                        if (t < best[c])
-                            best[c] = t;
+                /* OpenCL columns first, then OpenBLAS's rounds, then a
+                 * pause: OpenBLAS's threads spin for a while after each
+                 * call, and when they spun into an OpenCL sample they took
+                 * a core from the device, halving some kernels' figures. */
+                for (int blas_pass = 0; blas_pass < 2; blas_pass++) {
+                    for (int r = 0; r < bn->rounds; r++) {
+                        for (size_t c = 0; c < bn->ncols; c++) {
+                            if ((bn->cols[c].be == OPENBLAS) != blas_pass)
+                                continue;
+                            const double t0 = now();
+                            for (int i = 0; i < reps[c]; i++)
+                                run_once(bn, &p, &bn->cols[c]);
+                            if (bn->cols[c].be != OPENBLAS)
+                                finish(bn);
+                            const double t = (now() - t0) / reps[c];
+                            if (t < best[c])
+                                best[c] = t;
+                        }
                     }
                 }
+                if (blas)
+                    pause_for_blas_threads();
                 const bool ok = err < 1e-4;
                 failures += !ok;
                 printf("%5zu %-9s %5zu %5zu %5zu  %-12s", jb->batch, jb->name, p.g.m, p.g.n,
