@@ -59,7 +59,7 @@ struct clnn_net {
     size_t ntensors, tensors_cap;
     bool initialized;
     bool training;
-    bool fusion; /* fuse BatchNorm + ReLU (CLNN_NO_FUSION=1 turns it off) */
+    bool fusion; /* fuse BatchNorm + ReLU, bias gradients (CLNN_NO_FUSION=1 turns it off) */
 
     size_t nparams, nstats;  /* elements */
     size_t nparams_padded;   /* nparams rounded up to 16: optimizer kernels take whole vectors */
