@@ -340,7 +340,8 @@ CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batc
 CLNN_API clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels);
 /** One optimizer step with the gradients of the last backward. */
 CLNN_API clnn_status clnn_net_step(clnn_net *net);
-/** forward + backward + step. */
+/** forward + backward + step, with the inputs and labels checked (finite,
+ * in range) before anything runs, and sent to the device in one transfer. */
 CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels, size_t batch);
 
 /** Wait and read the output (batch × out_features logits) of the last forward. */

@@ -8,7 +8,10 @@
  * -D ROWS16: each work-item then takes 16 rows, one per lane of float16
  * vectors, so every exp is one vector call for 16 rows (a scalar exp per
  * logit cannot be vectorised across work-items and costs ten times more)
- * and a row's logits and exps stay in registers between the passes. */
+ * and a row's logits and exps stay in registers between the passes.
+ *
+ * The labels sit in the input buffer after the batch's rows, at labels_off,
+ * so that one transfer carries both to the device. */
 
 /* The gradient of one logit, p its probability and hot 1 at the label. */
 #define XENT_GRAD(p, hot) (((p) - (hot)) * scale)
@@ -38,11 +41,12 @@ static int16 gather_labels(__global const int *labels, const int r0, const int n
     F(0, 0) F(1, 1) F(2, 2) F(3, 3) F(4, 4) F(5, 5) F(6, 6) F(7, 7) F(8, 8) F(9, 9) F(10, a)       \
     F(11, b) F(12, c) F(13, d) F(14, e) F(15, f)
 
-__kernel void softmax_xent(__global const float *z, __global const int *labels, const int rows,
-                           const int classes, const float scale, const int want_grad,
-                           __global float *dz, __global float *row_loss,
-                           __global float *row_correct)
+__kernel void softmax_xent(__global const float *z, __global const int *labels,
+                           const int labels_off, const int rows, const int classes,
+                           const float scale, const int want_grad, __global float *dz,
+                           __global float *row_loss, __global float *row_correct)
 {
+    labels += labels_off;
     const int r0 = get_global_id(0) * 16;
     if (r0 >= rows)
         return;
@@ -94,11 +98,12 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels, 
 
 #else
 
-__kernel void softmax_xent(__global const float *z, __global const int *labels, const int rows,
-                           const int classes, const float scale, const int want_grad,
-                           __global float *dz, __global float *row_loss,
-                           __global float *row_correct)
+__kernel void softmax_xent(__global const float *z, __global const int *labels,
+                           const int labels_off, const int rows, const int classes,
+                           const float scale, const int want_grad, __global float *dz,
+                           __global float *row_loss, __global float *row_correct)
 {
+    labels += labels_off;
     const int r = get_global_id(0);
     if (r >= rows)
         return;

@@ -31,9 +31,11 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
     cl_mem dz_arg = dz ? dz : z; /* never written when want_grad is 0 */
     const size_t global[1] = {rows16 ? (rows + 15) / 16 : rows};
     clnn__profile_work(ctx, 0, (dz ? 8.0 : 4.0) * rows * classes);
-    st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->labels),
-                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(scale), CLNN__ARG(want_grad),
-                      CLNN__ARG(dz_arg), CLNN__ARG(net->row_loss), CLNN__ARG(net->row_correct));
+    int labels_off = (int)clnn__labels_offset(net, rows);
+    st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->input),
+                      CLNN__ARG(labels_off), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(scale),
+                      CLNN__ARG(want_grad), CLNN__ARG(dz_arg), CLNN__ARG(net->row_loss),
+                      CLNN__ARG(net->row_correct));
     if (st != CLNN_OK)
         return st;
     const size_t one[1] = {1};

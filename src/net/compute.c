@@ -154,7 +154,24 @@ static bool loss_sums_bias_grad(const clnn_net *net, size_t i)
            net->layers[i].spec.kind == CLNN__LAYER_DENSE;
 }
 
-static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool training)
+static clnn_status check_labels(const clnn_net *net, const int32_t *labels, size_t batch)
+{
+    if (!labels)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "labels is NULL");
+    size_t classes = clnn_net_out_features(net);
+    for (size_t i = 0; i < batch; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= classes)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "label %d of sample %zu is outside 0..%zu: the last layer has %zu "
+                              "outputs, one per class",
+                              (int)labels[i], i, classes - 1, classes);
+    return CLNN_OK;
+}
+
+/* labels, when the caller has them already (training steps), travel with
+ * the rows in one transfer; else backward sends them (upload_labels). */
+static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels, size_t batch,
+                           bool training)
 {
     if (!x)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
@@ -173,20 +190,30 @@ static clnn_status forward(clnn_net *net, const float *x, size_t batch, bool tra
                                   "to eval mode",
                                   i);
     }
-    clnn_status st = clnn__net_reserve(net, batch);
+    clnn_status st = labels ? check_labels(net, labels, batch) : CLNN_OK;
+    if (st == CLNN_OK)
+        st = clnn__net_reserve(net, batch);
     if (st != CLNN_OK)
         return st;
     clnn__staging *s = &net->staging[net->staging_next];
     st = staging_wait(&s->x_done);
     if (st == CLNN_OK)
+        st = staging_wait(&s->labels_done);
+    if (st == CLNN_OK)
         st = copy_input(net, s->x, x, batch);
     if (st != CLNN_OK)
         return st;
     net->staging_next = (net->staging_next + 1) % CLNN__STAGING;
-    size_t bytes = batch * net->in_features * sizeof(float);
+    size_t count = clnn__labels_offset(net, batch);
+    if (labels) {
+        memcpy(s->x + count, labels, batch * sizeof(int32_t));
+        count += batch; /* an int32 label takes a float's room */
+    }
     clnn__profile_scope(net->ctx, "input");
-    st = clnn__buffer_write(net->ctx, net->input, 0, bytes, s->x, false, &s->x_done);
+    st = clnn__buffer_write(net->ctx, net->input, 0, count * sizeof(float), s->x, false,
+                            &s->x_done);
     net->forward_done = net->backward_done = false;
+    net->labels_sent = labels != NULL;
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
         clnn__layer *l = &net->layers[i];
         cl_mem in = i ? net->outputs[i - 1] : net->input, out = net->outputs[i];
@@ -225,38 +252,33 @@ clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch)
     if (st != CLNN_OK)
         return st;
     net->global_batch = batch;
-    return forward(net, x, batch, net->training);
+    return forward(net, x, NULL, batch, net->training);
 }
 
 /* Labels of the last forward go to the device through the staging slot that
- * forward used. */
+ * forward used, after its rows (still being uploaded from the slot's front). */
 static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
 {
-    if (!labels)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "labels is NULL");
-    size_t classes = clnn_net_out_features(net);
-    for (size_t i = 0; i < net->batch; i++)
-        if (labels[i] < 0 || (size_t)labels[i] >= classes)
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                              "label %d of sample %zu is outside 0..%zu: the last layer has %zu "
-                              "outputs, one per class",
-                              (int)labels[i], i, classes - 1, classes);
+    clnn_status st = check_labels(net, labels, net->batch);
+    if (st != CLNN_OK)
+        return st;
     size_t slot = (net->staging_next + CLNN__STAGING - 1) % CLNN__STAGING;
     clnn__profile_scope(net->ctx, "input");
     clnn__staging *s = &net->staging[slot];
-    clnn_status st = staging_wait(&s->labels_done);
+    st = staging_wait(&s->labels_done);
     if (st != CLNN_OK)
         return st;
-    memcpy(s->labels, labels, net->batch * sizeof(int32_t));
-    return clnn__buffer_write(net->ctx, net->labels, 0, net->batch * sizeof(int32_t), s->labels,
-                              false, &s->labels_done);
+    size_t at = clnn__labels_offset(net, net->batch);
+    memcpy(s->x + at, labels, net->batch * sizeof(int32_t));
+    return clnn__buffer_write(net->ctx, net->input, at * sizeof(float),
+                              net->batch * sizeof(int32_t), s->x + at, false, &s->labels_done);
 }
 
 static clnn_status backward(clnn_net *net, const int32_t *labels)
 {
     if (!net->forward_done)
         return clnn__fail(CLNN_ERR_STATE, "backward needs a forward pass first");
-    clnn_status st = upload_labels(net, labels);
+    clnn_status st = net->labels_sent ? CLNN_OK : upload_labels(net, labels);
     size_t rows = net->batch, last = net->nlayers - 1;
     int cur = 0;
     clnn__profile_scope(net->ctx, "loss");
@@ -332,7 +354,7 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *l
         return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
                                           "clnn_net_train_shard, which knows the global batch");
     net->global_batch = batch;
-    st = forward(net, x, batch, net->training);
+    st = forward(net, x, labels, batch, net->training);
     if (st == CLNN_OK)
         st = backward(net, labels);
     if (st == CLNN_OK)
@@ -353,7 +375,7 @@ clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const int32_t *l
                           "process's batch (%zu)",
                           global_batch, batch);
     net->global_batch = global_batch;
-    st = forward(net, x, batch, net->training);
+    st = forward(net, x, labels, batch, net->training);
     if (st == CLNN_OK)
         st = backward(net, labels);
     if (st == CLNN_OK)
@@ -452,7 +474,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labe
     size_t last = net->nlayers - 1;
     for (size_t i = 0; i < n && st == CLNN_OK; i += batch) {
         size_t rows = CLNN__MIN(batch, n - i);
-        st = forward(net, x + i * net->in_features, rows, false);
+        st = forward(net, x + i * net->in_features, NULL, rows, false);
         if (st == CLNN_OK)
             st = upload_labels(net, labels + i);
         clnn__profile_scope(net->ctx, "loss");
@@ -482,7 +504,7 @@ clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *c
         return CLNN_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i < n && st == CLNN_OK; i += EVAL_CHUNK) {
         size_t rows = CLNN__MIN((size_t)EVAL_CHUNK, n - i);
-        st = forward(net, x + i * net->in_features, rows, false);
+        st = forward(net, x + i * net->in_features, NULL, rows, false);
         if (st == CLNN_OK)
             st = clnn__buffer_read(net->ctx, net->outputs[net->nlayers - 1], 0,
                                    rows * k * sizeof(float), logits);

@@ -338,7 +338,6 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
 static void release_activations(clnn_net *net)
 {
     clnn__buffer_release(&net->input);
-    clnn__buffer_release(&net->labels);
     clnn__buffer_release(&net->row_loss);
     clnn__buffer_release(&net->row_correct);
     for (size_t i = 0; net->outputs && i < net->nlayers; i++)
@@ -355,10 +354,14 @@ static void release_activations(clnn_net *net)
         clnn__event_release(&s->x_done);
         clnn__event_release(&s->labels_done);
         free(s->x);
-        free(s->labels);
         memset(s, 0, sizeof *s);
     }
     net->batch_cap = 0;
+}
+
+size_t clnn__labels_offset(const clnn_net *net, size_t rows)
+{
+    return rows * net->in_features;
 }
 
 /* Grow the per-batch buffers to hold `rows` rows (they never shrink). */
@@ -366,13 +369,13 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
 {
     if (rows <= net->batch_cap)
         return CLNN_OK;
-    if (rows > INT_MAX / net->max_width)
+    if (rows > INT_MAX / (net->max_width + 1)) /* + 1: the labels after the rows */
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "batch of %zu rows is too large", rows);
     release_activations(net);
     size_t f = sizeof(float);
-    clnn_status st = alloc_zeroed(net, rows * net->in_features * f, &net->input);
-    if (st == CLNN_OK)
-        st = alloc_zeroed(net, rows * sizeof(int32_t), &net->labels);
+    /* int32 labels take a float's room each (clnn__labels_offset). */
+    size_t input_bytes = rows * (net->in_features + 1) * f;
+    clnn_status st = alloc_zeroed(net, input_bytes, &net->input);
     if (st == CLNN_OK)
         st = alloc_zeroed(net, rows * f, &net->row_loss);
     if (st == CLNN_OK)
@@ -382,9 +385,8 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
     for (int i = 0; i < 2 && st == CLNN_OK; i++)
         st = alloc_zeroed(net, rows * net->max_width * f, &net->grad_bufs[i]);
     for (size_t i = 0; i < CLNN__STAGING && st == CLNN_OK; i++) {
-        net->staging[i].x = clnn__malloc(rows * net->in_features * f);
-        net->staging[i].labels = clnn__malloc(rows * sizeof(int32_t));
-        if (!net->staging[i].x || !net->staging[i].labels)
+        net->staging[i].x = clnn__malloc(input_bytes);
+        if (!net->staging[i].x)
             st = CLNN_ERR_OUT_OF_MEMORY;
     }
     if (st != CLNN_OK) {

@@ -38,11 +38,12 @@ typedef struct clnn__layer {
 } clnn__layer;
 
 /* Host copies of a batch waiting to be uploaded; a ring lets the host fill
- * the next batch while the device still reads the previous one. */
+ * the next batch while the device still reads the previous one. A batch of
+ * n rows is laid out as in the device's input buffer: the rows, then their
+ * n labels (clnn__labels_offset), so that training uploads both at once. */
 #define CLNN__STAGING 2
 typedef struct clnn__staging {
-    float *x;
-    int32_t *labels;
+    float *x; /* batch_cap rows and batch_cap labels */
     cl_event x_done, labels_done;
 } clnn__staging;
 
@@ -68,12 +69,14 @@ struct clnn_net {
     size_t batch_cap;        /* activations are allocated for this many rows */
     size_t batch;            /* rows of the last forward */
     size_t max_width;
-    cl_mem input, labels, row_loss, row_correct;
+    cl_mem input; /* batch_cap rows and labels, laid out as staging */
+    cl_mem row_loss, row_correct;
     cl_mem *outputs;         /* per layer, batch_cap × out */
     cl_mem grad_bufs[2];     /* batch_cap × max_width, alternating in backward */
     clnn__staging staging[CLNN__STAGING];
     size_t staging_next;
     bool forward_done, backward_done, forward_was_training;
+    bool labels_sent; /* the last forward uploaded its labels too */
 
     clnn_optimizer_options opt;
     uint64_t opt_steps;
@@ -125,6 +128,9 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
                                    size_t rows, size_t total);
 clnn_status clnn__relu_forward(clnn_net *net, cl_mem x, cl_mem y, size_t count);
 clnn_status clnn__relu_backward(clnn_net *net, cl_mem y, cl_mem dy, cl_mem dx, size_t count);
+/* Where, in floats from the start of the input buffer (and of a staging
+ * slot), the labels of a batch of `rows` rows begin: right after the rows. */
+size_t clnn__labels_offset(const clnn_net *net, size_t rows);
 /* Softmax cross-entropy of logits z (rows × classes) against labels; writes
  * dz, the gradient of the loss summed over rows and divided by mean_rows
  * (the global batch), when non-NULL; accumulates loss/accuracy into the

@@ -62,8 +62,14 @@ START_TEST(test_label_out_of_range)
                          "label 2 of sample 1 is outside 0..1");
     ck_assert_fails_with(clnn_net_backward(net, (int32_t[]){0, 1, -1}),
                          CLNN_ERR_INVALID_ARGUMENT, "label -1 of sample 2");
+    /* A training step checks its labels before it runs anything: the
+     * BatchNorm has counted only the forward above. */
+    int64_t nbt = -1;
     ck_assert_fails_with(clnn_net_train_batch(net, x, (int32_t[]){7, 0, 0}, 3),
                          CLNN_ERR_INVALID_ARGUMENT, "label 7");
+    ck_assert_clnn_ok(clnn_net_tensor_read(net, core_tensor(net, "1.num_batches_tracked"), &nbt,
+                                           sizeof nbt));
+    ck_assert_int_eq(nbt, 1);
     double loss, acc;
     ck_assert_fails_with(clnn_net_evaluate(net, x, (int32_t[]){0, 0, 5}, 3, 2, &loss, &acc),
                          CLNN_ERR_INVALID_ARGUMENT, "label 5");
