@@ -41,15 +41,6 @@ class Result:
                 f"  stdout: {self.out.strip()[:2000]!r}\n  stderr: {self.err.strip()[:2000]!r}")
 
 
-# Under the asan test setup, LeakSanitizer's exit-time tracer itself crashes
-# now and then ("Tracer caught signal 11") in short processes whose PoCL
-# worker threads are still winding down; these many short runs would make
-# that a flaky failure. Leaks in the same library code are checked by the
-# C test programs, so here LSan is off while ASan and UBSan stay on.
-if 'ASAN_OPTIONS' in os.environ:
-    os.environ['ASAN_OPTIONS'] += ':detect_leaks=0'
-
-
 def run(binary, args, env=None):
     full_env = dict(os.environ)
     full_env.pop('CLNN_VERBOSE', None)

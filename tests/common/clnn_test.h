@@ -60,16 +60,22 @@ static inline clnn_context *clnn_test_context(void)
 /* Run one suite, print Check's summary, return the process exit code.
  * Once OpenCL is started, tests run in this process: an implementation
  * started before a fork (PoCL's worker threads) does not survive into the
- * child, so Check's per-test fork would hang. Host-only tests keep it. */
-static inline int clnn_test_run(Suite *s)
+ * child, so Check's per-test fork would hang. Host-only tests keep it;
+ * in_process asks for this process for suites whose tests start OpenCL. */
+static inline int clnn_test_run_in(Suite *s, bool in_process)
 {
     SRunner *sr = srunner_create(s);
-    if (clnn_test_device_probed)
+    if (in_process || clnn_test_device_probed)
         srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static inline int clnn_test_run(Suite *s)
+{
+    return clnn_test_run_in(s, false);
 }
 
 #endif

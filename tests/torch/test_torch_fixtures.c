@@ -488,14 +488,5 @@ static Suite *torch_suite(void)
 int main(void)
 {
     clnn_test_require_device();
-    /* That probe started the OpenCL runtime in this process; PoCL's CPU
-     * device runs its work on threads the runtime started, which a child
-     * made by fork() lacks, so a forked test would wait forever. Run the
-     * tests in this process instead (meson's timeout still applies). */
-    SRunner *sr = srunner_create(torch_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clnn_test_run(torch_suite()); /* in this process, after the probe */
 }
