@@ -147,8 +147,8 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
     /* dx is the gradient of the dense layer before, when there is one
      * (prev_bias_off >= 0): its bias gradient is the column sums of dx,
      * taken here while dx is in registers instead of by bias_grad in another
-     * pass, in bias_grad's order (four partial sums over r mod 4) so the two
-     * paths agree to the bit. */
+     * pass, in column_sum's order (common.cl) so the two paths agree to the
+     * bit. */
     const vec k = batch_stats ? gamma * invstd / rows : gamma * invstd;
 #define DX(r)                                                                                      \
     (batch_stats ? bn_dx_batch(k, rows, DY((r) * cols + c),                                     \

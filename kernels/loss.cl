@@ -155,21 +155,9 @@ __kernel void loss_reduce(__global const float *row_loss, __global const float *
     m[3] += rows;
     /* The bias gradient of the dense layer that produced the logits is the
      * column sums of dz: summed here, where one launch is already paid for,
-     * in bias_grad's order (partial sums over r mod 4) so both agree to the
-     * bit. */
+     * by column_sum as bias_grad does (this program has W = 1). */
     if (bias_off < 0)
         return;
-    for (int j = 0; j < classes; j++) {
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        int r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            s0 += dz[r * classes + j];
-            s1 += dz[(r + 1) * classes + j];
-            s2 += dz[(r + 2) * classes + j];
-            s3 += dz[(r + 3) * classes + j];
-        }
-        for (; r < rows; r++)
-            s0 += dz[r * classes + j];
-        grads[bias_off + j] = (s0 + s1) + (s2 + s3);
-    }
+    for (int j = 0; j < classes; j++)
+        grads[bias_off + j] = column_sum(dz, rows, classes, j);
 }
