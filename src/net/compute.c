@@ -125,27 +125,30 @@ static clnn_status copy_input(const clnn_net *net, float *restrict dst, const fl
     return CLNN_OK;
 }
 
-/* A BatchNorm followed by a ReLU runs as one kernel each way (not while
- * synchronising statistics across processes, which splits the kernel). */
+/* Whether layer i, of kind `kind`, and the layer after it, of kind `next`,
+ * share kernels: only with fusion on, and not while
+ * synchronising BatchNorm statistics across processes, which splits the
+ * BatchNorm kernels. */
+static bool fused_pair(const clnn_net *net, size_t i, clnn__layer_kind kind,
+                       clnn__layer_kind next, bool training)
+{
+    return net->fusion && i + 1 < net->nlayers && net->layers[i].spec.kind == kind &&
+           net->layers[i + 1].spec.kind == next && !(training && clnn__sync_batchnorm(net));
+}
+
+/* A BatchNorm followed by a ReLU runs as one kernel each way. */
 static bool fuse_bn_relu(const clnn_net *net, size_t i, bool training)
 {
-    return net->fusion && i + 1 < net->nlayers &&
-           net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D &&
-           net->layers[i + 1].spec.kind == CLNN__LAYER_RELU &&
-           !(training && clnn__sync_batchnorm(net));
+    return fused_pair(net, i, CLNN__LAYER_BATCHNORM1D, CLNN__LAYER_RELU, training);
 }
 
 /* A dense layer followed by a BatchNorm gets its bias gradient from the
- * BatchNorm's backward kernel, which has dx in registers (not while
- * synchronising statistics, whose kernels are split); the last dense layer
- * gets it from the loss's reduction kernel. One launch and one pass over
- * dy fewer each. */
+ * BatchNorm's backward kernel, which has dx in registers; the last dense
+ * layer gets it from the loss's reduction kernel. One launch and one pass
+ * over dy fewer each. */
 static bool bn_sums_bias_grad(const clnn_net *net, size_t i, bool training)
 {
-    return net->fusion && i + 1 < net->nlayers &&
-           net->layers[i].spec.kind == CLNN__LAYER_DENSE &&
-           net->layers[i + 1].spec.kind == CLNN__LAYER_BATCHNORM1D &&
-           !(training && clnn__sync_batchnorm(net));
+    return fused_pair(net, i, CLNN__LAYER_DENSE, CLNN__LAYER_BATCHNORM1D, training);
 }
 
 static bool loss_sums_bias_grad(const clnn_net *net, size_t i)
