@@ -41,15 +41,11 @@ static int16 gather_labels(__global const int *labels, const int r0, const int n
     F(0, 0) F(1, 1) F(2, 2) F(3, 3) F(4, 4) F(5, 5) F(6, 6) F(7, 7) F(8, 8) F(9, 9) F(10, a)       \
     F(11, b) F(12, c) F(13, d) F(14, e) F(15, f)
 
-__kernel void softmax_xent(__global const float *z, __global const int *labels,
-                           const int labels_off, const int rows, const int classes,
-                           const float scale, const int want_grad, __global float *dz,
-                           __global float *row_loss, __global float *row_correct)
+/* Rows r0 .. r0 + 15 (those below rows): loss, correct and, with want_grad, dz. */
+static void rows16(__global const float *z, __global const int *labels, const int r0,
+                   const int rows, const float scale, const int want_grad, __global float *dz,
+                   __global float *row_loss, __global float *row_correct)
 {
-    labels += labels_off;
-    const int r0 = get_global_id(0) * 16;
-    if (r0 >= rows)
-        return;
     /* The last work-item's lanes past the end repeat the last row: they
      * compute on valid data and are never stored. */
     const int n = min(16, rows - r0);
@@ -96,6 +92,17 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels,
     }
 }
 
+
+__kernel void softmax_xent(__global const float *z, __global const int *labels,
+                           const int labels_off, const int rows, const int classes,
+                           const float scale, const int want_grad, __global float *dz,
+                           __global float *row_loss, __global float *row_correct)
+{
+    const int r0 = get_global_id(0) * 16;
+    if (r0 < rows)
+        rows16(z, labels + labels_off, r0, rows, scale, want_grad, dz, row_loss, row_correct);
+}
+
 #else
 
 __kernel void softmax_xent(__global const float *z, __global const int *labels,
@@ -134,15 +141,16 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels,
 
 #endif
 
-/* One work-item sums the rows in order (reproducible) into a metrics slot:
- * [0] mean loss of this batch, [1] += loss sum, [2] += correct, [3] += rows. */
-__kernel void loss_reduce(__global const float *row_loss, __global const float *row_correct,
-                          const int rows, __global float *metrics, const int slot,
-                          __global const float *dz, const int classes, __global float *grads,
-                          const int bias_off)
+/* Sums the rows in order (reproducible) into a metrics slot:
+ * [0] mean loss of this batch, [1] += loss sum, [2] += correct, [3] += rows.
+ * The bias gradient of the dense layer that produced the logits is the
+ * column sums of dz: summed here, where the loss already has a launch, by
+ * column_sum as bias_grad does (this program has W = 1); bias_off < 0 skips it. */
+static void reduce(__global const float *row_loss, __global const float *row_correct,
+                   const int rows, __global float *metrics, const int slot,
+                   __global const float *dz, const int classes, __global float *grads,
+                   const int bias_off)
 {
-    if (get_global_id(0) != 0)
-        return;
     float s = 0.0f, correct = 0.0f;
     for (int r = 0; r < rows; r++) {
         s += row_loss[r];
@@ -153,11 +161,40 @@ __kernel void loss_reduce(__global const float *row_loss, __global const float *
     m[1] += s;
     m[2] += correct;
     m[3] += rows;
-    /* The bias gradient of the dense layer that produced the logits is the
-     * column sums of dz: summed here, where one launch is already paid for,
-     * by column_sum as bias_grad does (this program has W = 1). */
     if (bias_off < 0)
         return;
     for (int j = 0; j < classes; j++)
         grads[bias_off + j] = column_sum(dz, rows, classes, j);
 }
+
+/* One work-item reduces after softmax_xent. */
+__kernel void loss_reduce(__global const float *row_loss, __global const float *row_correct,
+                          const int rows, __global float *metrics, const int slot,
+                          __global const float *dz, const int classes, __global float *grads,
+                          const int bias_off)
+{
+    if (get_global_id(0) == 0)
+        reduce(row_loss, row_correct, rows, metrics, slot, dz, classes, grads, bias_off);
+}
+
+#ifdef ROWS16
+/* softmax_xent and loss_reduce as one launch, for CPU devices, where a
+ * launch costs several microseconds and the drivers run a small range as one
+ * work-group anyway: launched as a single work-group, whose work-items take
+ * 16-row blocks in turn; after the barrier the first one reduces exactly as
+ * loss_reduce would, so the two paths agree to the bit. */
+__kernel void softmax_xent_reduce(__global const float *z, __global const int *labels,
+                                  const int labels_off, const int rows, const int classes,
+                                  const float scale, const int want_grad, __global float *dz,
+                                  __global float *row_loss, __global float *row_correct,
+                                  __global float *metrics, const int slot,
+                                  __global float *grads, const int bias_off)
+{
+    const int step = get_local_size(0) * 16;
+    for (int r0 = get_local_id(0) * 16; r0 < rows; r0 += step)
+        rows16(z, labels + labels_off, r0, rows, scale, want_grad, dz, row_loss, row_correct);
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (get_local_id(0) == 0)
+        reduce(row_loss, row_correct, rows, metrics, slot, dz, classes, grads, bias_off);
+}
+#endif

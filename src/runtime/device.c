@@ -102,6 +102,33 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
     dst[n] = '\0';
 }
 
+/* CLNN_DEVICE_TYPE=cpu|gpu|accelerator|other makes every device count as that
+ * kind where clnn chooses kernel variants and defaults: a simulator such as
+ * Oclgrind, which reports every type at once, can then run the variants
+ * clnn builds for CPUs. */
+static clnn_status type_override(clnn_device_type *type)
+{
+    static const struct {
+        const char *name;
+        clnn_device_type type;
+    } kinds[] = {{"cpu", CLNN_DEVICE_CPU},
+                 {"gpu", CLNN_DEVICE_GPU},
+                 {"accelerator", CLNN_DEVICE_ACCELERATOR},
+                 {"other", CLNN_DEVICE_OTHER}};
+    const char *want = getenv("CLNN_DEVICE_TYPE");
+    if (!want || !*want)
+        return CLNN_OK;
+    for (size_t i = 0; i < CLNN__ARRAY_LEN(kinds); i++) {
+        if (strcmp(want, kinds[i].name) == 0) {
+            *type = kinds[i].type;
+            return CLNN_OK;
+        }
+    }
+    return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                      "CLNN_DEVICE_TYPE=%s: expected cpu, gpu, accelerator or other (or unset it)",
+                      want);
+}
+
 static clnn_status fill_info(size_t index, cl_platform_id plat, cl_device_id d,
                              clnn_device_info *info)
 {
@@ -136,6 +163,9 @@ static clnn_status fill_info(size_t index, cl_platform_id plat, cl_device_id d,
                  : (type & CL_DEVICE_TYPE_CPU)         ? CLNN_DEVICE_CPU
                  : (type & CL_DEVICE_TYPE_ACCELERATOR) ? CLNN_DEVICE_ACCELERATOR
                                                        : CLNN_DEVICE_OTHER;
+    clnn_status st = type_override(&info->type);
+    if (st != CLNN_OK)
+        return st;
     info->compute_units = cu;
     info->global_mem_bytes = gmem;
     info->local_mem_bytes = lmem;
@@ -218,10 +248,14 @@ clnn_status clnn_device_select(const char *selector, size_t *index)
         selector = getenv("CLNN_DEVICE");
         origin = "CLNN_DEVICE";
     }
+    clnn_device_type unused;
+    clnn_status st = type_override(&unused); /* a bad value is the error, not "no match" */
+    if (st != CLNN_OK)
+        return st;
     cl_platform_id *plats;
     cl_device_id *devs;
     size_t n;
-    clnn_status st = clnn__devices(&plats, &devs, &n);
+    st = clnn__devices(&plats, &devs, &n);
     if (st != CLNN_OK)
         return st;
     size_t found = n;

@@ -162,6 +162,33 @@ START_TEST(test_invalid_gemm_environment)
 }
 END_TEST
 
+/* CLNN_DEVICE_TYPE: a bad value names itself; a good one is the type the
+ * library reports (and chooses kernel variants by). */
+START_TEST(test_device_type_environment)
+{
+    clnn_context_options o;
+    clnn_context_options_init(&o);
+    clnn_context *ctx = (clnn_context *)1;
+    ck_assert_int_eq(setenv("CLNN_DEVICE_TYPE", "quantum", 1), 0);
+    ck_assert_fails_with(clnn_context_create(&o, &ctx), CLNN_ERR_INVALID_ARGUMENT, "quantum");
+    ck_assert_ptr_null(ctx);
+    size_t index;
+    ck_assert_fails_with(clnn_device_select("0", &index), CLNN_ERR_INVALID_ARGUMENT,
+                         "CLNN_DEVICE_TYPE");
+    static const struct {
+        const char *name;
+        clnn_device_type type;
+    } kinds[] = {{"gpu", CLNN_DEVICE_GPU}, {"cpu", CLNN_DEVICE_CPU}};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(setenv("CLNN_DEVICE_TYPE", kinds[i].name, 1), 0);
+        clnn_device_info info;
+        ck_assert_clnn_ok(clnn_device_get_info(0, &info));
+        ck_assert_int_eq(info.type, kinds[i].type);
+    }
+    ck_assert_int_eq(unsetenv("CLNN_DEVICE_TYPE"), 0);
+}
+END_TEST
+
 static Suite *environment_suite(void)
 {
     Suite *s = suite_create("core-environment");
@@ -170,6 +197,7 @@ static Suite *environment_suite(void)
     tcase_add_test(tc, test_kernel_dir_missing_file);
     tcase_add_test(tc, test_no_matching_device);
     tcase_add_test(tc, test_invalid_gemm_environment);
+    tcase_add_test(tc, test_device_type_environment);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -19,6 +19,9 @@
 /* Kernels that training never launches: `clnn bench` alone uses them. */
 static const char *const not_training[] = {"probe_fma1", "probe_fma4", "probe_fma16",
                                            "probe_copy4"};
+/* Kernels only CPU devices launch (CLNN_DEVICE_TYPE=cpu makes Oclgrind one). */
+static const char *const cpu_only[] = {"softmax_xent_reduce"};
+static bool cpu_device;
 
 #define MAX_KERNELS 64
 static char seen[MAX_KERNELS][64];
@@ -157,8 +160,9 @@ START_TEST(test_kernels)
     ck_assert_clnn_ok(clnn_context_create(&o, &ctx));
     clnn_device_info info;
     ck_assert_clnn_ok(clnn_context_get_device_info(ctx, &info));
-    printf("device: %s / %s, GEMM %s\n", info.platform, info.name,
-           clnn_gemm_backend_name(clnn_context_gemm_backend(ctx)));
+    cpu_device = info.type == CLNN_DEVICE_CPU;
+    printf("device: %s / %s (as %s), GEMM %s\n", info.platform, info.name,
+           clnn_device_type_name(info.type), clnn_gemm_backend_name(clnn_context_gemm_backend(ctx)));
     const char *want = getenv("CLNN_OCLGRIND_PLATFORM");
     if (want && *want)
         ck_assert_msg(strstr(info.platform, want) != NULL,
@@ -171,6 +175,10 @@ START_TEST(test_kernels)
     run_case(ctx, 7, "dense:5,bn,relu,dense:3", 3);
     run_case(ctx, 37, "dense:33,relu,dense:9,bn,relu,dense:5", 11);
     run_case(ctx, 19, "fc=dense:34,bn,relu,out=dense:6", 17);
+    /* Unfused: what CLNN_NO_FUSION=1 runs instead (read when a network is made). */
+    setenv("CLNN_NO_FUSION", "1", 1);
+    run_case(ctx, 19, "dense:34,bn,relu,dense:6", 17);
+    unsetenv("CLNN_NO_FUSION");
     run_sync_case(ctx, 9, "dense:7,bn,relu,dense:3", 5);
 
     const clnn_profile_entry *entries;
@@ -182,12 +190,18 @@ START_TEST(test_kernels)
 }
 END_TEST
 
-static bool excluded(const char *name)
+static bool listed(const char *name, const char *const *list, size_t n)
 {
-    for (size_t i = 0; i < sizeof not_training / sizeof not_training[0]; i++)
-        if (strcmp(name, not_training[i]) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, list[i]) == 0)
             return true;
     return false;
+}
+
+static bool excluded(const char *name)
+{
+    return listed(name, not_training, sizeof not_training / sizeof not_training[0]) ||
+           (!cpu_device && listed(name, cpu_only, sizeof cpu_only / sizeof cpu_only[0]));
 }
 
 /* Every "__kernel void NAME" in the .cl files of dir that training can launch must have
