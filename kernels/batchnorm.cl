@@ -21,31 +21,34 @@ static void normalize(__global const float *x, __global float *y, const int rows
     }
 }
 
-/* Rows per group in moments(). */
+/* Rows per group in moments(); the group's sums below are written out for
+ * these 8 rows. */
 #define GROUP 8
 
 /* The mean and the sum of squared deviations ss of columns c..c+W−1 in one
  * pass over x. Each group of GROUP rows gets its own mean and squared
- * deviations from registers, then joins the running totals by Chan et al.'s
- * pairwise update: as stable as two passes (no difference of large sums, ss
- * never negative), and the one dependent update per group, instead of one
- * per row, keeps the loop from waiting on floating-point latency. */
+ * deviations from registers, each added pairwise (3 dependent additions, not
+ * 7), then joins the running totals by Chan et al.'s pairwise update: as
+ * stable as two passes (no difference of large sums, ss never negative).
+ * Only that update depends on the group before, so consecutive groups
+ * overlap instead of the loop waiting on floating-point latency. (Written
+ * out, not as loops over arrays: PoCL neither unrolls those nor keeps the
+ * arrays in registers.) */
 static void moments(__global const float *x, const int rows, const int cols, const int c,
                     vec *mean_out, vec *ss_out)
 {
     vec mean = 0.0f, ss = 0.0f;
     int r = 0;
     for (; r + GROUP <= rows; r += GROUP) {
-        vec v[GROUP];
-        vec s = 0.0f;
-        for (int i = 0; i < GROUP; i++) {
-            v[i] = LOAD(x, (r + i) * cols + c);
-            s += v[i];
-        }
-        const vec gmean = s * (1.0f / GROUP);
-        vec gss = 0.0f;
-        for (int i = 0; i < GROUP; i++)
-            gss += (v[i] - gmean) * (v[i] - gmean);
+#define ROW(i) LOAD(x, (r + (i)) * cols + c)
+        const vec v0 = ROW(0), v1 = ROW(1), v2 = ROW(2), v3 = ROW(3);
+        const vec v4 = ROW(4), v5 = ROW(5), v6 = ROW(6), v7 = ROW(7);
+#undef ROW
+        const vec gmean = (((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))) * (1.0f / GROUP);
+        const vec d0 = v0 - gmean, d1 = v1 - gmean, d2 = v2 - gmean, d3 = v3 - gmean;
+        const vec d4 = v4 - gmean, d5 = v5 - gmean, d6 = v6 - gmean, d7 = v7 - gmean;
+        const vec gss = ((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)) +
+                        ((d4 * d4 + d5 * d5) + (d6 * d6 + d7 * d7));
         const float n = r + GROUP;
         const vec delta = gmean - mean;
         mean += delta * (GROUP / n);
