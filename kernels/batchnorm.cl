@@ -183,21 +183,22 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
 
 /* Synchronised BatchNorm (statistics over the batches of every process):
  * per-feature sums are reduced across processes on the host between these
- * kernels. out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
+ * kernels, which take W columns per work-item like the ones above.
+ * out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
 __kernel void bn_column_sum(__global const float *x, const int rows, const int cols,
                             __global const float *center, const int centered,
                             __global float *out)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float m = centered ? center[c] : 0.0f;
-    float s = 0.0f;
+    const vec m = centered ? LOAD(center, c) : 0.0f;
+    vec s = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float d = x[r * cols + c] - m;
+        const vec d = LOAD(x, r * cols + c) - m;
         s += centered ? d * d : d;
     }
-    out[c] = s;
+    STORE(s, out, c);
 }
 
 /* Normalise with the global mean (in save_mean) and the global sum of squared
@@ -209,18 +210,17 @@ __kernel void bn_apply_train(__global const float *x, __global float *y, const i
                              __global float *save_invstd, __global const float *sq,
                              const float total, const float momentum, const float eps)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = 1.0f / sqrt(sq[c] / total + eps);
-    const float g = params[gamma_off + c];
-    const float b = params[beta_off + c];
-    for (int r = 0; r < rows; r++)
-        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
-    save_invstd[c] = invstd;
-    stats[rmean_off + c] = (1.0f - momentum) * stats[rmean_off + c] + momentum * mean;
-    stats[rvar_off + c] = (1.0f - momentum) * stats[rvar_off + c] + momentum * (sq[c] / (total - 1));
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = 1.0f / sqrt(LOAD(sq, c) / total + eps);
+    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+              LOAD(params, beta_off + c), y, 0); /* no fused ReLU */
+    STORE(invstd, save_invstd, c);
+    const vec unbiased = LOAD(sq, c) / (total - 1);
+    STORE((1.0f - momentum) * LOAD(stats, rmean_off + c) + momentum * mean, stats, rmean_off + c);
+    STORE((1.0f - momentum) * LOAD(stats, rvar_off + c) + momentum * unbiased, stats, rvar_off + c);
 }
 
 /* sums[c] = Σ dy, sums[cols + c] = Σ dy·x̂ over this process's rows; the same
@@ -232,21 +232,21 @@ __kernel void bn_backward_sums(__global const float *x, __global const float *dy
                                __global const float *save_invstd, __global float *sums,
                                __global float *grads, const int dgamma_off, const int dbeta_off)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = save_invstd[c];
-    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = LOAD(save_invstd, c);
+    vec sum_dy = 0.0f, sum_dy_xhat = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float g = dy[r * cols + c];
+        const vec g = LOAD(dy, r * cols + c);
         sum_dy += g;
-        sum_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
+        sum_dy_xhat += g * (LOAD(x, r * cols + c) - mean) * invstd;
     }
-    sums[c] = sum_dy;
-    sums[cols + c] = sum_dy_xhat;
-    grads[dgamma_off + c] = sum_dy_xhat;
-    grads[dbeta_off + c] = sum_dy;
+    STORE(sum_dy, sums, c);
+    STORE(sum_dy_xhat, sums, cols + c);
+    STORE(sum_dy_xhat, grads, dgamma_off + c);
+    STORE(sum_dy, grads, dbeta_off + c);
 }
 
 /* dx from the globally summed terms. */
@@ -256,15 +256,15 @@ __kernel void bn_backward_apply(__global const float *x, __global const float *d
                                 __global const float *save_mean, __global const float *save_invstd,
                                 __global const float *sums, const float total)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = save_invstd[c];
-    const float sum_dy = sums[c], sum_dy_xhat = sums[cols + c];
-    const float k = params[gamma_off + c] * invstd / total;
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = LOAD(save_invstd, c);
+    const vec sum_dy = LOAD(sums, c), sum_dy_xhat = LOAD(sums, cols + c);
+    const vec k = LOAD(params, gamma_off + c) * invstd / total;
     for (int r = 0; r < rows; r++) {
-        const float xhat = (x[r * cols + c] - mean) * invstd;
-        dx[r * cols + c] = k * (total * dy[r * cols + c] - sum_dy - xhat * sum_dy_xhat);
+        const vec xhat = (LOAD(x, r * cols + c) - mean) * invstd;
+        STORE(k * (total * LOAD(dy, r * cols + c) - sum_dy - xhat * sum_dy_xhat), dx, r * cols + c);
     }
 }
