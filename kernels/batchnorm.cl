@@ -110,13 +110,6 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
     STORE(invstd, save_invstd, c);
 }
 
-/* dx of one row with batch statistics: every row shares the Σ terms. */
-static inline vec bn_dx_batch(const vec k, const int rows, const vec dy, const vec xhat,
-                              const vec sum_dy, const vec sum_dy_xhat)
-{
-    return k * (rows * dy - sum_dy - xhat * sum_dy_xhat);
-}
-
 /* Backward. With batch statistics (training) the mean and variance depend on
  * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
  * statistics (eval) they are constants: dx = γ·invstd·dy. */
@@ -136,30 +129,50 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
         return;
     const vec mean = LOAD(save_mean, c);
     const vec invstd = LOAD(save_invstd, c);
-    vec sum_dy = 0.0f, sum_dy_xhat = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        const vec g = DY(r * cols + c);
-        sum_dy += g;
-        sum_dy_xhat += g * (LOAD(x, r * cols + c) - mean) * invstd;
+    /* Σdy and Σ(dy·x̂) = invstd·Σdy·(x − mean) in four partial sums over
+     * rows r ≡ 0..3 (mod 4), as column_sum does, so that consecutive rows do
+     * not wait on one another's additions. */
+    vec s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    vec t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const vec g0 = DY(r * cols + c), g1 = DY((r + 1) * cols + c);
+        const vec g2 = DY((r + 2) * cols + c), g3 = DY((r + 3) * cols + c);
+        s0 += g0;
+        s1 += g1;
+        s2 += g2;
+        s3 += g3;
+        t0 += g0 * (LOAD(x, r * cols + c) - mean);
+        t1 += g1 * (LOAD(x, (r + 1) * cols + c) - mean);
+        t2 += g2 * (LOAD(x, (r + 2) * cols + c) - mean);
+        t3 += g3 * (LOAD(x, (r + 3) * cols + c) - mean);
     }
+    for (; r < rows; r++) {
+        const vec g = DY(r * cols + c);
+        s0 += g;
+        t0 += g * (LOAD(x, r * cols + c) - mean);
+    }
+    const vec sum_dy = (s0 + s1) + (s2 + s3);
+    const vec sum_dy_xhat = ((t0 + t1) + (t2 + t3)) * invstd;
     STORE(sum_dy_xhat, grads, dgamma_off + c);
     STORE(sum_dy, grads, dbeta_off + c);
     if (!need_dx)
         return;
-    const vec gamma = LOAD(params, gamma_off + c);
+    /* dx = a·dy − b − (x − mean)·e: the formula above with a = γ·invstd,
+     * b = a/N·Σdy and e = a/N·invstd·Σ(dy·x̂) taken once per column. */
+    const vec a = LOAD(params, gamma_off + c) * invstd;
+    const vec k = a / rows;
+    const vec b = k * sum_dy, e = k * invstd * sum_dy_xhat;
     /* dx is the gradient of the dense layer before, when there is one
      * (prev_bias_off >= 0): its bias gradient is the column sums of dx,
      * taken here while dx is in registers instead of by bias_grad in another
      * pass, in column_sum's order (common.cl) so the two paths agree to the
      * bit. */
-    const vec k = batch_stats ? gamma * invstd / rows : gamma * invstd;
 #define DX(r)                                                                                      \
-    (batch_stats ? bn_dx_batch(k, rows, DY((r) * cols + c),                                     \
-                               (LOAD(x, (r) * cols + c) - mean) * invstd, sum_dy, sum_dy_xhat)   \
-                 : k * DY((r) * cols + c))
+    (batch_stats ? a * DY((r) * cols + c) - b - (LOAD(x, (r) * cols + c) - mean) * e              \
+                 : a * DY((r) * cols + c))
     vec db0 = 0.0f, db1 = 0.0f, db2 = 0.0f, db3 = 0.0f;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {
+    for (r = 0; r + 4 <= rows; r += 4) {
         const vec g0 = DX(r), g1 = DX(r + 1), g2 = DX(r + 2), g3 = DX(r + 3);
         STORE(g0, dx, r * cols + c);
         STORE(g1, dx, (r + 1) * cols + c);
