@@ -21,31 +21,34 @@ static void normalize(__global const float *x, __global float *y, const int rows
     }
 }
 
-/* Rows per group in moments(). */
+/* Rows per group in moments(); the group's sums below are written out for
+ * these 8 rows. */
 #define GROUP 8
 
 /* The mean and the sum of squared deviations ss of columns c..c+W−1 in one
  * pass over x. Each group of GROUP rows gets its own mean and squared
- * deviations from registers, then joins the running totals by Chan et al.'s
- * pairwise update: as stable as two passes (no difference of large sums, ss
- * never negative), and the one dependent update per group, instead of one
- * per row, keeps the loop from waiting on floating-point latency. */
+ * deviations from registers, each added pairwise (3 dependent additions, not
+ * 7), then joins the running totals by Chan et al.'s pairwise update: as
+ * stable as two passes (no difference of large sums, ss never negative).
+ * Only that update depends on the group before, so consecutive groups
+ * overlap instead of the loop waiting on floating-point latency. (Written
+ * out, not as loops over arrays: PoCL neither unrolls those nor keeps the
+ * arrays in registers.) */
 static void moments(__global const float *x, const int rows, const int cols, const int c,
                     vec *mean_out, vec *ss_out)
 {
     vec mean = 0.0f, ss = 0.0f;
     int r = 0;
     for (; r + GROUP <= rows; r += GROUP) {
-        vec v[GROUP];
-        vec s = 0.0f;
-        for (int i = 0; i < GROUP; i++) {
-            v[i] = LOAD(x, (r + i) * cols + c);
-            s += v[i];
-        }
-        const vec gmean = s * (1.0f / GROUP);
-        vec gss = 0.0f;
-        for (int i = 0; i < GROUP; i++)
-            gss += (v[i] - gmean) * (v[i] - gmean);
+#define ROW(i) LOAD(x, (r + (i)) * cols + c)
+        const vec v0 = ROW(0), v1 = ROW(1), v2 = ROW(2), v3 = ROW(3);
+        const vec v4 = ROW(4), v5 = ROW(5), v6 = ROW(6), v7 = ROW(7);
+#undef ROW
+        const vec gmean = (((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))) * (1.0f / GROUP);
+        const vec d0 = v0 - gmean, d1 = v1 - gmean, d2 = v2 - gmean, d3 = v3 - gmean;
+        const vec d4 = v4 - gmean, d5 = v5 - gmean, d6 = v6 - gmean, d7 = v7 - gmean;
+        const vec gss = ((d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)) +
+                        ((d4 * d4 + d5 * d5) + (d6 * d6 + d7 * d7));
         const float n = r + GROUP;
         const vec delta = gmean - mean;
         mean += delta * (GROUP / n);
@@ -107,13 +110,6 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
     STORE(invstd, save_invstd, c);
 }
 
-/* dx of one row with batch statistics: every row shares the Σ terms. */
-static inline vec bn_dx_batch(const vec k, const int rows, const vec dy, const vec xhat,
-                              const vec sum_dy, const vec sum_dy_xhat)
-{
-    return k * (rows * dy - sum_dy - xhat * sum_dy_xhat);
-}
-
 /* Backward. With batch statistics (training) the mean and variance depend on
  * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
  * statistics (eval) they are constants: dx = γ·invstd·dy. */
@@ -133,30 +129,50 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
         return;
     const vec mean = LOAD(save_mean, c);
     const vec invstd = LOAD(save_invstd, c);
-    vec sum_dy = 0.0f, sum_dy_xhat = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        const vec g = DY(r * cols + c);
-        sum_dy += g;
-        sum_dy_xhat += g * (LOAD(x, r * cols + c) - mean) * invstd;
+    /* Σdy and Σ(dy·x̂) = invstd·Σdy·(x − mean) in four partial sums over
+     * rows r ≡ 0..3 (mod 4), as column_sum does, so that consecutive rows do
+     * not wait on one another's additions. */
+    vec s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    vec t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const vec g0 = DY(r * cols + c), g1 = DY((r + 1) * cols + c);
+        const vec g2 = DY((r + 2) * cols + c), g3 = DY((r + 3) * cols + c);
+        s0 += g0;
+        s1 += g1;
+        s2 += g2;
+        s3 += g3;
+        t0 += g0 * (LOAD(x, r * cols + c) - mean);
+        t1 += g1 * (LOAD(x, (r + 1) * cols + c) - mean);
+        t2 += g2 * (LOAD(x, (r + 2) * cols + c) - mean);
+        t3 += g3 * (LOAD(x, (r + 3) * cols + c) - mean);
     }
+    for (; r < rows; r++) {
+        const vec g = DY(r * cols + c);
+        s0 += g;
+        t0 += g * (LOAD(x, r * cols + c) - mean);
+    }
+    const vec sum_dy = (s0 + s1) + (s2 + s3);
+    const vec sum_dy_xhat = ((t0 + t1) + (t2 + t3)) * invstd;
     STORE(sum_dy_xhat, grads, dgamma_off + c);
     STORE(sum_dy, grads, dbeta_off + c);
     if (!need_dx)
         return;
-    const vec gamma = LOAD(params, gamma_off + c);
+    /* dx = a·dy − b − (x − mean)·e: the formula above with a = γ·invstd,
+     * b = a/N·Σdy and e = a/N·invstd·Σ(dy·x̂) taken once per column. */
+    const vec a = LOAD(params, gamma_off + c) * invstd;
+    const vec k = a / rows;
+    const vec b = k * sum_dy, e = k * invstd * sum_dy_xhat;
     /* dx is the gradient of the dense layer before, when there is one
      * (prev_bias_off >= 0): its bias gradient is the column sums of dx,
      * taken here while dx is in registers instead of by bias_grad in another
      * pass, in column_sum's order (common.cl) so the two paths agree to the
      * bit. */
-    const vec k = batch_stats ? gamma * invstd / rows : gamma * invstd;
 #define DX(r)                                                                                      \
-    (batch_stats ? bn_dx_batch(k, rows, DY((r) * cols + c),                                     \
-                               (LOAD(x, (r) * cols + c) - mean) * invstd, sum_dy, sum_dy_xhat)   \
-                 : k * DY((r) * cols + c))
+    (batch_stats ? a * DY((r) * cols + c) - b - (LOAD(x, (r) * cols + c) - mean) * e              \
+                 : a * DY((r) * cols + c))
     vec db0 = 0.0f, db1 = 0.0f, db2 = 0.0f, db3 = 0.0f;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {
+    for (r = 0; r + 4 <= rows; r += 4) {
         const vec g0 = DX(r), g1 = DX(r + 1), g2 = DX(r + 2), g3 = DX(r + 3);
         STORE(g0, dx, r * cols + c);
         STORE(g1, dx, (r + 1) * cols + c);
@@ -180,21 +196,22 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
 
 /* Synchronised BatchNorm (statistics over the batches of every process):
  * per-feature sums are reduced across processes on the host between these
- * kernels. out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
+ * kernels, which take W columns per work-item like the ones above.
+ * out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
 __kernel void bn_column_sum(__global const float *x, const int rows, const int cols,
                             __global const float *center, const int centered,
                             __global float *out)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float m = centered ? center[c] : 0.0f;
-    float s = 0.0f;
+    const vec m = centered ? LOAD(center, c) : 0.0f;
+    vec s = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float d = x[r * cols + c] - m;
+        const vec d = LOAD(x, r * cols + c) - m;
         s += centered ? d * d : d;
     }
-    out[c] = s;
+    STORE(s, out, c);
 }
 
 /* Normalise with the global mean (in save_mean) and the global sum of squared
@@ -206,18 +223,17 @@ __kernel void bn_apply_train(__global const float *x, __global float *y, const i
                              __global float *save_invstd, __global const float *sq,
                              const float total, const float momentum, const float eps)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = 1.0f / sqrt(sq[c] / total + eps);
-    const float g = params[gamma_off + c];
-    const float b = params[beta_off + c];
-    for (int r = 0; r < rows; r++)
-        y[r * cols + c] = (x[r * cols + c] - mean) * invstd * g + b;
-    save_invstd[c] = invstd;
-    stats[rmean_off + c] = (1.0f - momentum) * stats[rmean_off + c] + momentum * mean;
-    stats[rvar_off + c] = (1.0f - momentum) * stats[rvar_off + c] + momentum * (sq[c] / (total - 1));
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = 1.0f / sqrt(LOAD(sq, c) / total + eps);
+    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+              LOAD(params, beta_off + c), y, 0); /* no fused ReLU */
+    STORE(invstd, save_invstd, c);
+    const vec unbiased = LOAD(sq, c) / (total - 1);
+    STORE((1.0f - momentum) * LOAD(stats, rmean_off + c) + momentum * mean, stats, rmean_off + c);
+    STORE((1.0f - momentum) * LOAD(stats, rvar_off + c) + momentum * unbiased, stats, rvar_off + c);
 }
 
 /* sums[c] = Σ dy, sums[cols + c] = Σ dy·x̂ over this process's rows; the same
@@ -229,21 +245,21 @@ __kernel void bn_backward_sums(__global const float *x, __global const float *dy
                                __global const float *save_invstd, __global float *sums,
                                __global float *grads, const int dgamma_off, const int dbeta_off)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = save_invstd[c];
-    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = LOAD(save_invstd, c);
+    vec sum_dy = 0.0f, sum_dy_xhat = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const float g = dy[r * cols + c];
+        const vec g = LOAD(dy, r * cols + c);
         sum_dy += g;
-        sum_dy_xhat += g * (x[r * cols + c] - mean) * invstd;
+        sum_dy_xhat += g * (LOAD(x, r * cols + c) - mean) * invstd;
     }
-    sums[c] = sum_dy;
-    sums[cols + c] = sum_dy_xhat;
-    grads[dgamma_off + c] = sum_dy_xhat;
-    grads[dbeta_off + c] = sum_dy;
+    STORE(sum_dy, sums, c);
+    STORE(sum_dy_xhat, sums, cols + c);
+    STORE(sum_dy_xhat, grads, dgamma_off + c);
+    STORE(sum_dy, grads, dbeta_off + c);
 }
 
 /* dx from the globally summed terms. */
@@ -253,15 +269,15 @@ __kernel void bn_backward_apply(__global const float *x, __global const float *d
                                 __global const float *save_mean, __global const float *save_invstd,
                                 __global const float *sums, const float total)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    const float mean = save_mean[c];
-    const float invstd = save_invstd[c];
-    const float sum_dy = sums[c], sum_dy_xhat = sums[cols + c];
-    const float k = params[gamma_off + c] * invstd / total;
+    const vec mean = LOAD(save_mean, c);
+    const vec invstd = LOAD(save_invstd, c);
+    const vec sum_dy = LOAD(sums, c), sum_dy_xhat = LOAD(sums, cols + c);
+    const vec k = LOAD(params, gamma_off + c) * invstd / total;
     for (int r = 0; r < rows; r++) {
-        const float xhat = (x[r * cols + c] - mean) * invstd;
-        dx[r * cols + c] = k * (total * dy[r * cols + c] - sum_dy - xhat * sum_dy_xhat);
+        const vec xhat = (LOAD(x, r * cols + c) - mean) * invstd;
+        STORE(k * (total * LOAD(dy, r * cols + c) - sum_dy - xhat * sum_dy_xhat), dx, r * cols + c);
     }
 }

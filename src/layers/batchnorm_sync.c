@@ -16,16 +16,29 @@ static clnn_status reduce(clnn_net *net, cl_mem buf, size_t n)
     return clnn__buffer_write(net->ctx, buf, 0, n * sizeof(float), net->host_sums, true, NULL);
 }
 
+/* One of this file's kernels, W columns per work-item as for the
+ * single-process BatchNorm (clnn__column_kernel), with its global and local
+ * sizes. */
+static clnn_status sync_kernel(clnn_net *net, clnn__layer *l, const char *name, cl_kernel *k,
+                               size_t *global, size_t *local, const size_t **lp)
+{
+    clnn_status st = clnn__column_kernel(net->ctx, "batchnorm", name, l->out, k, global);
+    if (st == CLNN_OK)
+        *lp = clnn__spread_local(net->ctx, *global, local);
+    return st;
+}
+
 static clnn_status column_sum(clnn_net *net, clnn__layer *l, cl_mem x, size_t rows, int centered,
                               cl_mem out)
 {
     cl_kernel k;
-    clnn_status st = clnn__kernel(net->ctx, "batchnorm", NULL, "bn_column_sum", &k);
+    size_t global[1], local[1];
+    const size_t *lp;
+    clnn_status st = sync_kernel(net, l, "bn_column_sum", &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out;
-    const size_t global[1] = {l->out};
-    return CLNN__LAUNCH(net->ctx, k, "bn_column_sum", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(r),
+    return CLNN__LAUNCH(net->ctx, k, "bn_column_sum", 1, global, lp, CLNN__ARG(x), CLNN__ARG(r),
                         CLNN__ARG(c), CLNN__ARG(l->save_mean), CLNN__ARG(centered),
                         CLNN__ARG(out));
 }
@@ -52,16 +65,17 @@ clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_me
     if (st == CLNN_OK)
         st = reduce(net, l->sync_sums, n);
     cl_kernel k;
+    size_t global[1], local[1];
+    const size_t *lp;
     if (st == CLNN_OK)
-        st = clnn__kernel(ctx, "batchnorm", NULL, "bn_apply_train", &k);
+        st = sync_kernel(net, l, "bn_apply_train", &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out;
     int goff = (int)l->weight_off, boff = (int)l->bias_off;
     int moff = (int)l->rmean_off, voff = (int)l->rvar_off;
     float t = (float)total, momentum = CLNN__BN_MOMENTUM, eps = CLNN__BN_EPS;
-    const size_t global[1] = {l->out};
-    st = CLNN__LAUNCH(ctx, k, "bn_apply_train", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(y),
+    st = CLNN__LAUNCH(ctx, k, "bn_apply_train", 1, global, lp, CLNN__ARG(x), CLNN__ARG(y),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff),
                       CLNN__ARG(boff), CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
                       CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
@@ -77,15 +91,16 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
 {
     clnn_context *ctx = net->ctx;
     cl_kernel sums, apply;
-    clnn_status st = clnn__kernel(ctx, "batchnorm", NULL, "bn_backward_sums", &sums);
+    size_t global[1], local[1];
+    const size_t *lp;
+    clnn_status st = sync_kernel(net, l, "bn_backward_sums", &sums, global, local, &lp);
     if (st == CLNN_OK)
-        st = clnn__kernel(ctx, "batchnorm", NULL, "bn_backward_apply", &apply);
+        st = sync_kernel(net, l, "bn_backward_apply", &apply, global, local, &lp);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;
     float t = (float)total;
-    const size_t global[1] = {l->out};
-    st = CLNN__LAUNCH(ctx, sums, "bn_backward_sums", 1, global, NULL, CLNN__ARG(x), CLNN__ARG(dy),
+    st = CLNN__LAUNCH(ctx, sums, "bn_backward_sums", 1, global, lp, CLNN__ARG(x), CLNN__ARG(dy),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(l->save_mean),
                       CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(net->grads),
                       CLNN__ARG(goff), CLNN__ARG(boff));
@@ -93,7 +108,7 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
         st = reduce(net, l->sync_sums, 2 * l->out);
     if (st != CLNN_OK || !dx)
         return st;
-    return CLNN__LAUNCH(ctx, apply, "bn_backward_apply", 1, global, NULL, CLNN__ARG(x),
+    return CLNN__LAUNCH(ctx, apply, "bn_backward_apply", 1, global, lp, CLNN__ARG(x),
                         CLNN__ARG(dy), CLNN__ARG(dx), CLNN__ARG(r), CLNN__ARG(c),
                         CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(l->save_mean),
                         CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(t));

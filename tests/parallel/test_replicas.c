@@ -13,7 +13,9 @@
 #define IN 21
 #define GLOBAL 16
 #define STEPS 12
-#define SPEC "dense:17,bn,relu,dense:9,bn,relu,dense:4"
+/* BatchNorm over 17 features, one per work-item, and over 16, one 16-wide
+ * vector per work-item on CPU devices (clnn__column_kernel). */
+#define SPEC "dense:17,bn,relu,dense:16,bn,relu,dense:4"
 #define MAX_K 2
 
 typedef struct group {
