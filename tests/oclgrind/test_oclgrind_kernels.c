@@ -180,6 +180,10 @@ START_TEST(test_kernels)
     run_case(ctx, 19, "dense:34,bn,relu,dense:6", 17);
     unsetenv("CLNN_NO_FUSION");
     run_sync_case(ctx, 9, "dense:7,bn,relu,dense:3", 5);
+    /* Widths of 16, 8 and 4 columns: on CPU devices the column kernels then
+     * take that many adjacent columns per work-item as one vector. */
+    run_case(ctx, 13, "dense:32,bn,relu,dense:8,bn,relu,dense:4,bn,dense:3", 9);
+    run_sync_case(ctx, 11, "dense:16,bn,relu,dense:8,bn,relu,dense:3", 6);
 
     const clnn_profile_entry *entries;
     size_t count;
