@@ -16,6 +16,8 @@
  *                 is needed. Any shape.
  *   gemm_general  any transposes, any shape; a small scalar tile. Used for
  *                 Aᵀ·Bᵀ and for shapes below the other kernels' tiles.
+ *   gemm_outer_pair  (-D PAIR=1) two gemm_outer products, Aᵀ·B and A·B, in
+ *                 one launch: a dense layer's weight and input gradients.
  *
  * None uses local memory or barriers: on CPU devices work-groups run as
  * threads and barriers force every work-item's live values to memory, while
@@ -75,6 +77,10 @@
 
 #ifndef BIAS
 #define BIAS 0
+#endif
+/* PAIR = 1 adds gemm_outer_pair (built without BIAS). */
+#ifndef PAIR
+#define PAIR 0
 #endif
 /* restrict: without it the compiler must assume a store to C can change the
  * bias, and reloads it after every store (gemm_dot at 256×128×256 ran 10–14%
@@ -189,32 +195,29 @@ void store_c(__global float *dst, float alpha, float acc, float beta, float b)
 #define BIAS_AT(p) 0.0f
 #endif
 
-__kernel void gemm_outer(const int M, const int N, const int K, const float alpha,
-                         __global const float *a, const int a_off, const int lda,
-                         __global const float *b, const int b_off, const int ldb,
-                         const float beta, __global float *c, const int c_off, const int ldc
-                         BIAS_PARAMS)
-{
-#if GRID_MN
-    const int m0 = get_global_id(0) * RM, n0 = get_global_id(1) * TN;
+#if BIAS
+#define BIAS_ARGS , bias, bias_off
 #else
-    const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * RM;
+#define BIAS_ARGS
 #endif
-    if (m0 >= M || n0 >= N)
-        return;
+
+/* gemm_outer's work for the tile at (m0, n0), with op(A)'s layout a constant
+ * argument: inlined, each caller gets the code of its layout alone. a, b and
+ * c point at the matrices' first elements. */
+static inline __attribute__((always_inline)) void
+outer_tile(const int trans_a, const int m0, const int n0, const int M, const int N, const int K,
+           const float alpha, __global const float *a, const int lda, __global const float *b,
+           const int ldb, const float beta, __global float *c, const int ldc BIAS_PARAMS)
+{
     /* The last tile along each dimension is shifted back to end exactly at
      * M / N, so every load is a full vector inside the matrix and the k loop
      * has no edge cases. Its overlap with the previous tile is computed twice
      * but stored only by the previous tile (below), so each element of C is
      * read and written by one work-item. */
     const int ms = min(m0, M - RM), ns = min(n0, N - TN);
-    a += a_off;
-    b += b_off + ns;
-#if TRANS_A
-    a += ms; /* op(A)[m, k] = a[k·lda + m] */
-#else
-    a += ms * lda; /* op(A)[m, k] = a[m·lda + k] */
-#endif
+    b += ns;
+    /* op(A)[m, k] = a[k·lda + m] transposed, a[m·lda + k] otherwise. */
+    a += trans_a ? ms : ms * lda;
 
     floatv acc[RM][NV];
     #pragma unroll
@@ -230,24 +233,15 @@ __kernel void gemm_outer(const int M, const int N, const int K, const float alph
             bv[j] = vloadv(j, b);
         #pragma unroll
         for (int i = 0; i < RM; i++) {
-#if TRANS_A
-            const floatv av = (floatv)a[i];
-#else
-            const floatv av = (floatv)a[i * lda];
-#endif
+            const floatv av = (floatv)(trans_a ? a[i] : a[i * lda]);
             #pragma unroll
             for (int j = 0; j < NV; j++)
                 acc[i][j] = fma(av, bv[j], acc[i][j]);
         }
         b += ldb;
-#if TRANS_A
-        a += lda;
-#else
-        a += 1;
-#endif
+        a += trans_a ? lda : 1;
     }
 
-    c += c_off;
 #if BIAS
     bias += bias_off + ns;
     floatv bv[NV];
@@ -293,6 +287,67 @@ __kernel void gemm_outer(const int M, const int N, const int K, const float alph
         }
     }
 }
+
+__kernel void gemm_outer(const int M, const int N, const int K, const float alpha,
+                         __global const float *a, const int a_off, const int lda,
+                         __global const float *b, const int b_off, const int ldb,
+                         const float beta, __global float *c, const int c_off, const int ldc
+                         BIAS_PARAMS)
+{
+#if GRID_MN
+    const int m0 = get_global_id(0) * RM, n0 = get_global_id(1) * TN;
+#else
+    const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * RM;
+#endif
+    if (m0 < M && n0 < N)
+        outer_tile(TRANS_A, m0, n0, M, N, K, alpha, a + a_off, lda, b + b_off, ldb, beta,
+                   c + c_off, ldc BIAS_ARGS);
+}
+
+#if PAIR
+/* Tile t of an M × N product's tiles, in GRID_MN order, as gemm_outer's 2-D
+ * range orders them. */
+static inline void tile_at(const int t, const int M, const int N, int *m0, int *n0)
+{
+    const int tiles_m = (M + RM - 1) / RM, tiles_n = (N + TN - 1) / TN;
+#if GRID_MN
+    *m0 = t % tiles_m * RM;
+    *n0 = t / tiles_m * TN;
+#else
+    *n0 = t % tiles_n * TN;
+    *m0 = t / tiles_n * RM;
+#endif
+}
+
+/* A dense layer's two backward products in one launch: job 0 is the weight
+ * gradient dW = dYᵀ·X (op(A) = Aᵀ), job 1 the input gradient dX = dY·W
+ * (op(A) = A), each tile computed exactly as gemm_outer computes it; on
+ * CPU devices a launch costs microseconds. A 1-D range: the first tiles0
+ * work-items take job 0's tiles, the rest job 1's. No bias. */
+__kernel void gemm_outer_pair(const int tiles0, const int M0, const int N0, const int K0,
+                              const float alpha0, __global const float *a0, const int a_off0,
+                              const int lda0, __global const float *b0, const int b_off0,
+                              const int ldb0, const float beta0, __global float *c0,
+                              const int c_off0, const int ldc0, const int M1, const int N1,
+                              const int K1, const float alpha1, __global const float *a1,
+                              const int a_off1, const int lda1, __global const float *b1,
+                              const int b_off1, const int ldb1, const float beta1,
+                              __global float *c1, const int c_off1, const int ldc1)
+{
+    const int t = get_global_id(0);
+    int m0, n0;
+    if (t < tiles0) {
+        tile_at(t, M0, N0, &m0, &n0);
+        outer_tile(1, m0, n0, M0, N0, K0, alpha0, a0 + a_off0, lda0, b0 + b_off0, ldb0, beta0,
+                   c0 + c_off0, ldc0);
+    } else {
+        tile_at(t - tiles0, M1, N1, &m0, &n0);
+        if (m0 < M1 && n0 < N1) /* past the last tile: the range is rounded up */
+            outer_tile(0, m0, n0, M1, N1, K1, alpha1, a1 + a_off1, lda1, b1 + b_off1, ldb1,
+                       beta1, c1 + c_off1, ldc1);
+    }
+}
+#endif
 
 __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
                        __global const float *a, const int a_off, const int lda,

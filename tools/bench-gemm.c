@@ -463,6 +463,39 @@ static int check_one(bench *bn, const column *col, size_t set, bool ta, bool tb,
     return bad;
 }
 
+/* A dense layer's backward pair, dW = dYᵀ·X (out × in, K = rows) and
+ * dX = dY·W (rows × in, K = out), in one gemm_outer_pair launch, each result
+ * checked against its own reference; returns the failures (0 when the shapes
+ * do not fit the pair kernel under these parameters). */
+static int check_pair(bench *bn, const column *col, size_t set, size_t rows, size_t out,
+                      size_t in, size_t v, clnn__rng *rng)
+{
+    problem p[2];
+    problem_init(bn, &p[0], true, false, out, in, rows, 1.0f, v % 2 ? 0.5f : 0.0f, v % 3, v % 2,
+                 false, rng);
+    problem_init(bn, &p[1], false, false, rows, in, out, v % 3 ? -1.5f : 1.0f, 0.0f, 2 * (v % 2),
+                 v % 3, false, rng);
+    int failures = 0;
+    if (clnn__gemm_own_pairable(&p[0].g, &col->params, &p[1].g, &col->params)) {
+        reset_c(bn, &p[0]);
+        reset_c(bn, &p[1]);
+        clnn_status st = clnn__gemm_own_pair_with(bn->ctx, &p[0].g, &p[1].g, &col->params);
+        if (st != CLNN_OK)
+            die("gemm_outer_pair", st);
+        for (int j = 0; j < 2; j++) {
+            const double e = check(bn, &p[j], OWN);
+            if (!(e < 1e-5)) {
+                printf("FAILED set %zu pair job %d (rows %zu out %zu in %zu): err %.2e\n", set,
+                       j, rows, out, in, e);
+                failures++;
+            }
+        }
+    }
+    problem_free(&p[0]);
+    problem_free(&p[1]);
+    return failures;
+}
+
 static int run_check(bench *bn, bool small)
 {
     /* The given parameter sets (the device's table entry by default) plus
@@ -520,8 +553,24 @@ static int run_check(bench *bn, bool small)
                 runs++;
             }
     }
-    printf("%d of %d own GEMM checks passed (%zu parameter sets)\n", runs - failures, runs,
-           nsets);
+    /* Backward pairs: whole tiles, edge tiles in every dimension, a real layer. */
+    int pair_failures = 0, pair_runs = 0;
+    for (size_t si = 0; si < nsets; si++) {
+        const clnn__gemm_own_params *q = &sets[si].params;
+        const size_t tm = (size_t)q->rm, tn = (size_t)(q->vw * q->nv);
+        const size_t shapes[][3] = {{tm, tm, tn},
+                                    {2 * tm + 1, tm + 3, 3 * tn - 1},
+                                    {17, 2 * tm - 1, tn + 5},
+                                    {small ? 40 : 64, 10 + tm, small ? 40 : 128}};
+        for (size_t s = 0; s < CLNN__ARRAY_LEN(shapes); s++) {
+            pair_failures += check_pair(bn, &sets[si], si, shapes[s][0], shapes[s][1],
+                                        shapes[s][2], s + si, &rng);
+            pair_runs++;
+        }
+    }
+    failures += pair_failures;
+    printf("%d of %d own GEMM checks passed (%zu parameter sets), and %d of %d backward pairs\n",
+           runs - (failures - pair_failures), runs, nsets, pair_runs - pair_failures, pair_runs);
     return failures;
 }
 

@@ -4,25 +4,51 @@
 
 #include <limits.h>
 
+#include "gemm/gemm_own.h"
 #include "gemm/tune.h"
+
+/* The own-kernel parameters g runs with, or false when another backend
+ * runs it. */
+static bool own_params(const clnn_context *ctx, const clnn__gemm_args *g,
+                       clnn__gemm_own_params *p)
+{
+    const clnn__gemm_state *s = ctx->gemm_state;
+    if (s && s->active) {
+        const clnn__tuning *t = &s->table;
+        const clnn__tune_entry *e = clnn__tuning_find(t, g->trans_a, g->trans_b, g->m, g->n, g->k);
+        if ((e ? e->backend : t->default_backend) != CLNN_GEMM_OWN)
+            return false;
+        *p = e ? e->own : t->default_own;
+        return true;
+    }
+    if (ctx->gemm != CLNN_GEMM_OWN)
+        return false;
+    clnn__gemm_own_default_params(ctx, p);
+    return true;
+}
+
+/* The kernels take sizes as int. */
+static bool too_big(const clnn__gemm_args *g)
+{
+    return g->m > INT_MAX || g->n > INT_MAX || g->k > INT_MAX || g->lda > INT_MAX ||
+           g->ldb > INT_MAX || g->ldc > INT_MAX;
+}
 
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
 {
     if (g->m == 0 || g->n == 0)
         return CLNN_OK;
-    if (g->m > INT_MAX || g->n > INT_MAX || g->k > INT_MAX || g->lda > INT_MAX ||
-        g->ldb > INT_MAX || g->ldc > INT_MAX)
+    if (too_big(g))
         return clnn__fail(CLNN_ERR_UNSUPPORTED, "GEMM of %zu×%zu×%zu exceeds 2^31 elements",
                           g->m, g->n, g->k);
     double m = (double)g->m, n = (double)g->n, k = (double)g->k;
     clnn__profile_work(ctx, 2 * m * n * k, sizeof(float) * (m * k + k * n + m * n));
+    clnn__gemm_own_params p;
+    if (own_params(ctx, g, &p))
+        return clnn__gemm_own_with(ctx, g, &p);
     clnn__gemm_state *s = ctx->gemm_state;
     if (s && s->active) {
         const clnn__tuning *t = &s->table;
-        const clnn__tune_entry *e = clnn__tuning_find(t, g->trans_a, g->trans_b, g->m, g->n, g->k);
-        clnn_gemm_backend backend = e ? e->backend : t->default_backend;
-        if (backend == CLNN_GEMM_OWN)
-            return clnn__gemm_own_with(ctx, g, e ? &e->own : &t->default_own);
         clnn_status st = clnn__gemm_clblast_with(ctx, g, &t->clblast);
         if (st != CLNN_ERR_UNSUPPORTED || !t->clblast.overridden)
             return st;
@@ -33,7 +59,30 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
         s->table.clblast.overridden = false;
         return clnn__gemm_clblast(ctx, g);
     }
-    return ctx->gemm == CLNN_GEMM_OWN ? clnn__gemm_own(ctx, g) : clnn__gemm_clblast(ctx, g);
+    return clnn__gemm_clblast(ctx, g);
+}
+
+clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
+                            const clnn__gemm_args *g1, bool *done)
+{
+    *done = false;
+    clnn__gemm_own_params p0, p1;
+    /* Empty or oversized products go one by one: clnn__gemm handles them. */
+    if (g0->m == 0 || g0->n == 0 || g1->m == 0 || g1->n == 0 || too_big(g0) || too_big(g1) ||
+        !own_params(ctx, g0, &p0) || !own_params(ctx, g1, &p1) ||
+        !clnn__gemm_own_pairable(g0, &p0, g1, &p1))
+        return CLNN_OK;
+    double flops = 0.0, bytes = 0.0;
+    const clnn__gemm_args *g[2] = {g0, g1};
+    for (int i = 0; i < 2; i++) {
+        double m = (double)g[i]->m, n = (double)g[i]->n, k = (double)g[i]->k;
+        flops += 2 * m * n * k;
+        bytes += sizeof(float) * (m * k + k * n + m * n);
+    }
+    clnn__profile_work(ctx, flops, bytes);
+    clnn_status st = clnn__gemm_own_pair_with(ctx, g0, g1, &p0);
+    *done = st == CLNN_OK;
+    return st;
 }
 
 clnn_status clnn__gemm_bias_add(clnn_context *ctx, const clnn__gemm_args *g)

@@ -166,6 +166,54 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     return clnn__launch(ctx, kernel, name, 2, global, local[0] ? local : NULL, args, nargs);
 }
 
+bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_own_params *p0,
+                              const clnn__gemm_args *g1, const clnn__gemm_own_params *p1)
+{
+    return params_ok(p0) && params_ok(p1) && g0->trans_a && !g1->trans_a && !g0->bias &&
+           !g1->bias && pick_kernel(g0, p0) == OWN_OUTER && pick_kernel(g1, p1) == OWN_OUTER &&
+           p0->rm == p1->rm && p0->vw == p1->vw && p0->nv == p1->nv &&
+           p0->outer_grid == p1->outer_grid;
+}
+
+clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g0,
+                                     const clnn__gemm_args *g1, const clnn__gemm_own_params *p)
+{
+    if (!clnn__gemm_own_pairable(g0, p, g1, p))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "GEMM pair does not fit gemm_outer_pair");
+    char options[128];
+    snprintf(options, sizeof options, "-DPAIR=1 -DRM=%d -DVW=%d -DNV=%d -DGRID_MN=%d", p->rm,
+             p->vw, p->nv, p->outer_grid == CLNN__GRID_M);
+    cl_kernel kernel;
+    clnn_status st = clnn__kernel(ctx, "gemm", options, "gemm_outer_pair", &kernel);
+    if (st != CLNN_OK)
+        return st;
+    const size_t tile_n = (size_t)(p->vw * p->nv);
+    const size_t tiles0 = ceil_div(g0->m, (size_t)p->rm) * ceil_div(g0->n, tile_n);
+    const size_t tiles1 = ceil_div(g1->m, (size_t)p->rm) * ceil_div(g1->n, tile_n);
+    /* A 1-D range of both jobs' tiles, in groups as pick_local makes them. */
+    size_t global[2] = {tiles0 + tiles1, 1}, local[2] = {0, 1};
+    if (p->local0)
+        pick_local(ctx, kernel, p, global, local);
+    int t0 = (int)tiles0;
+    int M0 = (int)g0->m, N0 = (int)g0->n, K0 = (int)g0->k;
+    int a_off0 = (int)g0->a_off, lda0 = (int)g0->lda, b_off0 = (int)g0->b_off;
+    int ldb0 = (int)g0->ldb, c_off0 = (int)g0->c_off, ldc0 = (int)g0->ldc;
+    int M1 = (int)g1->m, N1 = (int)g1->n, K1 = (int)g1->k;
+    int a_off1 = (int)g1->a_off, lda1 = (int)g1->lda, b_off1 = (int)g1->b_off;
+    int ldb1 = (int)g1->ldb, c_off1 = (int)g1->c_off, ldc1 = (int)g1->ldc;
+    const clnn__arg args[] = {
+        CLNN__ARG(t0),     CLNN__ARG(M0),     CLNN__ARG(N0),        CLNN__ARG(K0),
+        CLNN__ARG(g0->alpha), CLNN__ARG(g0->a), CLNN__ARG(a_off0),  CLNN__ARG(lda0),
+        CLNN__ARG(g0->b),  CLNN__ARG(b_off0), CLNN__ARG(ldb0),      CLNN__ARG(g0->beta),
+        CLNN__ARG(g0->c),  CLNN__ARG(c_off0), CLNN__ARG(ldc0),      CLNN__ARG(M1),
+        CLNN__ARG(N1),     CLNN__ARG(K1),     CLNN__ARG(g1->alpha), CLNN__ARG(g1->a),
+        CLNN__ARG(a_off1), CLNN__ARG(lda1),   CLNN__ARG(g1->b),     CLNN__ARG(b_off1),
+        CLNN__ARG(ldb1),   CLNN__ARG(g1->beta), CLNN__ARG(g1->c),   CLNN__ARG(c_off1),
+        CLNN__ARG(ldc1)};
+    return clnn__launch(ctx, kernel, "gemm_outer_pair", 1, global, local[0] ? local : NULL, args,
+                        CLNN__ARRAY_LEN(args));
+}
+
 clnn_status clnn__gemm_own(clnn_context *ctx, const clnn__gemm_args *g)
 {
     clnn__gemm_own_params p;

@@ -269,6 +269,82 @@ START_TEST(test_gemm_bias_rounds_as_separate_add)
 }
 END_TEST
 
+/* A dense layer's backward, dW = dYᵀ·X and dX = dY·W, as one own-kernel
+ * launch (clnn__gemm_pair): within GEMM_TOL of the double reference, and
+ * bitwise what the two separate launches give. Shapes: the reference
+ * network's two backward pairs and odd ones with edge tiles. */
+START_TEST(test_gemm_pair_matches_separate)
+{
+    static const shape sh[] = {{64, 128, 256}, {256, 10, 128}, {37, 9, 45}, {17, 33, 250}};
+    const size_t rows = sh[_i].m, out = sh[_i].n, in = sh[_i].k;
+    clnn_context *ctx = core_context(CLNN_GEMM_OWN);
+    core_rng r = core_rng_make(700 + (uint64_t)_i);
+    float *dy = malloc(rows * out * sizeof *dy), *x = malloc(rows * in * sizeof *x);
+    float *w = malloc(out * in * sizeof *w);
+    ck_assert(dy && x && w);
+    for (size_t i = 0; i < rows * out; i++)
+        dy[i] = (float)core_rng_uniform(&r, -1, 1);
+    for (size_t i = 0; i < rows * in; i++)
+        x[i] = (float)core_rng_uniform(&r, -1, 1);
+    for (size_t i = 0; i < out * in; i++)
+        w[i] = (float)core_rng_uniform(&r, -1, 1);
+    const size_t bytes[5] = {rows * out, rows * in, out * in, out * in, rows * in};
+    const float *host[3] = {dy, x, w};
+    cl_mem m[5]; /* dY, X, W, dW, dX */
+    for (int i = 0; i < 5; i++) {
+        ck_assert_clnn_ok(clnn__buffer_create(ctx, bytes[i] * sizeof(float), &m[i]));
+        if (i < 3)
+            ck_assert_clnn_ok(
+                clnn__buffer_write(ctx, m[i], 0, bytes[i] * sizeof(float), host[i], true, NULL));
+    }
+    const clnn__gemm_args dw = {.trans_a = true, .m = out, .n = in, .k = rows, .alpha = 1.0f,
+                                .a = m[0], .lda = out, .b = m[1], .ldb = in, .c = m[3],
+                                .ldc = in};
+    const clnn__gemm_args dx = {.m = rows, .n = in, .k = out, .alpha = 1.0f, .a = m[0],
+                                .lda = out, .b = m[2], .ldb = in, .c = m[4], .ldc = in};
+    float *got[2], *sep[2];
+    const size_t n[2] = {out * in, rows * in};
+    for (int j = 0; j < 2; j++) {
+        got[j] = malloc(n[j] * sizeof(float));
+        sep[j] = malloc(n[j] * sizeof(float));
+        ck_assert(got[j] && sep[j]);
+    }
+    bool done = false;
+    ck_assert_clnn_ok(clnn__gemm_pair(ctx, &dw, &dx, &done));
+    ck_assert_msg(done, "%zux%zux%zu: the CPU parameters should pair", rows, out, in);
+    ck_assert_clnn_ok(clnn__buffer_read(ctx, m[3], 0, n[0] * sizeof(float), got[0]));
+    ck_assert_clnn_ok(clnn__buffer_read(ctx, m[4], 0, n[1] * sizeof(float), got[1]));
+    ck_assert_clnn_ok(clnn__gemm(ctx, &dw));
+    ck_assert_clnn_ok(clnn__gemm(ctx, &dx));
+    ck_assert_clnn_ok(clnn__buffer_read(ctx, m[3], 0, n[0] * sizeof(float), sep[0]));
+    ck_assert_clnn_ok(clnn__buffer_read(ctx, m[4], 0, n[1] * sizeof(float), sep[1]));
+
+    double *ddy = malloc(rows * out * sizeof *ddy), *dxv = malloc(rows * in * sizeof *dxv);
+    double *dwv = malloc(out * in * sizeof *dwv);
+    double *want[2] = {malloc(n[0] * sizeof(double)), malloc(n[1] * sizeof(double))};
+    ck_assert(ddy && dxv && dwv && want[0] && want[1]);
+    for (size_t i = 0; i < rows * out; i++)
+        ddy[i] = dy[i];
+    for (size_t i = 0; i < rows * in; i++)
+        dxv[i] = x[i];
+    for (size_t i = 0; i < out * in; i++)
+        dwv[i] = w[i];
+    ref_gemm(true, false, out, in, rows, 1.0, ddy, out, dxv, in, 0.0, want[0], in);
+    ref_gemm(false, false, rows, in, out, 1.0, ddy, out, dwv, in, 0.0, want[1], in);
+    static const char *const what[2] = {"paired dW", "paired dX"};
+    for (int j = 0; j < 2; j++) {
+        core_check_close(what[j], got[j], want[j], n[j], 1.0, GEMM_TOL);
+        for (size_t i = 0; i < n[j]; i++)
+            ck_assert_msg(got[j][i] == sep[j][i], "%s %zux%zux%zu [%zu]: %a, separately %a",
+                          what[j], rows, out, in, i, (double)got[j][i], (double)sep[j][i]);
+        free(got[j]), free(sep[j]), free(want[j]);
+    }
+    for (int i = 0; i < 5; i++)
+        clnn__buffer_release(&m[i]);
+    free(dy), free(x), free(w), free(ddy), free(dxv), free(dwv);
+}
+END_TEST
+
 START_TEST(test_empty_gemm_is_noop)
 {
     /* m or n of 0: nothing to compute, C untouched, no launch. */
@@ -297,6 +373,7 @@ static Suite *gemm_suite(void)
     tcase_add_loop_test(tc, test_beta_zero_ignores_nan_in_c, 0, 4);
     tcase_add_loop_test(tc, test_gemm_bias_matches_reference, 0, (int)(N_SHAPES * 4));
     tcase_add_loop_test(tc, test_gemm_bias_rounds_as_separate_add, 0, 4);
+    tcase_add_loop_test(tc, test_gemm_pair_matches_separate, 0, 4);
     tcase_add_test(tc, test_empty_gemm_is_noop);
     suite_add_tcase(s, tc);
     return s;
