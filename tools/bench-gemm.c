@@ -28,6 +28,9 @@
  * time (so GFLOP per CPU-second): steadier for comparing kernels under load,
  * but blind to idle cores.
  *
+ * Unless POCL_AFFINITY is set, it sets POCL_AFFINITY=1 (PoCL's worker
+ * threads pinned to cores) for steady figures; see main().
+ *
  * OpenBLAS picks slower kernels when OPENBLAS_CORETYPE forces an older core
  * type; unset it (and OPENBLAS_L2_SIZE) to compare against its best:
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/tools/bench-gemm */
@@ -683,6 +686,14 @@ int main(int argc, char **argv)
         }
     }
 
+    /* PoCL's worker threads, woken after each sample's wait, were often left
+     * on one core for the next few milliseconds: whole runs then measured
+     * about half the speed that the same kernels reach in training, where
+     * the queue never empties (256×784×256 dW: 230–260 against 390–410
+     * GFLOP/s pinned). Pinned, runs agree; POCL_AFFINITY=0 compares. */
+    const bool pinned = !getenv("POCL_AFFINITY");
+    if (pinned)
+        setenv("POCL_AFFINITY", "1", 0);
     bench bn = {.rounds = rounds};
     clnn_context_options opts;
     clnn_context_options_init(&opts);
@@ -692,7 +703,10 @@ int main(int argc, char **argv)
         die("creating the context", st);
     clnn_device_info info;
     clnn_context_get_device_info(bn.ctx, &info);
-    printf("device: %s (%s)\n", info.name, info.driver_version);
+    printf("device: %s (%s)%s\n", info.name, info.driver_version,
+           pinned && strstr(info.platform, "Portable Computing Language")
+               ? ", PoCL's threads pinned to cores (POCL_AFFINITY=1)"
+               : "");
 
     /* Columns: the own backend once per parameter set, then CLBlast and
      * OpenBLAS. */
