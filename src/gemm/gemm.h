@@ -27,7 +27,6 @@ typedef struct clnn__gemm_args {
 
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *args);
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *args);
-clnn_status clnn__gemm_own(clnn_context *ctx, const clnn__gemm_args *args);
 /* g0 = Aᵀ·B and g1 = A·B (a dense layer's weight and input gradients) in one
  * launch, when the own kernels run both with one tile (*done = true);
  * otherwise nothing is launched and the caller runs them one by one. */

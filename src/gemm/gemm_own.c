@@ -202,21 +202,14 @@ clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g
     int a_off1 = (int)g1->a_off, lda1 = (int)g1->lda, b_off1 = (int)g1->b_off;
     int ldb1 = (int)g1->ldb, c_off1 = (int)g1->c_off, ldc1 = (int)g1->ldc;
     const clnn__arg args[] = {
-        CLNN__ARG(t0),     CLNN__ARG(M0),     CLNN__ARG(N0),        CLNN__ARG(K0),
-        CLNN__ARG(g0->alpha), CLNN__ARG(g0->a), CLNN__ARG(a_off0),  CLNN__ARG(lda0),
-        CLNN__ARG(g0->b),  CLNN__ARG(b_off0), CLNN__ARG(ldb0),      CLNN__ARG(g0->beta),
-        CLNN__ARG(g0->c),  CLNN__ARG(c_off0), CLNN__ARG(ldc0),      CLNN__ARG(M1),
-        CLNN__ARG(N1),     CLNN__ARG(K1),     CLNN__ARG(g1->alpha), CLNN__ARG(g1->a),
-        CLNN__ARG(a_off1), CLNN__ARG(lda1),   CLNN__ARG(g1->b),     CLNN__ARG(b_off1),
-        CLNN__ARG(ldb1),   CLNN__ARG(g1->beta), CLNN__ARG(g1->c),   CLNN__ARG(c_off1),
+        CLNN__ARG(t0),        CLNN__ARG(M0),     CLNN__ARG(N0),     CLNN__ARG(K0),
+        CLNN__ARG(g0->alpha), CLNN__ARG(g0->a),  CLNN__ARG(a_off0), CLNN__ARG(lda0),
+        CLNN__ARG(g0->b),     CLNN__ARG(b_off0), CLNN__ARG(ldb0),   CLNN__ARG(g0->beta),
+        CLNN__ARG(g0->c),     CLNN__ARG(c_off0), CLNN__ARG(ldc0),   CLNN__ARG(M1),
+        CLNN__ARG(N1),        CLNN__ARG(K1),     CLNN__ARG(g1->alpha), CLNN__ARG(g1->a),
+        CLNN__ARG(a_off1),    CLNN__ARG(lda1),   CLNN__ARG(g1->b),  CLNN__ARG(b_off1),
+        CLNN__ARG(ldb1),      CLNN__ARG(g1->beta), CLNN__ARG(g1->c), CLNN__ARG(c_off1),
         CLNN__ARG(ldc1)};
     return clnn__launch(ctx, kernel, "gemm_outer_pair", 1, global, local[0] ? local : NULL, args,
                         CLNN__ARRAY_LEN(args));
-}
-
-clnn_status clnn__gemm_own(clnn_context *ctx, const clnn__gemm_args *g)
-{
-    clnn__gemm_own_params p;
-    clnn__gemm_own_default_params(ctx, &p);
-    return clnn__gemm_own_with(ctx, g, &p);
 }
