@@ -179,10 +179,11 @@ __kernel void loss_reduce(__global const float *row_loss, __global const float *
 
 #ifdef ROWS16
 /* softmax_xent and loss_reduce as one launch, for CPU devices, where a
- * launch costs several microseconds and the drivers run a small range as one
- * work-group anyway: launched as a single work-group, whose work-items take
- * 16-row blocks in turn; after the barrier the first one reduces exactly as
- * loss_reduce would, so the two paths agree to the bit. */
+ * launch costs several microseconds: a single work-group, whose work-items
+ * take 16-row blocks in turn; after the barrier the first one reduces exactly
+ * as loss_reduce would, so the two paths agree to the bit. On PoCL the one
+ * group was as fast as the two launches' kernels (batch 256: 3.3 µs against
+ * 3.2 + 1.0 µs; 1024: 13.9 against 11.6 + 3.1 µs). */
 __kernel void softmax_xent_reduce(__global const float *z, __global const int *labels,
                                   const int labels_off, const int rows, const int classes,
                                   const float scale, const int want_grad, __global float *dz,
