@@ -9,15 +9,15 @@
  * and masks it with y > 0 itself, saving two launches and a pass. */
 
 /* y = (x − mean)·invstd·γ + β down the columns c..c+W−1, and the fused ReLU. */
-static void normalize(__global const float *x, __global float *y, const int rows, const int cols,
+static void normalize(__global const float *x, __global float *y, const int rows, const int ld,
                       const int c, const vec mean, const vec invstd, const vec g, const vec b,
                       __global float *relu_out, const int fuse_relu)
 {
     for (int r = 0; r < rows; r++) {
-        const vec v = (LOAD(x, r * cols + c) - mean) * invstd * g + b;
-        STORE(v, y, r * cols + c);
+        const vec v = (LOAD(x, r * ld + c) - mean) * invstd * g + b;
+        STORE(v, y, r * ld + c);
         if (fuse_relu)
-            STORE(fmax(v, 0.0f), relu_out, r * cols + c);
+            STORE(fmax(v, 0.0f), relu_out, r * ld + c);
     }
 }
 
@@ -34,13 +34,13 @@ static void normalize(__global const float *x, __global float *y, const int rows
  * overlap instead of the loop waiting on floating-point latency. (Written
  * out, not as loops over arrays: PoCL neither unrolls those nor keeps the
  * arrays in registers.) */
-static void moments(__global const float *x, const int rows, const int cols, const int c,
+static void moments(__global const float *x, const int rows, const int ld, const int c,
                     vec *mean_out, vec *ss_out)
 {
     vec mean = 0.0f, ss = 0.0f;
     int r = 0;
     for (; r + GROUP <= rows; r += GROUP) {
-#define ROW(i) LOAD(x, (r + (i)) * cols + c)
+#define ROW(i) LOAD(x, (r + (i)) * ld + c)
         const vec v0 = ROW(0), v1 = ROW(1), v2 = ROW(2), v3 = ROW(3);
         const vec v4 = ROW(4), v5 = ROW(5), v6 = ROW(6), v7 = ROW(7);
 #undef ROW
@@ -56,7 +56,7 @@ static void moments(__global const float *x, const int rows, const int cols, con
     }
     /* Welford's update, one row at a time, for the last rows % GROUP. */
     for (; r < rows; r++) {
-        const vec v = LOAD(x, r * cols + c);
+        const vec v = LOAD(x, r * ld + c);
         const vec d = v - mean;
         mean += d * (1.0f / (r + 1));
         ss += d * (v - mean);
@@ -69,7 +69,7 @@ static void moments(__global const float *x, const int rows, const int cols, con
  * running statistics with the unbiased variance; keep mean and
  * 1/sqrt(var + eps) for backward. */
 __kernel void bn_forward_train(__global const float *x, __global float *y, const int rows,
-                               const int cols, __global const float *params, const int gamma_off,
+                               const int cols, const int ld, __global const float *params, const int gamma_off,
                                const int beta_off, __global float *stats, const int rmean_off,
                                const int rvar_off, __global float *save_mean,
                                __global float *save_invstd, const float momentum, const float eps,
@@ -79,10 +79,10 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
     if (c >= cols)
         return;
     vec mean, ss;
-    moments(x, rows, cols, c, &mean, &ss);
+    moments(x, rows, ld, c, &mean, &ss);
     const vec var = ss / rows;
     const vec invstd = 1.0f / sqrt(var + eps);
-    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+    normalize(x, y, rows, ld, c, mean, invstd, LOAD(params, gamma_off + c),
               LOAD(params, beta_off + c), relu_out, fuse_relu);
     STORE(mean, save_mean, c);
     STORE(invstd, save_invstd, c);
@@ -93,7 +93,7 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
 
 /* Eval: normalise with the running statistics. */
 __kernel void bn_forward_eval(__global const float *x, __global float *y, const int rows,
-                              const int cols, __global const float *params, const int gamma_off,
+                              const int cols, const int ld, __global const float *params, const int gamma_off,
                               const int beta_off, __global const float *stats,
                               const int rmean_off, const int rvar_off,
                               __global float *save_mean, __global float *save_invstd,
@@ -104,7 +104,7 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
         return;
     const vec mean = LOAD(stats, rmean_off + c);
     const vec invstd = 1.0f / sqrt(LOAD(stats, rvar_off + c) + eps);
-    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+    normalize(x, y, rows, ld, c, mean, invstd, LOAD(params, gamma_off + c),
               LOAD(params, beta_off + c), relu_out, fuse_relu);
     STORE(mean, save_mean, c);
     STORE(invstd, save_invstd, c);
@@ -114,7 +114,7 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
  * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
  * statistics (eval) they are constants: dx = γ·invstd·dy. */
 __kernel void bn_backward(__global const float *x, __global const float *dy, __global float *dx,
-                          const int rows, const int cols, __global const float *params,
+                          const int rows, const int cols, const int ld, __global const float *params,
                           const int gamma_off, __global const float *save_mean,
                           __global const float *save_invstd, __global float *grads,
                           const int dgamma_off, const int dbeta_off, const int batch_stats,
@@ -136,21 +136,21 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
     vec t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
     int r = 0;
     for (; r + 4 <= rows; r += 4) {
-        const vec g0 = DY(r * cols + c), g1 = DY((r + 1) * cols + c);
-        const vec g2 = DY((r + 2) * cols + c), g3 = DY((r + 3) * cols + c);
+        const vec g0 = DY(r * ld + c), g1 = DY((r + 1) * ld + c);
+        const vec g2 = DY((r + 2) * ld + c), g3 = DY((r + 3) * ld + c);
         s0 += g0;
         s1 += g1;
         s2 += g2;
         s3 += g3;
-        t0 += g0 * (LOAD(x, r * cols + c) - mean);
-        t1 += g1 * (LOAD(x, (r + 1) * cols + c) - mean);
-        t2 += g2 * (LOAD(x, (r + 2) * cols + c) - mean);
-        t3 += g3 * (LOAD(x, (r + 3) * cols + c) - mean);
+        t0 += g0 * (LOAD(x, r * ld + c) - mean);
+        t1 += g1 * (LOAD(x, (r + 1) * ld + c) - mean);
+        t2 += g2 * (LOAD(x, (r + 2) * ld + c) - mean);
+        t3 += g3 * (LOAD(x, (r + 3) * ld + c) - mean);
     }
     for (; r < rows; r++) {
-        const vec g = DY(r * cols + c);
+        const vec g = DY(r * ld + c);
         s0 += g;
-        t0 += g * (LOAD(x, r * cols + c) - mean);
+        t0 += g * (LOAD(x, r * ld + c) - mean);
     }
     const vec sum_dy = (s0 + s1) + (s2 + s3);
     const vec sum_dy_xhat = ((t0 + t1) + (t2 + t3)) * invstd;
@@ -169,15 +169,15 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
      * pass, in column_sum's order (common.cl) so the two paths agree to the
      * bit. */
 #define DX(r)                                                                                      \
-    (batch_stats ? a * DY((r) * cols + c) - b - (LOAD(x, (r) * cols + c) - mean) * e              \
-                 : a * DY((r) * cols + c))
+    (batch_stats ? a * DY((r) * ld + c) - b - (LOAD(x, (r) * ld + c) - mean) * e              \
+                 : a * DY((r) * ld + c))
     vec db0 = 0.0f, db1 = 0.0f, db2 = 0.0f, db3 = 0.0f;
     for (r = 0; r + 4 <= rows; r += 4) {
         const vec g0 = DX(r), g1 = DX(r + 1), g2 = DX(r + 2), g3 = DX(r + 3);
-        STORE(g0, dx, r * cols + c);
-        STORE(g1, dx, (r + 1) * cols + c);
-        STORE(g2, dx, (r + 2) * cols + c);
-        STORE(g3, dx, (r + 3) * cols + c);
+        STORE(g0, dx, r * ld + c);
+        STORE(g1, dx, (r + 1) * ld + c);
+        STORE(g2, dx, (r + 2) * ld + c);
+        STORE(g3, dx, (r + 3) * ld + c);
         db0 += g0;
         db1 += g1;
         db2 += g2;
@@ -185,7 +185,7 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
     }
     for (; r < rows; r++) {
         const vec g = DX(r);
-        STORE(g, dx, r * cols + c);
+        STORE(g, dx, r * ld + c);
         db0 += g;
     }
     if (prev_bias_off >= 0)
@@ -198,7 +198,7 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
  * per-feature sums are reduced across processes on the host between these
  * kernels, which take W columns per work-item like the ones above.
  * out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
-__kernel void bn_column_sum(__global const float *x, const int rows, const int cols,
+__kernel void bn_column_sum(__global const float *x, const int rows, const int cols, const int ld,
                             __global const float *center, const int centered,
                             __global float *out)
 {
@@ -208,7 +208,7 @@ __kernel void bn_column_sum(__global const float *x, const int rows, const int c
     const vec m = centered ? LOAD(center, c) : 0.0f;
     vec s = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const vec d = LOAD(x, r * cols + c) - m;
+        const vec d = LOAD(x, r * ld + c) - m;
         s += centered ? d * d : d;
     }
     STORE(s, out, c);
@@ -217,7 +217,7 @@ __kernel void bn_column_sum(__global const float *x, const int rows, const int c
 /* Normalise with the global mean (in save_mean) and the global sum of squared
  * deviations sq over total samples; update the running statistics. */
 __kernel void bn_apply_train(__global const float *x, __global float *y, const int rows,
-                             const int cols, __global const float *params, const int gamma_off,
+                             const int cols, const int ld, __global const float *params, const int gamma_off,
                              const int beta_off, __global float *stats, const int rmean_off,
                              const int rvar_off, __global const float *save_mean,
                              __global float *save_invstd, __global const float *sq,
@@ -228,7 +228,7 @@ __kernel void bn_apply_train(__global const float *x, __global float *y, const i
         return;
     const vec mean = LOAD(save_mean, c);
     const vec invstd = 1.0f / sqrt(LOAD(sq, c) / total + eps);
-    normalize(x, y, rows, cols, c, mean, invstd, LOAD(params, gamma_off + c),
+    normalize(x, y, rows, ld, c, mean, invstd, LOAD(params, gamma_off + c),
               LOAD(params, beta_off + c), y, 0); /* no fused ReLU */
     STORE(invstd, save_invstd, c);
     const vec unbiased = LOAD(sq, c) / (total - 1);
@@ -241,7 +241,7 @@ __kernel void bn_apply_train(__global const float *x, __global float *y, const i
  * the other gradients), kept in grads because sums is overwritten by the
  * allreduce. */
 __kernel void bn_backward_sums(__global const float *x, __global const float *dy, const int rows,
-                               const int cols, __global const float *save_mean,
+                               const int cols, const int ld, __global const float *save_mean,
                                __global const float *save_invstd, __global float *sums,
                                __global float *grads, const int dgamma_off, const int dbeta_off)
 {
@@ -252,9 +252,9 @@ __kernel void bn_backward_sums(__global const float *x, __global const float *dy
     const vec invstd = LOAD(save_invstd, c);
     vec sum_dy = 0.0f, sum_dy_xhat = 0.0f;
     for (int r = 0; r < rows; r++) {
-        const vec g = LOAD(dy, r * cols + c);
+        const vec g = LOAD(dy, r * ld + c);
         sum_dy += g;
-        sum_dy_xhat += g * (LOAD(x, r * cols + c) - mean) * invstd;
+        sum_dy_xhat += g * (LOAD(x, r * ld + c) - mean) * invstd;
     }
     STORE(sum_dy, sums, c);
     STORE(sum_dy_xhat, sums, cols + c);
@@ -264,7 +264,7 @@ __kernel void bn_backward_sums(__global const float *x, __global const float *dy
 
 /* dx from the globally summed terms. */
 __kernel void bn_backward_apply(__global const float *x, __global const float *dy,
-                                __global float *dx, const int rows, const int cols,
+                                __global float *dx, const int rows, const int cols, const int ld,
                                 __global const float *params, const int gamma_off,
                                 __global const float *save_mean, __global const float *save_invstd,
                                 __global const float *sums, const float total)
@@ -277,7 +277,7 @@ __kernel void bn_backward_apply(__global const float *x, __global const float *d
     const vec sum_dy = LOAD(sums, c), sum_dy_xhat = LOAD(sums, cols + c);
     const vec k = LOAD(params, gamma_off + c) * invstd / total;
     for (int r = 0; r < rows; r++) {
-        const vec xhat = (LOAD(x, r * cols + c) - mean) * invstd;
-        STORE(k * (total * LOAD(dy, r * cols + c) - sum_dy - xhat * sum_dy_xhat), dx, r * cols + c);
+        const vec xhat = (LOAD(x, r * ld + c) - mean) * invstd;
+        STORE(k * (total * LOAD(dy, r * ld + c) - sum_dy - xhat * sum_dy_xhat), dx, r * ld + c);
     }
 }

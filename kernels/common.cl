@@ -29,22 +29,22 @@ typedef float16 vec;
 #error "W must be 1, 4, 8 or 16"
 #endif
 
-/* Σ_r p[r·cols + c .. + W−1] in the one order every bias gradient uses, so
+/* Σ_r p[r·ld + c .. + W−1] in the one order every bias gradient uses, so
  * that the kernels computing one agree to the bit: four partial sums over
  * rows r ≡ 0..3 (mod 4), which keeps consecutive rows from waiting on one
  * another's additions, the remaining rows into the first, then added
  * pairwise. (bn_backward takes the same order while it writes dx.) */
-static vec column_sum(__global const float *p, const int rows, const int cols, const int c)
+static vec column_sum(__global const float *p, const int rows, const int ld, const int c)
 {
     vec s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
     int r = 0;
     for (; r + 4 <= rows; r += 4) {
-        s0 += LOAD(p, r * cols + c);
-        s1 += LOAD(p, (r + 1) * cols + c);
-        s2 += LOAD(p, (r + 2) * cols + c);
-        s3 += LOAD(p, (r + 3) * cols + c);
+        s0 += LOAD(p, r * ld + c);
+        s1 += LOAD(p, (r + 1) * ld + c);
+        s2 += LOAD(p, (r + 2) * ld + c);
+        s3 += LOAD(p, (r + 3) * ld + c);
     }
     for (; r < rows; r++)
-        s0 += LOAD(p, r * cols + c);
+        s0 += LOAD(p, r * ld + c);
     return (s0 + s1) + (s2 + s3);
 }

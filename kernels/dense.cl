@@ -16,11 +16,11 @@ __kernel void bias_add(__global float *y, const int y_off, const int ldy, const 
 /* db[c] = Σ_r dy[r, c]: each work-item sums W adjacent columns (-D W=1, 4,
  * 8 or 16), rows in column_sum's fixed order (common.cl), so the result is
  * the same on every run. */
-__kernel void bias_grad(__global const float *dy, const int rows, const int cols,
+__kernel void bias_grad(__global const float *dy, const int rows, const int cols, const int ld,
                         __global float *grads, const int bias_off)
 {
     const int c = get_global_id(0) * W;
     if (c >= cols)
         return;
-    STORE(column_sum(dy, rows, cols, c), grads, bias_off + c);
+    STORE(column_sum(dy, rows, ld, c), grads, bias_off + c);
 }

@@ -37,9 +37,9 @@ static clnn_status column_sum(clnn_net *net, clnn__layer *l, cl_mem x, size_t ro
     clnn_status st = sync_kernel(net, l, "bn_column_sum", &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
-    int r = (int)rows, c = (int)l->out;
+    int r = (int)rows, c = (int)l->out, ld = (int)l->ld;
     return CLNN__LAUNCH(net->ctx, k, "bn_column_sum", 1, global, lp, CLNN__ARG(x), CLNN__ARG(r),
-                        CLNN__ARG(c), CLNN__ARG(l->save_mean), CLNN__ARG(centered),
+                        CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(l->save_mean), CLNN__ARG(centered),
                         CLNN__ARG(out));
 }
 
@@ -71,12 +71,12 @@ clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_me
         st = sync_kernel(net, l, "bn_apply_train", &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
-    int r = (int)rows, c = (int)l->out;
+    int r = (int)rows, c = (int)l->out, ld = (int)l->ld;
     int goff = (int)l->weight_off, boff = (int)l->bias_off;
     int moff = (int)l->rmean_off, voff = (int)l->rvar_off;
     float t = (float)total, momentum = CLNN__BN_MOMENTUM, eps = CLNN__BN_EPS;
     st = CLNN__LAUNCH(ctx, k, "bn_apply_train", 1, global, lp, CLNN__ARG(x), CLNN__ARG(y),
-                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(net->params), CLNN__ARG(goff),
+                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(net->params), CLNN__ARG(goff),
                       CLNN__ARG(boff), CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
                       CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
                       CLNN__ARG(l->sync_sums), CLNN__ARG(t), CLNN__ARG(momentum),
@@ -98,10 +98,10 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
         st = sync_kernel(net, l, "bn_backward_apply", &apply, global, local, &lp);
     if (st != CLNN_OK)
         return st;
-    int r = (int)rows, c = (int)l->out, goff = (int)l->weight_off, boff = (int)l->bias_off;
+    int r = (int)rows, c = (int)l->out, ld = (int)l->ld, goff = (int)l->weight_off, boff = (int)l->bias_off;
     float t = (float)total;
     st = CLNN__LAUNCH(ctx, sums, "bn_backward_sums", 1, global, lp, CLNN__ARG(x), CLNN__ARG(dy),
-                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(l->save_mean),
+                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(l->save_mean),
                       CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(net->grads),
                       CLNN__ARG(goff), CLNN__ARG(boff));
     if (st == CLNN_OK)
@@ -109,7 +109,7 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
     if (st != CLNN_OK || !dx)
         return st;
     return CLNN__LAUNCH(ctx, apply, "bn_backward_apply", 1, global, lp, CLNN__ARG(x),
-                        CLNN__ARG(dy), CLNN__ARG(dx), CLNN__ARG(r), CLNN__ARG(c),
+                        CLNN__ARG(dy), CLNN__ARG(dx), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld),
                         CLNN__ARG(net->params), CLNN__ARG(goff), CLNN__ARG(l->save_mean),
                         CLNN__ARG(l->save_invstd), CLNN__ARG(l->sync_sums), CLNN__ARG(t));
 }

@@ -7,9 +7,9 @@ clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem 
     /* The bias rides on the GEMM: added as the own kernels store y, or by
      * a bias_add launch after CLBlast. */
     clnn__gemm_args g = {.trans_a = false, .trans_b = true, .m = rows, .n = l->out, .k = l->in,
-                         .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->in,
+                         .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
                          .b = net->params, .b_off = l->weight_off, .ldb = l->in,
-                         .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->out,
+                         .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->ld,
                          .bias = net->params, .bias_off = l->bias_off};
     return clnn__gemm(net->ctx, &g);
 }
@@ -23,10 +23,10 @@ static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, siz
     if (st != CLNN_OK)
         return st;
     const size_t *lp = clnn__spread_local(ctx, global[0], local);
-    int r = (int)rows, c = (int)l->out, off = (int)l->bias_off;
+    int r = (int)rows, c = (int)l->out, ld = (int)l->ld, off = (int)l->bias_off;
     clnn__profile_work(ctx, (double)rows * l->out, 4.0 * rows * l->out);
     return CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, lp, CLNN__ARG(dy), CLNN__ARG(r),
-                        CLNN__ARG(c), CLNN__ARG(net->grads), CLNN__ARG(off));
+                        CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(net->grads), CLNN__ARG(off));
 }
 
 /* dW = dyᵀ·x, db = Σ_rows dy, dx = dy·W (skipped when dx is NULL: the first
@@ -36,13 +36,13 @@ clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem
 {
     clnn_context *ctx = net->ctx;
     clnn__gemm_args dw = {.trans_a = true, .trans_b = false, .m = l->out, .n = l->in, .k = rows,
-                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->out,
-                          .b = x, .b_off = 0, .ldb = l->in,
+                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
+                          .b = x, .b_off = 0, .ldb = l->ld_in,
                           .beta = 0.0f, .c = net->grads, .c_off = l->weight_off, .ldc = l->in};
     clnn__gemm_args gx = {.trans_a = false, .trans_b = false, .m = rows, .n = l->in, .k = l->out,
-                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->out,
+                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
                           .b = net->params, .b_off = l->weight_off, .ldb = l->in,
-                          .beta = 0.0f, .c = dx, .c_off = 0, .ldc = l->in};
+                          .beta = 0.0f, .c = dx, .c_off = 0, .ldc = l->ld_in};
     /* dW and dx in one launch where the GEMM backend can (one fewer
      * command per layer: each costs microseconds on CPU devices). */
     bool paired = false;

@@ -236,7 +236,7 @@ static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels,
             }
             break;
         case CLNN__LAYER_RELU:
-            st = clnn__relu_forward(net, in, out, batch * l->out);
+            st = clnn__relu_forward(net, in, out, batch * l->ld); /* padding too: harmless */
             break;
         }
     }
@@ -315,7 +315,7 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
             if (i > 0 && fuse_bn_relu(net, i - 1, net->forward_was_training))
                 continue; /* its BatchNorm masks dy itself; dy stays where it is */
             if (dx)
-                st = clnn__relu_backward(net, net->outputs[i], dy, dx, rows * l->out);
+                st = clnn__relu_backward(net, net->outputs[i], dy, dx, rows * l->ld);
             break;
         }
         if (st == CLNN_OK && clnn__parallel(net))
@@ -405,7 +405,10 @@ clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, 
     if (count != want)
         return clnn__fail(CLNN_ERR_SHAPE, "layer %zu output has %zu values (%zu × %zu), not %zu",
                           layer, want, net->batch, net->layers[layer].out, count);
-    return clnn__buffer_read(net->ctx, net->outputs[layer], 0, want * sizeof(float), dst);
+    const clnn__layer *l = &net->layers[layer];
+    if (l->ld == l->out)
+        return clnn__buffer_read(net->ctx, net->outputs[layer], 0, want * sizeof(float), dst);
+    return clnn__buffer_read_rows(net->ctx, net->outputs[layer], net->batch, l->out, l->ld, dst);
 }
 
 static clnn_status read_metrics(clnn_net *net, float m[8])

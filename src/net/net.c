@@ -272,6 +272,40 @@ static clnn_status alloc_zeroed(clnn_net *net, size_t bytes, cl_mem *out)
     return st;
 }
 
+
+/* Activation rows whose length is a multiple of 128 bytes (32 floats) are
+ * padded by 64 bytes on CPU devices: the column-wise kernels (BatchNorm)
+ * walk a strip of every row, and with power-of-two strides such a strip
+ * falls into a few cache sets, so the second pass over it missed L1. On PoCL
+ * BatchNorm at batch 1024 took about 40% less time with 272 and 144 columns
+ * than with 256 and 128; the GEMMs did not mind either stride. The logits
+ * (the last dense layer and anything after it) stay dense: the loss and the
+ * host read them. CLNN_ROW_PADDING=0 turns padding off. */
+static size_t row_stride(const clnn_net *net, size_t width, bool dense_only)
+{
+    const char *env = getenv("CLNN_ROW_PADDING");
+    if (dense_only || net->ctx->info.type != CLNN_DEVICE_CPU || (env && strcmp(env, "0") == 0) ||
+        width < 64 || width % 32 != 0)
+        return width;
+    return width + 16;
+}
+
+static void set_row_strides(clnn_net *net)
+{
+    size_t last_dense = 0;
+    for (size_t i = 0; i < net->nlayers; i++)
+        if (net->layers[i].spec.kind == CLNN__LAYER_DENSE)
+            last_dense = i;
+    size_t ld = net->in_features; /* the input is the caller's rows, dense */
+    net->max_ld = ld;
+    for (size_t i = 0; i < net->nlayers; i++) {
+        clnn__layer *l = &net->layers[i];
+        l->ld_in = ld;
+        l->ld = ld = row_stride(net, l->out, i >= last_dense);
+        net->max_ld = CLNN__MAX(net->max_ld, ld);
+    }
+}
+
 clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
 {
     clnn__clear_error();
@@ -328,6 +362,7 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
         }
     }
     net->max_width = CLNN__MAX(net->max_width, net->in_features);
+    set_row_strides(net);
     net->outputs = clnn__calloc(net->nlayers, sizeof *net->outputs);
     if (st == CLNN_OK && !net->outputs)
         st = CLNN_ERR_OUT_OF_MEMORY;
@@ -369,7 +404,7 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
 {
     if (rows <= net->batch_cap)
         return CLNN_OK;
-    if (rows > INT_MAX / (net->max_width + 1)) /* + 1: the labels after the rows */
+    if (rows > INT_MAX / (net->max_ld + 1)) /* + 1: the labels after the rows */
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "batch of %zu rows is too large", rows);
     release_activations(net);
     size_t f = sizeof(float);
@@ -381,9 +416,9 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
     if (st == CLNN_OK)
         st = alloc_zeroed(net, rows * f, &net->row_correct);
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++)
-        st = alloc_zeroed(net, rows * net->layers[i].out * f, &net->outputs[i]);
+        st = alloc_zeroed(net, rows * net->layers[i].ld * f, &net->outputs[i]);
     for (int i = 0; i < 2 && st == CLNN_OK; i++)
-        st = alloc_zeroed(net, rows * net->max_width * f, &net->grad_bufs[i]);
+        st = alloc_zeroed(net, rows * net->max_ld * f, &net->grad_bufs[i]);
     for (size_t i = 0; i < CLNN__STAGING && st == CLNN_OK; i++) {
         net->staging[i].x = clnn__malloc(input_bytes);
         if (!net->staging[i].x)

@@ -27,6 +27,9 @@ typedef struct clnn__layer {
     clnn__layer_spec spec;
     size_t index;        /* position in the stack (PyTorch's Sequential index) */
     size_t in, out;      /* features */
+    /* Row strides of its input and of its output (and of the gradients at
+     * them): in and out, or wider on CPU devices (clnn__row_stride). */
+    size_t ld_in, ld;
     /* dense: weight [out, in] and bias in params */
     size_t weight_off, bias_off;
     /* batchnorm1d: gamma/beta in params (weight_off/bias_off), running stats */
@@ -69,6 +72,7 @@ struct clnn_net {
     size_t batch_cap;        /* activations are allocated for this many rows */
     size_t batch;            /* rows of the last forward */
     size_t max_width;
+    size_t max_ld; /* widest row stride of an activation or gradient buffer */
     cl_mem input; /* batch_cap rows and labels, laid out as staging */
     cl_mem row_loss, row_correct;
     cl_mem *outputs;         /* per layer, batch_cap × out */

@@ -84,6 +84,20 @@ clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size
     return clnn__cl_check(err, "clEnqueueReadBuffer");
 }
 
+clnn_status clnn__buffer_read_rows(clnn_context *ctx, cl_mem buf, size_t rows, size_t cols,
+                                   size_t ld, float *dst)
+{
+    if (rows == 0 || cols == 0)
+        return CLNN_OK;
+    const size_t origin[3] = {0, 0, 0}, region[3] = {cols * sizeof(float), rows, 1};
+    cl_int err = clnn__fault_hit("clEnqueueReadBuffer")
+                     ? CL_OUT_OF_RESOURCES
+                     : clEnqueueReadBufferRect(ctx->queue, buf, CL_TRUE, origin, origin, region,
+                                               ld * sizeof(float), 0, cols * sizeof(float), 0,
+                                               dst, 0, NULL, NULL);
+    return clnn__cl_check(err, "clEnqueueReadBufferRect");
+}
+
 clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes)
 {
     if (bytes == 0)

@@ -94,6 +94,9 @@ clnn_status clnn__buffer_write(clnn_context *ctx, cl_mem buf, size_t offset, siz
                                const void *src, bool blocking, cl_event *event);
 clnn_status clnn__buffer_read(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes,
                               void *dst);
+/* rows × cols floats stored ld apart in buf, into dst packed. */
+clnn_status clnn__buffer_read_rows(clnn_context *ctx, cl_mem buf, size_t rows, size_t cols,
+                                   size_t ld, float *dst);
 clnn_status clnn__buffer_zero(clnn_context *ctx, cl_mem buf, size_t offset, size_t bytes);
 
 /* Profiling: the scope names what the next launches belong to; work gives the

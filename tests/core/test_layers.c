@@ -148,52 +148,71 @@ START_TEST(test_unfused_layers_match_reference)
 }
 END_TEST
 
-/* Fusion changes where sums are taken, never their order: networks trained
- * with and without CLNN_NO_FUSION=1 end with the same bits in every tensor
- * and gradient (37 rows leave a remainder after the kernels' 4-row groups;
- * the widths take vectors of 8, 16 and 1). */
-START_TEST(test_fusion_keeps_every_bit)
+/* Networks trained with the variable set and without it end with the same
+ * bits in every tensor and gradient (37 rows leave a remainder after the
+ * kernels' 4-row groups). */
+static void check_same_bits(size_t backend, const char *var, const char *value, const char *spec,
+                            size_t in)
 {
-    const char *spec = "dense:24,bn,relu,dense:16,bn,relu,dense:5";
-    clnn_context *ctx = core_context(core_backends[_i]);
+    clnn_context *ctx = core_context(core_backends[backend]);
     clnn_net *nets[2];
-    for (int unfused = 0; unfused < 2; unfused++) {
-        ck_assert_int_eq(unfused ? setenv("CLNN_NO_FUSION", "1", 1) : unsetenv("CLNN_NO_FUSION"),
-                         0);
-        nets[unfused] = core_net(ctx, 11, spec, 3);
+    for (int set = 0; set < 2; set++) {
+        ck_assert_int_eq(set ? setenv(var, value, 1) : unsetenv(var), 0);
+        nets[set] = core_net(ctx, in, spec, 3);
         clnn_optimizer_options o;
         clnn_optimizer_options_init(&o, CLNN_OPTIMIZER_SGD);
         o.momentum = 0.9;
-        ck_assert_clnn_ok(clnn_net_set_optimizer(nets[unfused], &o));
+        ck_assert_clnn_ok(clnn_net_set_optimizer(nets[set], &o));
     }
-    ck_assert_int_eq(unsetenv("CLNN_NO_FUSION"), 0);
+    ck_assert_int_eq(unsetenv(var), 0);
     core_rng r = core_rng_make(8);
-    float x[37 * 11];
+    float *x = malloc(37 * in * sizeof *x);
+    ck_assert_ptr_nonnull(x);
     int32_t labels[37];
     for (int step = 0; step < 3; step++) {
-        core_fill(x, 37 * 11, -2, 2, &r);
+        core_fill(x, 37 * in, -2, 2, &r);
         core_fill_labels(labels, 37, 5, &r);
         for (int k = 0; k < 2; k++)
             ck_assert_clnn_ok(clnn_net_train_batch(nets[k], x, labels, 37));
     }
+    free(x);
     for (size_t t = 0; t < clnn_net_tensor_count(nets[0]); t++) {
         clnn_tensor_info info;
         ck_assert_clnn_ok(clnn_net_tensor_info(nets[0], t, &info));
         size_t bytes = info.numel * (info.dtype == CLNN_DTYPE_I64 ? 8 : 4);
-        float a[24 * 16], b[24 * 16]; /* the largest tensor; int64 ones fit too */
-        ck_assert_uint_le(bytes, sizeof a);
+        float *a = malloc(bytes), *b = malloc(bytes);
+        ck_assert(a && b);
         ck_assert_clnn_ok(clnn_net_tensor_read(nets[0], t, a, bytes));
         ck_assert_clnn_ok(clnn_net_tensor_read(nets[1], t, b, bytes));
-        ck_assert_msg(memcmp(a, b, bytes) == 0, "'%s' differs with fusion", info.name);
-        if (!info.trainable)
-            continue;
-        ck_assert_clnn_ok(clnn_net_grad_read(nets[0], t, a, bytes));
-        ck_assert_clnn_ok(clnn_net_grad_read(nets[1], t, b, bytes));
-        ck_assert_msg(memcmp(a, b, bytes) == 0, "the gradient of '%s' differs with fusion",
-                      info.name);
+        ck_assert_msg(memcmp(a, b, bytes) == 0, "'%s' differs with %s=%s", info.name, var, value);
+        if (info.trainable) {
+            ck_assert_clnn_ok(clnn_net_grad_read(nets[0], t, a, bytes));
+            ck_assert_clnn_ok(clnn_net_grad_read(nets[1], t, b, bytes));
+            ck_assert_msg(memcmp(a, b, bytes) == 0, "the gradient of '%s' differs with %s=%s",
+                          info.name, var, value);
+        }
+        free(a);
+        free(b);
     }
     clnn_net_free(nets[0]);
     clnn_net_free(nets[1]);
+}
+
+/* Fusion changes where sums are taken, never their order (the widths take
+ * vectors of 8, 16 and 1). */
+START_TEST(test_fusion_keeps_every_bit)
+{
+    check_same_bits((size_t)_i, "CLNN_NO_FUSION", "1", "dense:24,bn,relu,dense:16,bn,relu,dense:5",
+                    11);
+}
+END_TEST
+
+/* Padded rows (on CPU devices, widths of 64 and 96 here) change where values
+ * are stored, never a result. */
+START_TEST(test_row_padding_keeps_every_bit)
+{
+    check_same_bits((size_t)_i, "CLNN_ROW_PADDING", "0",
+                    "dense:64,bn,relu,dense:96,relu,dense:64,bn,dense:5", 13);
 }
 END_TEST
 
@@ -229,6 +248,7 @@ static Suite *layers_suite(void)
     TCase *tc = tcase_create("layers");
     tcase_add_loop_test(tc, test_layers_match_reference, 0, (int)(N_CASES * 4));
     tcase_add_test(tc, test_unfused_layers_match_reference);
+    tcase_add_loop_test(tc, test_row_padding_keeps_every_bit, 0, 2);
     tcase_add_loop_test(tc, test_fusion_keeps_every_bit, 0, 2);
     tcase_add_loop_test(tc, test_smaller_batch_after_larger, 0, 2);
     suite_add_tcase(s, tc);

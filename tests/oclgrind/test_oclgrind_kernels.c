@@ -183,6 +183,8 @@ START_TEST(test_kernels)
     /* Widths of 16, 8 and 4 columns: on CPU devices the column kernels then
      * take that many adjacent columns per work-item as one vector. */
     run_case(ctx, 13, "dense:32,bn,relu,dense:8,bn,relu,dense:4,bn,dense:3", 9);
+    /* 64 columns: on CPU devices such rows are padded (net.c's row_stride). */
+    run_case(ctx, 5, "dense:64,bn,relu,dense:64,relu,dense:3", 7);
     run_sync_case(ctx, 11, "dense:16,bn,relu,dense:8,bn,relu,dense:3", 6);
 
     const clnn_profile_entry *entries;
