@@ -16,25 +16,14 @@ static clnn_status reduce(clnn_net *net, cl_mem buf, size_t n)
     return clnn__buffer_write(net->ctx, buf, 0, n * sizeof(float), net->host_sums, true, NULL);
 }
 
-/* One of this file's kernels, W columns per work-item as for the
- * single-process BatchNorm (clnn__column_kernel), with its global and local
- * sizes. */
-static clnn_status sync_kernel(clnn_net *net, clnn__layer *l, const char *name, cl_kernel *k,
-                               size_t *global, size_t *local, const size_t **lp)
-{
-    clnn_status st = clnn__column_kernel(net->ctx, "batchnorm", name, l->out, k, global);
-    if (st == CLNN_OK)
-        *lp = clnn__spread_local(net->ctx, *global, local);
-    return st;
-}
-
 static clnn_status column_sum(clnn_net *net, clnn__layer *l, cl_mem x, size_t rows, int centered,
                               cl_mem out)
 {
     cl_kernel k;
     size_t global[1], local[1];
     const size_t *lp;
-    clnn_status st = sync_kernel(net, l, "bn_column_sum", &k, global, local, &lp);
+    clnn_status st =
+        clnn__column_kernel(net->ctx, "batchnorm", "bn_column_sum", l->out, &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, ld = (int)l->ld;
@@ -68,7 +57,8 @@ clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_me
     size_t global[1], local[1];
     const size_t *lp;
     if (st == CLNN_OK)
-        st = sync_kernel(net, l, "bn_apply_train", &k, global, local, &lp);
+        st = clnn__column_kernel(net->ctx, "batchnorm", "bn_apply_train", l->out, &k, global, local,
+                                 &lp);
     if (st != CLNN_OK)
         return st;
     int r = (int)rows, c = (int)l->out, ld = (int)l->ld;
@@ -76,11 +66,10 @@ clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_me
     int moff = (int)l->rmean_off, voff = (int)l->rvar_off;
     float t = (float)total, momentum = CLNN__BN_MOMENTUM, eps = CLNN__BN_EPS;
     st = CLNN__LAUNCH(ctx, k, "bn_apply_train", 1, global, lp, CLNN__ARG(x), CLNN__ARG(y),
-                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(net->params), CLNN__ARG(goff),
-                      CLNN__ARG(boff), CLNN__ARG(net->stats), CLNN__ARG(moff), CLNN__ARG(voff),
-                      CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
-                      CLNN__ARG(l->sync_sums), CLNN__ARG(t), CLNN__ARG(momentum),
-                      CLNN__ARG(eps));
+                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(net->params),
+                      CLNN__ARG(goff), CLNN__ARG(boff), CLNN__ARG(net->stats), CLNN__ARG(moff),
+                      CLNN__ARG(voff), CLNN__ARG(l->save_mean), CLNN__ARG(l->save_invstd),
+                      CLNN__ARG(l->sync_sums), CLNN__ARG(t), CLNN__ARG(momentum), CLNN__ARG(eps));
     if (st == CLNN_OK)
         l->num_batches_tracked++;
     return st;
@@ -93,12 +82,15 @@ clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_m
     cl_kernel sums, apply;
     size_t global[1], local[1];
     const size_t *lp;
-    clnn_status st = sync_kernel(net, l, "bn_backward_sums", &sums, global, local, &lp);
+    clnn_status st = clnn__column_kernel(net->ctx, "batchnorm", "bn_backward_sums", l->out, &sums,
+                                         global, local, &lp);
     if (st == CLNN_OK)
-        st = sync_kernel(net, l, "bn_backward_apply", &apply, global, local, &lp);
+        st = clnn__column_kernel(net->ctx, "batchnorm", "bn_backward_apply", l->out, &apply, global,
+                                 local, &lp);
     if (st != CLNN_OK)
         return st;
-    int r = (int)rows, c = (int)l->out, ld = (int)l->ld, goff = (int)l->weight_off, boff = (int)l->bias_off;
+    int r = (int)rows, c = (int)l->out, ld = (int)l->ld, goff = (int)l->weight_off,
+        boff = (int)l->bias_off;
     float t = (float)total;
     st = CLNN__LAUNCH(ctx, sums, "bn_backward_sums", 1, global, lp, CLNN__ARG(x), CLNN__ARG(dy),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(l->save_mean),

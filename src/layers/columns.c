@@ -6,7 +6,8 @@
 #include <stdio.h>
 
 clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const char *name,
-                                size_t cols, cl_kernel *kernel, size_t *global)
+                                size_t cols, cl_kernel *kernel, size_t *global, size_t *local,
+                                const size_t **lp)
 {
     int w = 1;
     if (ctx->info.type == CLNN_DEVICE_CPU) {
@@ -18,5 +19,6 @@ clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const cha
     char options[16];
     snprintf(options, sizeof options, "-DW=%d", w);
     *global = cols / (size_t)w;
+    *lp = clnn__spread_local(ctx, *global, local);
     return clnn__kernel(ctx, source, options, name, kernel);
 }

@@ -19,10 +19,11 @@ static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, siz
     clnn_context *ctx = net->ctx;
     cl_kernel k;
     size_t global[1], local[1];
-    clnn_status st = clnn__column_kernel(ctx, "dense", "bias_grad", l->out, &k, global);
+    const size_t *lp;
+    clnn_status st =
+        clnn__column_kernel(ctx, "dense", "bias_grad", l->out, &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
-    const size_t *lp = clnn__spread_local(ctx, global[0], local);
     int r = (int)rows, c = (int)l->out, ld = (int)l->ld, off = (int)l->bias_off;
     clnn__profile_work(ctx, (double)rows * l->out, 4.0 * rows * l->out);
     return CLNN__LAUNCH(ctx, k, "bias_grad", 1, global, lp, CLNN__ARG(dy), CLNN__ARG(r),

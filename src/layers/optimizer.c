@@ -3,24 +3,14 @@
 
 #include <math.h>
 
-/* The optimizer kernels run over the padded flat buffers, W values per
- * work-item (kernels/optimizer.cl). */
-static clnn_status optimizer_kernel(clnn_net *net, const char *name, cl_kernel *k, size_t *global,
-                                    size_t *local, const size_t **lp)
-{
-    clnn_status st = clnn__column_kernel(net->ctx, "optimizer", name, net->nparams_padded, k,
-                                         global);
-    *lp = st == CLNN_OK ? clnn__spread_local(net->ctx, *global, local) : NULL;
-    return st;
-}
-
 static clnn_status sgd(clnn_net *net)
 {
     const clnn_optimizer_options *o = &net->opt;
     cl_kernel k;
     size_t global[1], local[1];
     const size_t *lp;
-    clnn_status st = optimizer_kernel(net, "sgd_step", &k, global, local, &lp);
+    clnn_status st = clnn__column_kernel(net->ctx, "optimizer", "sgd_step", net->nparams_padded, &k,
+                                         global, local, &lp);
     if (st != CLNN_OK)
         return st;
     int n = (int)net->nparams_padded, nesterov = o->nesterov ? 1 : 0, first = net->opt_steps == 0;
@@ -38,7 +28,8 @@ static clnn_status adam(clnn_net *net)
     cl_kernel k;
     size_t global[1], local[1];
     const size_t *lp;
-    clnn_status st = optimizer_kernel(net, "adam_step", &k, global, local, &lp);
+    clnn_status st = clnn__column_kernel(net->ctx, "optimizer", "adam_step", net->nparams_padded,
+                                         &k, global, local, &lp);
     if (st != CLNN_OK)
         return st;
     double t = (double)(net->opt_steps + 1);

@@ -154,9 +154,11 @@ clnn_status clnn__optimizer_step(clnn_net *net);
  * matrix (-D W): explicit W-wide vectors on CPU devices (the widest of 16, 8,
  * 4 that divides cols), one column per work-item on GPUs, which keeps
  * neighbouring work-items on neighbouring addresses. *global gets the
- * number of work-items. */
+ * number of work-items, *lp the local size to launch with (local, or NULL
+ * for the driver's choice: clnn__spread_local). */
 clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const char *name,
-                                size_t cols, cl_kernel *kernel, size_t *global);
+                                size_t cols, cl_kernel *kernel, size_t *global, size_t *local,
+                                const size_t **lp);
 
 /* Fixed OpenCL options of the layer kernels. */
 #define CLNN__BN_EPS 1e-5f
