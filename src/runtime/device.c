@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NO_PLATFORM_HINT                                                                           \
     "no OpenCL platform found: install an OpenCL driver (ICD); for the CPU, the Debian "           \
@@ -108,19 +109,12 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
  * clnn builds for CPUs. */
 static clnn_status type_override(clnn_device_type *type)
 {
-    static const struct {
-        const char *name;
-        clnn_device_type type;
-    } kinds[] = {{"cpu", CLNN_DEVICE_CPU},
-                 {"gpu", CLNN_DEVICE_GPU},
-                 {"accelerator", CLNN_DEVICE_ACCELERATOR},
-                 {"other", CLNN_DEVICE_OTHER}};
     const char *want = getenv("CLNN_DEVICE_TYPE");
     if (!want || !*want)
         return CLNN_OK;
-    for (size_t i = 0; i < CLNN__ARRAY_LEN(kinds); i++) {
-        if (strcmp(want, kinds[i].name) == 0) {
-            *type = kinds[i].type;
+    for (int t = CLNN_DEVICE_OTHER; t <= CLNN_DEVICE_ACCELERATOR; t++) {
+        if (strcasecmp(want, clnn_device_type_name((clnn_device_type)t)) == 0) {
+            *type = (clnn_device_type)t;
             return CLNN_OK;
         }
     }
