@@ -406,8 +406,6 @@ clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, 
         return clnn__fail(CLNN_ERR_SHAPE, "layer %zu output has %zu values (%zu × %zu), not %zu",
                           layer, want, net->batch, net->layers[layer].out, count);
     const clnn__layer *l = &net->layers[layer];
-    if (l->ld == l->out)
-        return clnn__buffer_read(net->ctx, net->outputs[layer], 0, want * sizeof(float), dst);
     return clnn__buffer_read_rows(net->ctx, net->outputs[layer], net->batch, l->out, l->ld, dst);
 }
 
