@@ -69,9 +69,9 @@ static void moments(__global const float *x, const int rows, const int ld, const
  * running statistics with the unbiased variance; keep mean and
  * 1/sqrt(var + eps) for backward. */
 __kernel void bn_forward_train(__global const float *x, __global float *y, const int rows,
-                               const int cols, const int ld, __global const float *params, const int gamma_off,
-                               const int beta_off, __global float *stats, const int rmean_off,
-                               const int rvar_off, __global float *save_mean,
+                               const int cols, const int ld, __global const float *params,
+                               const int gamma_off, const int beta_off, __global float *stats,
+                               const int rmean_off, const int rvar_off, __global float *save_mean,
                                __global float *save_invstd, const float momentum, const float eps,
                                __global float *relu_out, const int fuse_relu)
 {
@@ -93,11 +93,11 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
 
 /* Eval: normalise with the running statistics. */
 __kernel void bn_forward_eval(__global const float *x, __global float *y, const int rows,
-                              const int cols, const int ld, __global const float *params, const int gamma_off,
-                              const int beta_off, __global const float *stats,
-                              const int rmean_off, const int rvar_off,
-                              __global float *save_mean, __global float *save_invstd,
-                              const float eps, __global float *relu_out, const int fuse_relu)
+                              const int cols, const int ld, __global const float *params,
+                              const int gamma_off, const int beta_off, __global const float *stats,
+                              const int rmean_off, const int rvar_off, __global float *save_mean,
+                              __global float *save_invstd, const float eps,
+                              __global float *relu_out, const int fuse_relu)
 {
     const int c = get_global_id(0) * W;
     if (c >= cols)
@@ -114,12 +114,12 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
  * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
  * statistics (eval) they are constants: dx = γ·invstd·dy. */
 __kernel void bn_backward(__global const float *x, __global const float *dy, __global float *dx,
-                          const int rows, const int cols, const int ld, __global const float *params,
-                          const int gamma_off, __global const float *save_mean,
-                          __global const float *save_invstd, __global float *grads,
-                          const int dgamma_off, const int dbeta_off, const int batch_stats,
-                          const int need_dx, __global const float *y, const int fuse_relu,
-                          const int prev_bias_off)
+                          const int rows, const int cols, const int ld,
+                          __global const float *params, const int gamma_off,
+                          __global const float *save_mean, __global const float *save_invstd,
+                          __global float *grads, const int dgamma_off, const int dbeta_off,
+                          const int batch_stats, const int need_dx, __global const float *y,
+                          const int fuse_relu, const int prev_bias_off)
 {
 /* The gradient reaching the BatchNorm output: masked by the fused ReLU
  * (select keeps dy where y > 0, NaN included in the masked part). */
@@ -217,11 +217,12 @@ __kernel void bn_column_sum(__global const float *x, const int rows, const int c
 /* Normalise with the global mean (in save_mean) and the global sum of squared
  * deviations sq over total samples; update the running statistics. */
 __kernel void bn_apply_train(__global const float *x, __global float *y, const int rows,
-                             const int cols, const int ld, __global const float *params, const int gamma_off,
-                             const int beta_off, __global float *stats, const int rmean_off,
-                             const int rvar_off, __global const float *save_mean,
-                             __global float *save_invstd, __global const float *sq,
-                             const float total, const float momentum, const float eps)
+                             const int cols, const int ld, __global const float *params,
+                             const int gamma_off, const int beta_off, __global float *stats,
+                             const int rmean_off, const int rvar_off,
+                             __global const float *save_mean, __global float *save_invstd,
+                             __global const float *sq, const float total, const float momentum,
+                             const float eps)
 {
     const int c = get_global_id(0) * W;
     if (c >= cols)

@@ -87,8 +87,10 @@
  * slower with the bias than without; with restrict, within noise). */
 #if BIAS
 #define BIAS_PARAMS , __global const float *restrict bias, const int bias_off
+#define BIAS_ARGS , bias, bias_off
 #else
 #define BIAS_PARAMS
+#define BIAS_ARGS
 #endif
 
 #define CLNN_CAT_(a, b) a##b
@@ -193,12 +195,6 @@ void store_c(__global float *dst, float alpha, float acc, float beta, float b)
 #define BIAS_AT(p) (p)
 #else
 #define BIAS_AT(p) 0.0f
-#endif
-
-#if BIAS
-#define BIAS_ARGS , bias, bias_off
-#else
-#define BIAS_ARGS
 #endif
 
 /* gemm_outer's work for the tile at (m0, n0), with op(A)'s layout a constant
@@ -483,7 +479,7 @@ __kernel void gemm_general(const int M, const int N, const int K, const float al
                            __global const float *a, const int a_off, const int lda,
                            __global const float *b, const int b_off, const int ldb,
                            const float beta, __global float *c, const int c_off, const int ldc
-                         BIAS_PARAMS)
+                           BIAS_PARAMS)
 {
     const int n0 = get_global_id(0) * GN;
     const int m0 = get_global_id(1) * GM;

@@ -92,7 +92,6 @@ static void rows16(__global const float *z, __global const int *labels, const in
     }
 }
 
-
 __kernel void softmax_xent(__global const float *z, __global const int *labels,
                            const int labels_off, const int rows, const int classes,
                            const float scale, const int want_grad, __global float *dz,

@@ -19,7 +19,6 @@
 #define FORMAT_NAME "clnn-tuning"
 #define FORMAT_VERSION 1
 
-
 /* ------------------------------------------------------------------ key */
 
 enum { KEY_PLATFORM, KEY_DEVICE, KEY_VENDOR, KEY_DRIVER, KEY_DEVICE_VERSION, KEY_CLNN,

@@ -16,7 +16,6 @@
 
 #define MAGIC "CLNNPROG1\n"
 
-
 static clnn_status mkdirs(char *path)
 {
     for (char *p = path + 1; *p; p++) {

@@ -162,7 +162,8 @@ START_TEST(test_kernels)
     ck_assert_clnn_ok(clnn_context_get_device_info(ctx, &info));
     cpu_device = info.type == CLNN_DEVICE_CPU;
     printf("device: %s / %s (as %s), GEMM %s\n", info.platform, info.name,
-           clnn_device_type_name(info.type), clnn_gemm_backend_name(clnn_context_gemm_backend(ctx)));
+           clnn_device_type_name(info.type),
+           clnn_gemm_backend_name(clnn_context_gemm_backend(ctx)));
     const char *want = getenv("CLNN_OCLGRIND_PLATFORM");
     if (want && *want)
         ck_assert_msg(strstr(info.platform, want) != NULL,
