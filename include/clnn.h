@@ -221,7 +221,10 @@ typedef struct clnn_tune_options {
 typedef struct clnn_tune_result {
     size_t batch;
     size_t layer;              /* index of the dense layer in the stack */
-    const char *op;            /* "forward" (X·Wᵀ), "grad_weight" (dYᵀ·X), "grad_input" (dY·W) */
+    /* "forward" (X·Wᵀ), "grad_weight" (dYᵀ·X), "grad_input" (dY·W); a layer
+     * that keeps Wᵀ (README: CLNN_TRANSPOSED_WEIGHTS) multiplies by it
+     * untransposed and computes dWᵀ = Xᵀ·dY. */
+    const char *op;
     bool trans_a, trans_b;
     size_t m, n, k;
     unsigned candidates;       /* candidates run and checked */

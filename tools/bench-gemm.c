@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "gemm/gemm_own.h"
+#include "net/spec.h"
 
 #ifdef CLNN_BENCH_OPENBLAS
 #include <cblas.h>
@@ -297,7 +298,9 @@ static const struct {
 } layers[] = {{784, 256}, {256, 128}, {128, 10}};
 
 typedef enum op { FWD, DX, DW } op;
-/* fwd: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X for a layer of W [out, in]. */
+/* fwd: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X for a layer of W [out, in]; the first
+ * layer keeps Wᵀ (clnn__spec_weight_transposed), so there fwd is X·(Wᵀ)
+ * untransposed and dW is dWᵀ = Xᵀ·dY, and it has no dX. */
 static const char *const op_names[] = {"fwd", "dX", "dW"};
 
 static void print_params(const char *label, const clnn__gemm_own_params *p)
@@ -328,12 +331,15 @@ static size_t network_jobs(job *jobs, size_t cap, const size_t *batches, size_t 
                 if (!(layer_mask >> li & 1) || !(op_mask >> o & 1) || n == cap)
                     continue;
                 const size_t b = batches[bi], in = layers[li].in, out = layers[li].out;
+                const clnn__layer_spec spec = {.kind = CLNN__LAYER_DENSE, .units = out};
+                const bool wt = clnn__spec_weight_transposed(&spec, li);
                 if (o == FWD)
-                    jobs[n++] = (job){b, op_names[o], false, true, b, out, in};
-                else if (o == DX)
-                    jobs[n++] = (job){b, op_names[o], false, false, b, in, out};
-                else
-                    jobs[n++] = (job){b, op_names[o], true, false, out, in, b};
+                    jobs[n++] = (job){b, op_names[o], false, !wt, b, out, in};
+                else if (o == DX && li > 0)
+                    jobs[n++] = (job){b, op_names[o], false, wt, b, in, out};
+                else if (o == DW)
+                    jobs[n++] = wt ? (job){b, op_names[o], true, false, in, out, b}
+                                   : (job){b, op_names[o], true, false, out, in, b};
             }
     return n;
 }

@@ -66,7 +66,7 @@ static clnn_status add_shape(tuner *tu, size_t *cap, bool ta, bool tb, size_t m,
     s->batch = batch;
     s->layer = layer;
     s->op = op;
-    s->with_bias = !ta && tb;
+    s->with_bias = strcmp(op, "forward") == 0;
     s->default_us = s->own_us = -1.0;
     return CLNN_OK;
 }
@@ -85,13 +85,17 @@ clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn_tune_options *o,
         for (size_t i = 0; i < nlayers && st == CLNN_OK; i++) {
             if (layers[i].kind != CLNN__LAYER_DENSE)
                 continue;
+            /* As clnn__dense_forward and clnn__dense_backward run them. */
             const size_t out = layers[i].units;
-            st = add_shape(tu, &cap, false, true, batch, out, in, batch, i, "forward", skip);
+            const bool wt = clnn__spec_weight_transposed(&layers[i], i);
+            st = add_shape(tu, &cap, false, !wt, batch, out, in, batch, i, "forward", skip);
             if (st == CLNN_OK)
-                st = add_shape(tu, &cap, true, false, out, in, batch, batch, i, "grad_weight",
-                               skip);
+                st = wt ? add_shape(tu, &cap, true, false, in, out, batch, batch, i,
+                                    "grad_weight", skip)
+                        : add_shape(tu, &cap, true, false, out, in, batch, batch, i,
+                                    "grad_weight", skip);
             if (st == CLNN_OK && i > 0)
-                st = add_shape(tu, &cap, false, false, batch, in, out, batch, i, "grad_input",
+                st = add_shape(tu, &cap, false, wt, batch, in, out, batch, i, "grad_input",
                                skip);
             in = out;
         }

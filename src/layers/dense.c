@@ -1,4 +1,6 @@
-/* Dense (torch.nn.Linear) layer: y = x·Wᵀ + b with W stored [out, in]. */
+/* Dense (torch.nn.Linear) layer: y = x·Wᵀ + b with W stored [out, in], or
+ * [in, out] when l->weight_t (clnn__spec_weight_transposed): then the GEMMs
+ * below take W's transpose in place of W. */
 #include "gemm/gemm.h"
 #include "net/net_internal.h"
 
@@ -6,9 +8,10 @@ clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem 
 {
     /* The bias rides on the GEMM: added as the own kernels store y, or by
      * a bias_add launch after CLBlast. */
-    clnn__gemm_args g = {.trans_a = false, .trans_b = true, .m = rows, .n = l->out, .k = l->in,
-                         .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
-                         .b = net->params, .b_off = l->weight_off, .ldb = l->in,
+    clnn__gemm_args g = {.trans_a = false, .trans_b = !l->weight_t, .m = rows, .n = l->out,
+                         .k = l->in, .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
+                         .b = net->params, .b_off = l->weight_off,
+                         .ldb = l->weight_t ? l->out : l->in,
                          .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->ld,
                          .bias = net->params, .bias_off = l->bias_off};
     return clnn__gemm(net->ctx, &g);
@@ -31,7 +34,8 @@ static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, siz
 }
 
 /* dW = dyᵀ·x, db = Σ_rows dy, dx = dy·W (skipped when dx is NULL: the first
- * layer's input needs no gradient). Gradients overwrite, as after zero_grad. */
+ * layer's input needs no gradient). Gradients overwrite, as after zero_grad.
+ * With W stored [in, out], its gradient is stored alike: dWᵀ = xᵀ·dy. */
 clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
                                  size_t rows, bool need_bias_grad)
 {
@@ -40,9 +44,16 @@ clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem
                           .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
                           .b = x, .b_off = 0, .ldb = l->ld_in,
                           .beta = 0.0f, .c = net->grads, .c_off = l->weight_off, .ldc = l->in};
-    clnn__gemm_args gx = {.trans_a = false, .trans_b = false, .m = rows, .n = l->in, .k = l->out,
-                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
-                          .b = net->params, .b_off = l->weight_off, .ldb = l->in,
+    if (l->weight_t)
+        dw = (clnn__gemm_args){.trans_a = true, .trans_b = false, .m = l->in, .n = l->out,
+                               .k = rows, .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
+                               .b = dy, .b_off = 0, .ldb = l->ld,
+                               .beta = 0.0f, .c = net->grads, .c_off = l->weight_off,
+                               .ldc = l->out};
+    clnn__gemm_args gx = {.trans_a = false, .trans_b = l->weight_t, .m = rows, .n = l->in,
+                          .k = l->out, .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
+                          .b = net->params, .b_off = l->weight_off,
+                          .ldb = l->weight_t ? l->out : l->in,
                           .beta = 0.0f, .c = dx, .c_off = 0, .ldc = l->ld_in};
     /* dW and dx in one launch where the GEMM backend can (one fewer
      * command per layer: each costs microseconds on CPU devices). */

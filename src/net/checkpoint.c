@@ -78,8 +78,7 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
                 break;
             }
             snprintf(names[e], len, "optimizer.%s.%s", t->name, suffix[b]);
-            st = clnn__buffer_read(net->ctx, bufs[b], t->offset * sizeof(float),
-                                   t->numel * sizeof(float), data[e]);
+            st = clnn__tensor_download(net, t, bufs[b], data[e]);
             extra[e] = (clnn__st_entry){.name = names[e], .dtype = CLNN__ST_F32, .ndim = t->ndim,
                                         .shape = {t->shape[0], t->shape[1]}, .data = data[e],
                                         .nbytes = t->numel * sizeof(float)};
@@ -260,8 +259,7 @@ clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path)
         for (size_t b = 0; b < nbuf && st == CLNN_OK; b++) {
             snprintf(name, sizeof name, "optimizer.%s.%s", t->name, suffix[b]);
             const clnn__st_tensor *ft = clnn__st_find(&f, name);
-            st = clnn__buffer_write(net->ctx, bufs[b], t->offset * sizeof(float), ft->nbytes,
-                                    ft->data, true, NULL);
+            st = clnn__tensor_upload(net, t, bufs[b], ft->data);
         }
     }
     const clnn__st_tensor *m = clnn__st_find(&f, "clnn.metrics");

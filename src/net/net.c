@@ -211,8 +211,11 @@ static clnn_status declare_tensors(clnn_net *net)
         switch (l->spec.kind) {
         case CLNN__LAYER_DENSE:
             st = add_tensor(net, l, "weight", CLNN__IN_PARAMS, 2, l->out, l->in, &l->weight_off);
-            if (st == CLNN_OK)
+            if (st == CLNN_OK) {
+                l->weight_t = clnn__spec_weight_transposed(&l->spec, l->index);
+                net->tensors[net->ntensors - 1].transposed = l->weight_t;
                 st = add_tensor(net, l, "bias", CLNN__IN_PARAMS, 1, l->out, 0, &l->bias_off);
+            }
             break;
         case CLNN__LAYER_BATCHNORM1D:
             st = add_tensor(net, l, "weight", CLNN__IN_PARAMS, 1, l->out, 0, &l->weight_off);
@@ -248,8 +251,10 @@ static void initial_values(clnn_net *net, uint64_t seed, float *params, float *s
             /* kaiming_uniform_(a=√5) for the weight and the bias rule both
              * give U(−1/√fan_in, 1/√fan_in). */
             float bound = (float)(1.0 / sqrt((double)l->in));
-            for (size_t j = 0; j < l->out * l->in; j++)
-                params[l->weight_off + j] = (2.0f * clnn__rng_uniform(&rng) - 1.0f) * bound;
+            for (size_t j = 0; j < l->out * l->in; j++) {
+                size_t at = l->weight_t ? j % l->in * l->out + j / l->in : j;
+                params[l->weight_off + at] = (2.0f * clnn__rng_uniform(&rng) - 1.0f) * bound;
+            }
             for (size_t j = 0; j < l->out; j++)
                 params[l->bias_off + j] = (2.0f * clnn__rng_uniform(&rng) - 1.0f) * bound;
         } else if (l->spec.kind == CLNN__LAYER_BATCHNORM1D) {

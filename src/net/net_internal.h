@@ -20,6 +20,7 @@ typedef struct clnn__tensor {
     size_t numel;
     clnn__storage storage;
     size_t offset;      /* elements into params or stats */
+    bool transposed;    /* stored [shape[1], shape[0]] (clnn__spec_weight_transposed) */
     int64_t *counter;   /* CLNN__ON_HOST */
 } clnn__tensor;
 
@@ -30,8 +31,9 @@ typedef struct clnn__layer {
     /* Row strides of its input and of its output (and of the gradients at
      * them): in and out, or wider on CPU devices (clnn__row_stride). */
     size_t ld_in, ld;
-    /* dense: weight [out, in] and bias in params */
+    /* dense: weight [out, in] (or [in, out] when weight_t) and bias in params */
     size_t weight_off, bias_off;
+    bool weight_t;
     /* batchnorm1d: gamma/beta in params (weight_off/bias_off), running stats */
     size_t rmean_off, rvar_off;
     int64_t num_batches_tracked;
@@ -97,6 +99,11 @@ struct clnn_net {
 clnn_status clnn__net_reserve(clnn_net *net, size_t rows);
 /* CLNN_ERR_STATE unless clnn_net_init has run. */
 clnn_status clnn__net_check_ready(const clnn_net *net, const char *fn);
+/* A float tensor between the host, in PyTorch's layout, and a buffer laid
+ * out like params (the parameters, their gradients, optimizer state),
+ * turned round for tensors stored transposed. Both wait for the transfer. */
+clnn_status clnn__tensor_download(clnn_net *net, const clnn__tensor *t, cl_mem buf, void *dst);
+clnn_status clnn__tensor_upload(clnn_net *net, const clnn__tensor *t, cl_mem buf, const void *src);
 
 /* Write the state dict plus extra tensors and metadata (model_file.c). */
 struct clnn__st_entry;

@@ -25,5 +25,9 @@ clnn_status clnn__spec_parse(const char *spec, clnn__layer_spec **layers, size_t
 /* A valid layer name: [A-Za-z_][A-Za-z0-9_]*, shorter than CLNN__NAME_MAX. */
 bool clnn__spec_valid_name(const char *name);
 const char *clnn__layer_kind_name(clnn__layer_kind kind); /* "dense", "bn", "relu" */
+/* Whether a dense layer at position `index` of the stack keeps its weight
+ * transposed on the device, [in, out] instead of PyTorch's [out, in] (the
+ * host always sees [out, in]): see spec.c. */
+bool clnn__spec_weight_transposed(const clnn__layer_spec *layer, size_t index);
 
 #endif

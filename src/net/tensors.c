@@ -1,6 +1,7 @@
 /* The state dict seen from the host: listing, reading and writing tensors. */
 #include "net/net_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 clnn_status clnn__net_check_ready(const clnn_net *net, const char *fn)
@@ -76,6 +77,47 @@ static clnn_status check_bytes(const clnn__tensor *t, size_t bytes, const void *
     return CLNN_OK;
 }
 
+/* dst = srcᵀ for src rows × cols floats; bytes, since the caller's buffers
+ * need not be float-aligned. */
+static void transpose(const void *src, size_t rows, size_t cols, void *dst)
+{
+    const unsigned char *s = src;
+    unsigned char *d = dst;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            memcpy(d + (c * rows + r) * sizeof(float), s + (r * cols + c) * sizeof(float),
+                   sizeof(float));
+}
+
+clnn_status clnn__tensor_download(clnn_net *net, const clnn__tensor *t, cl_mem buf, void *dst)
+{
+    const size_t bytes = t->numel * sizeof(float), at = t->offset * sizeof(float);
+    if (!t->transposed)
+        return clnn__buffer_read(net->ctx, buf, at, bytes, dst);
+    void *stored = clnn__malloc(bytes);
+    if (!stored)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    clnn_status st = clnn__buffer_read(net->ctx, buf, at, bytes, stored);
+    if (st == CLNN_OK)
+        transpose(stored, t->shape[1], t->shape[0], dst);
+    free(stored);
+    return st;
+}
+
+clnn_status clnn__tensor_upload(clnn_net *net, const clnn__tensor *t, cl_mem buf, const void *src)
+{
+    const size_t bytes = t->numel * sizeof(float), at = t->offset * sizeof(float);
+    if (!t->transposed)
+        return clnn__buffer_write(net->ctx, buf, at, bytes, src, true, NULL);
+    void *stored = clnn__malloc(bytes);
+    if (!stored)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    transpose(src, t->shape[0], t->shape[1], stored);
+    clnn_status st = clnn__buffer_write(net->ctx, buf, at, bytes, stored, true, NULL);
+    free(stored);
+    return st;
+}
+
 clnn_status clnn_net_tensor_read(clnn_net *net, size_t index, void *dst, size_t bytes)
 {
     clnn__clear_error();
@@ -89,8 +131,8 @@ clnn_status clnn_net_tensor_read(clnn_net *net, size_t index, void *dst, size_t 
         memcpy(dst, t->counter, sizeof(int64_t));
         return CLNN_OK;
     }
-    cl_mem buf = t->storage == CLNN__IN_PARAMS ? net->params : net->stats;
-    return clnn__buffer_read(net->ctx, buf, t->offset * sizeof(float), bytes, dst);
+    return clnn__tensor_download(net, t, t->storage == CLNN__IN_PARAMS ? net->params : net->stats,
+                                 dst);
 }
 
 clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, size_t bytes)
@@ -106,8 +148,8 @@ clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, 
         memcpy(t->counter, src, sizeof(int64_t));
         return CLNN_OK;
     }
-    cl_mem buf = t->storage == CLNN__IN_PARAMS ? net->params : net->stats;
-    return clnn__buffer_write(net->ctx, buf, t->offset * sizeof(float), bytes, src, true, NULL);
+    return clnn__tensor_upload(net, t, t->storage == CLNN__IN_PARAMS ? net->params : net->stats,
+                               src);
 }
 
 clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t bytes)
@@ -124,5 +166,5 @@ clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t b
                           t->name);
     if (!net->backward_done)
         return clnn__fail(CLNN_ERR_STATE, "clnn_net_grad_read: no backward has run yet");
-    return clnn__buffer_read(net->ctx, net->grads, t->offset * sizeof(float), bytes, dst);
+    return clnn__tensor_download(net, t, net->grads, dst);
 }

@@ -216,6 +216,122 @@ START_TEST(test_row_padding_keeps_every_bit)
 }
 END_TEST
 
+/* Every float tensor (or its gradient) of a net, in state-dict order, into
+ * one fresh array. */
+static float *read_all(clnn_net *net, bool grads, size_t *n)
+{
+    float *all = NULL;
+    *n = 0;
+    for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
+        clnn_tensor_info info;
+        ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
+        if (info.dtype != CLNN_DTYPE_F32 || (grads && !info.trainable))
+            continue;
+        all = realloc(all, (*n + info.numel) * sizeof *all);
+        ck_assert_ptr_nonnull(all);
+        size_t bytes = info.numel * sizeof *all;
+        ck_assert_clnn_ok(grads ? clnn_net_grad_read(net, t, all + *n, bytes)
+                                : clnn_net_tensor_read(net, t, all + *n, bytes));
+        *n += info.numel;
+    }
+    return all;
+}
+
+static void check_close_to(const char *what, const float *a, const float *b, size_t n,
+                           double floor, double tol)
+{
+    double *ref = malloc(n * sizeof *ref);
+    ck_assert_ptr_nonnull(ref);
+    for (size_t i = 0; i < n; i++)
+        ref[i] = b[i];
+    core_check_close(what, a, ref, n, floor, tol);
+    free(ref);
+}
+
+/* The first dense layer (64 wide here) keeps its weight transposed on the
+ * device unless CLNN_TRANSPOSED_WEIGHTS=0; the host sees PyTorch's layout
+ * either way. From one seed both layouts start from the same bits, train to
+ * the same values within the rounding of the forward GEMM's other
+ * summation order (tolerances as in compare_run), and a checkpoint of
+ * either resumes in the other: the step after loading moves every tensor
+ * as it moves the checkpoint's own net, which a momentum buffer turned the
+ * wrong way round would not. */
+START_TEST(test_weight_layouts_agree)
+{
+    const char *spec = "dense:64,bn,relu,dense:5";
+    const size_t in = 13, rows = 37;
+    clnn_context *ctx = core_context(core_backends[_i]);
+    clnn_net *nets[4];
+    for (int k = 0; k < 4; k++) {
+        bool plain = k % 2; /* nets 1 and 3 keep PyTorch's layout */
+        ck_assert_int_eq(plain ? setenv("CLNN_TRANSPOSED_WEIGHTS", "0", 1)
+                               : unsetenv("CLNN_TRANSPOSED_WEIGHTS"),
+                         0);
+        nets[k] = core_net(ctx, in, spec, 3);
+        clnn_optimizer_options o;
+        clnn_optimizer_options_init(&o, CLNN_OPTIMIZER_SGD);
+        o.momentum = 0.9;
+        ck_assert_clnn_ok(clnn_net_set_optimizer(nets[k], &o));
+    }
+    ck_assert_int_eq(unsetenv("CLNN_TRANSPOSED_WEIGHTS"), 0);
+    size_t n, m;
+    float *a = read_all(nets[0], false, &n), *b = read_all(nets[1], false, &m);
+    ck_assert_uint_eq(n, m);
+    ck_assert_mem_eq(a, b, n * sizeof *a);
+    free(a), free(b);
+
+    core_rng r = core_rng_make(11);
+    float *x = malloc(rows * in * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    int32_t labels[37];
+    for (int step = 0; step < 3; step++) {
+        core_fill(x, rows * in, -2, 2, &r);
+        core_fill_labels(labels, rows, 5, &r);
+        for (int k = 0; k < 2; k++)
+            ck_assert_clnn_ok(clnn_net_train_batch(nets[k], x, labels, rows));
+    }
+    a = read_all(nets[0], false, &n), b = read_all(nets[1], false, &m);
+    check_close_to("tensors trained in the two layouts", a, b, n, 1.0, 1e-4);
+    free(a), free(b);
+    a = read_all(nets[0], true, &n), b = read_all(nets[1], true, &m);
+    check_close_to("gradients in the two layouts", a, b, n, 1e-2, 1e-3);
+    free(a), free(b);
+
+    /* Net 0's state into net 3, net 1's into net 2: each pair then takes the
+     * same step from the same bits. */
+    char *dir = core_tmpdir();
+    char path[2][4096];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path[k], sizeof path[k], "%s/layout%d.safetensors", dir, k);
+        ck_assert_clnn_ok(clnn_net_save_checkpoint(nets[k], path[k], NULL, 0));
+        ck_assert_clnn_ok(clnn_net_load_checkpoint(nets[3 - k], path[k]));
+    }
+    core_fill(x, rows * in, -2, 2, &r);
+    core_fill_labels(labels, rows, 5, &r);
+    for (int k = 0; k < 2; k++) {
+        clnn_net *own = nets[k], *other = nets[3 - k];
+        float *before = read_all(own, false, &n), *loaded = read_all(other, false, &m);
+        ck_assert_uint_eq(n, m);
+        ck_assert_mem_eq(before, loaded, n * sizeof *before);
+        ck_assert_clnn_ok(clnn_net_train_batch(own, x, labels, rows));
+        ck_assert_clnn_ok(clnn_net_train_batch(other, x, labels, rows));
+        a = read_all(own, false, &n), b = read_all(other, false, &m);
+        for (size_t i = 0; i < n; i++) {
+            a[i] -= before[i];
+            b[i] -= before[i];
+        }
+        check_close_to("a step after loading the other layout's checkpoint", b, a, n, 1e-6,
+                       1e-3);
+        free(a), free(b), free(before), free(loaded);
+    }
+    free(x);
+    core_rmtree(dir);
+    free(dir);
+    for (int k = 0; k < 4; k++)
+        clnn_net_free(nets[k]);
+}
+END_TEST
+
 /* A second forward with a smaller batch reuses the buffers sized for the
  * first; results must match a net that only ever saw the small batch. */
 START_TEST(test_smaller_batch_after_larger)
@@ -250,6 +366,7 @@ static Suite *layers_suite(void)
     tcase_add_test(tc, test_unfused_layers_match_reference);
     tcase_add_loop_test(tc, test_row_padding_keeps_every_bit, 0, 2);
     tcase_add_loop_test(tc, test_fusion_keeps_every_bit, 0, 2);
+    tcase_add_loop_test(tc, test_weight_layouts_agree, 0, 2);
     tcase_add_loop_test(tc, test_smaller_batch_after_larger, 0, 2);
     suite_add_tcase(s, tc);
     return s;

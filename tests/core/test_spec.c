@@ -128,6 +128,24 @@ START_TEST(test_valid_names)
 }
 END_TEST
 
+/* Which dense layers keep their weight transposed on the device: the first
+ * layer of the stack, when at least 32 units wide, unless turned off. */
+START_TEST(test_weight_layout_rule)
+{
+    const clnn__layer_spec wide = {.kind = CLNN__LAYER_DENSE, .units = 256};
+    const clnn__layer_spec narrow = {.kind = CLNN__LAYER_DENSE, .units = 31};
+    const clnn__layer_spec bn = {.kind = CLNN__LAYER_BATCHNORM1D};
+    ck_assert_int_eq(unsetenv("CLNN_TRANSPOSED_WEIGHTS"), 0);
+    ck_assert(clnn__spec_weight_transposed(&wide, 0));
+    ck_assert(!clnn__spec_weight_transposed(&wide, 1));
+    ck_assert(!clnn__spec_weight_transposed(&narrow, 0));
+    ck_assert(!clnn__spec_weight_transposed(&bn, 0));
+    ck_assert_int_eq(setenv("CLNN_TRANSPOSED_WEIGHTS", "0", 1), 0);
+    ck_assert(!clnn__spec_weight_transposed(&wide, 0));
+    ck_assert_int_eq(unsetenv("CLNN_TRANSPOSED_WEIGHTS"), 0);
+}
+END_TEST
+
 static Suite *spec_suite(void)
 {
     Suite *s = suite_create("core-spec");
@@ -136,6 +154,7 @@ static Suite *spec_suite(void)
     tcase_add_loop_test(tc, test_invalid_spec, 0, (int)N_INVALID);
     tcase_add_test(tc, test_null_spec);
     tcase_add_test(tc, test_valid_names);
+    tcase_add_test(tc, test_weight_layout_rule);
     suite_add_tcase(s, tc);
     return s;
 }
