@@ -50,6 +50,11 @@ typedef struct bench_kernel {
     double pct_peak;  /* of the device's FLOP/s (compute) or bandwidth (memory) peak */
     double copy_gbps; /* a copy moving as many bytes per launch (memory kernels) */
     double pct_copy;
+    /* The fastest launch (µs), and its bandwidth against copy_gbps, which is
+     * the copy's fastest launch too: like against like, where pct_copy
+     * holds the kernel's average, disturbed launches included. */
+    double best_us;
+    double pct_copy_best;
 } bench_kernel;
 
 /* Device time per step of one layer (forward and backward scopes), or of a

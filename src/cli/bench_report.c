@@ -10,7 +10,7 @@
 
 /* ------------------------------------------------------------ tables */
 
-enum { MAX_COLS = 10, CELL = 160 };
+enum { MAX_COLS = 11, CELL = 160 };
 
 typedef struct table {
     int cols;
@@ -159,10 +159,10 @@ static void text_batch(const bench_batch *b)
                "machine was busy or profiling slowed the kernels; compare within one run\n");
     putchar('\n');
 
-    table t = {.cols = 10,
+    table t = {.cols = 11,
                .header = {"SCOPE", "KERNEL", "KIND", "LAUNCHES/STEP", "µs/STEP", "%STEP",
-                          "GFLOP/s", "GB/s", "%PEAK", "%COPY"},
-               .right = {false, false, false, true, true, true, true, true, true, true}};
+                          "GFLOP/s", "GB/s", "%PEAK", "%COPY", "BEST%COPY"},
+               .right = {false, false, false, true, true, true, true, true, true, true, true}};
     t.cells = calloc(b->nkernels ? b->nkernels : 1, sizeof *t.cells);
     if (!t.cells) {
         cli_error("out of host memory");
@@ -181,6 +181,7 @@ static void text_batch(const bench_batch *b)
         rate_text(c[7], k->gbps);
         num(c[8], k->pct_peak, 1);
         num(c[9], k->pct_copy, 0);
+        num(c[10], k->pct_copy_best, 0);
     }
     t.rows = b->nkernels;
     print_table(&t, "  ");
@@ -270,6 +271,10 @@ static void json_kernel(const bench_kernel *k)
     json_number(k->copy_gbps);
     json_key("pct_copy", &f);
     json_number(k->pct_copy);
+    json_key("best_us", &f);
+    json_number(k->best_us);
+    json_key("pct_copy_best", &f);
+    json_number(k->pct_copy_best);
     putchar('}');
 }
 

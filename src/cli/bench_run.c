@@ -298,7 +298,8 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
         k->pct_step = percent(k->us, b->device_us);
         k->gflops = e[i].flops > 0.0 ? rate(e[i].flops * 1e-9, sec) : -1.0;
         k->gbps = e[i].bytes > 0.0 ? rate(e[i].bytes * 1e-9, sec) : -1.0;
-        k->pct_peak = k->copy_gbps = k->pct_copy = -1.0;
+        k->pct_peak = k->copy_gbps = k->pct_copy = k->pct_copy_best = -1.0;
+        k->best_us = e[i].launches ? e[i].min_ms * 1e3 : -1.0;
         bytes_per_launch[i] = e[i].launches ? e[i].bytes / (double)e[i].launches : 0.0;
     }
     int status = -1;
@@ -312,6 +313,9 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
         if (r->have_peak && k->kind == BENCH_MEMORY && bytes_per_launch[i] > 0.0) {
             status = copy_at(s, bytes_per_launch[i], &k->copy_gbps);
             k->pct_copy = percent(k->gbps, k->copy_gbps);
+            if (k->best_us > 0.0)
+                k->pct_copy_best =
+                    percent(rate(bytes_per_launch[i] * 1e-9, k->best_us * 1e-6), k->copy_gbps);
         }
         add_to_part(b, k);
     }

@@ -340,7 +340,8 @@ BENCH_BATCH_KEYS = ['batch', 'steps', 'rounds', 'seconds', 'samples_per_s',
                     'samples_per_s_median', 'step_us', 'profiled_steps', 'device_us',
                     'overhead_us', 'overhead_pct', 'kernels', 'parts']
 BENCH_KERNEL_KEYS = ['scope', 'kernel', 'kind', 'launches_per_step', 'us_per_step', 'pct_step',
-                     'gflops', 'gbps', 'pct_peak', 'copy_gbps', 'pct_copy']
+                     'gflops', 'gbps', 'pct_peak', 'copy_gbps', 'pct_copy', 'best_us',
+                     'pct_copy_best']
 
 
 def bench_json(label, r):
@@ -389,6 +390,10 @@ def check_bench_report(label, doc, probe):
             problems += [f'kernel lacks {key!r}' for key in BENCH_KERNEL_KEYS if key not in k]
             if not (k['us_per_step'] > 0 and k['launches_per_step'] > 0):
                 problems.append(f"{k['scope']}/{k['kernel']}: no time or launches")
+            # The fastest launch is no slower than the average one.
+            elif not 0 < k['best_us'] <= k['us_per_step'] / k['launches_per_step'] * (1 + 1e-9):
+                problems.append(f"{k['scope']}/{k['kernel']}: fastest launch {k['best_us']} µs "
+                                f"against {k['us_per_step']} µs per step")
         if not any(k['kind'] == 'compute' and k['gflops'] > 0 and k['scope'].startswith('layer 0 ')
                    for k in b['kernels']):
             problems.append(f"batch {b['batch']}: no GEMM with GFLOP/s in layer 0")
@@ -398,9 +403,10 @@ def check_bench_report(label, doc, probe):
         if not memory:
             problems.append(f"batch {b['batch']}: no memory-bound kernel with GB/s")
         for k in memory:
-            if probe and not ((k['copy_gbps'] or 0) > 0 and (k['pct_copy'] or 0) > 0):
+            if probe and not ((k['copy_gbps'] or 0) > 0 and
+                              0 < (k['pct_copy'] or 0) <= (k['pct_copy_best'] or 0)):
                 problems.append(f"{k['scope']}/{k['kernel']} lacks its same-size copy figures")
-            elif not probe and k['pct_copy'] is not None:
+            elif not probe and (k['pct_copy'] is not None or k['pct_copy_best'] is not None):
                 problems.append('--no-probe still compared with a copy')
         parts = [p['part'] for p in b['parts']]
         for want in ('layer 0 dense', 'layer 1 bn', 'layer 3 dense', 'optimizer'):
