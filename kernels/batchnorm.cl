@@ -68,6 +68,7 @@ static void moments(__global const float *x, const int rows, const int ld, const
 /* Training: normalise with the batch mean and biased variance; update the
  * running statistics with the unbiased variance; keep mean and
  * 1/sqrt(var + eps) for backward. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_forward_train)
 __kernel void bn_forward_train(__global const float *x, __global float *y, const int rows,
                                const int cols, const int ld, __global const float *params,
                                const int gamma_off, const int beta_off, __global float *stats,
@@ -90,8 +91,10 @@ __kernel void bn_forward_train(__global const float *x, __global float *y, const
     STORE((1.0f - momentum) * LOAD(stats, rmean_off + c) + momentum * mean, stats, rmean_off + c);
     STORE((1.0f - momentum) * LOAD(stats, rvar_off + c) + momentum * unbiased, stats, rvar_off + c);
 }
+#endif
 
 /* Eval: normalise with the running statistics. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_forward_eval)
 __kernel void bn_forward_eval(__global const float *x, __global float *y, const int rows,
                               const int cols, const int ld, __global const float *params,
                               const int gamma_off, const int beta_off, __global const float *stats,
@@ -109,10 +112,12 @@ __kernel void bn_forward_eval(__global const float *x, __global float *y, const 
     STORE(mean, save_mean, c);
     STORE(invstd, save_invstd, c);
 }
+#endif
 
 /* Backward. With batch statistics (training) the mean and variance depend on
  * every input: dx = γ·invstd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)). With running
  * statistics (eval) they are constants: dx = γ·invstd·dy. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_backward)
 __kernel void bn_backward(__global const float *x, __global const float *dy, __global float *dx,
                           const int rows, const int cols, const int ld,
                           __global const float *params, const int gamma_off,
@@ -193,11 +198,13 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
 #undef DX
 #undef DY
 }
+#endif
 
 /* Synchronised BatchNorm (statistics over the batches of every process):
  * per-feature sums are reduced across processes on the host between these
  * kernels, which take W columns per work-item like the ones above.
  * out[c] = Σ_r x[r,c], or Σ_r (x[r,c] − center[c])² when centered. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_column_sum)
 __kernel void bn_column_sum(__global const float *x, const int rows, const int cols, const int ld,
                             __global const float *center, const int centered,
                             __global float *out)
@@ -213,9 +220,11 @@ __kernel void bn_column_sum(__global const float *x, const int rows, const int c
     }
     STORE(s, out, c);
 }
+#endif
 
 /* Normalise with the global mean (in save_mean) and the global sum of squared
  * deviations sq over total samples; update the running statistics. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_apply_train)
 __kernel void bn_apply_train(__global const float *x, __global float *y, const int rows,
                              const int cols, const int ld, __global const float *params,
                              const int gamma_off, const int beta_off, __global float *stats,
@@ -236,11 +245,13 @@ __kernel void bn_apply_train(__global const float *x, __global float *y, const i
     STORE((1.0f - momentum) * LOAD(stats, rmean_off + c) + momentum * mean, stats, rmean_off + c);
     STORE((1.0f - momentum) * LOAD(stats, rvar_off + c) + momentum * unbiased, stats, rvar_off + c);
 }
+#endif
 
 /* sums[c] = Σ dy, sums[cols + c] = Σ dy·x̂ over this process's rows; the same
  * sums are this process's share of dβ and dγ (summed across processes with
  * the other gradients), kept in grads because sums is overwritten by the
  * allreduce. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_backward_sums)
 __kernel void bn_backward_sums(__global const float *x, __global const float *dy, const int rows,
                                const int cols, const int ld, __global const float *save_mean,
                                __global const float *save_invstd, __global float *sums,
@@ -262,8 +273,10 @@ __kernel void bn_backward_sums(__global const float *x, __global const float *dy
     STORE(sum_dy_xhat, grads, dgamma_off + c);
     STORE(sum_dy, grads, dbeta_off + c);
 }
+#endif
 
 /* dx from the globally summed terms. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_bn_backward_apply)
 __kernel void bn_backward_apply(__global const float *x, __global const float *dy,
                                 __global float *dx, const int rows, const int cols, const int ld,
                                 __global const float *params, const int gamma_off,
@@ -282,3 +295,4 @@ __kernel void bn_backward_apply(__global const float *x, __global const float *d
         STORE(k * (total * LOAD(dy, r * ld + c) - sum_dy - xhat * sum_dy_xhat), dx, r * ld + c);
     }
 }
+#endif

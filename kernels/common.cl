@@ -2,6 +2,10 @@
  * tensor clnn handles holds fewer than 2^31 elements (checked on the host). */
 #define CLNN_KERNELS 1
 
+/* Every kernel sits inside #if !defined(CLNN_ONLY) || defined(CLNN_ONLY_<its
+ * name>): built with -D CLNN_ONLY -D CLNN_ONLY_<name>, a program holds that
+ * kernel alone (src/runtime/program.c says when). */
+
 /* Kernels specialised with -D W=4, 8 or 16 handle W adjacent floats per
  * work-item as one explicit vector (vec, LOAD, STORE): CPU drivers such as
  * PoCL need that to run these loops at memory speed, while GPUs take W = 1

@@ -284,6 +284,7 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
     }
 }
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_outer)
 __kernel void gemm_outer(const int M, const int N, const int K, const float alpha,
                          __global const float *a, const int a_off, const int lda,
                          __global const float *b, const int b_off, const int ldb,
@@ -299,6 +300,7 @@ __kernel void gemm_outer(const int M, const int N, const int K, const float alph
         outer_tile(TRANS_A, m0, n0, M, N, K, alpha, a + a_off, lda, b + b_off, ldb, beta,
                    c + c_off, ldc BIAS_ARGS);
 }
+#endif
 
 #if PAIR
 /* Tile t of an M × N product's tiles, in GRID_MN order, as gemm_outer's 2-D
@@ -320,6 +322,7 @@ static inline void tile_at(const int t, const int M, const int N, int *m0, int *
  * (op(A) = A), each tile computed exactly as gemm_outer computes it; on
  * CPU devices a launch costs microseconds. A 1-D range: the first tiles0
  * work-items take job 0's tiles, the rest job 1's. No bias. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_outer_pair)
 __kernel void gemm_outer_pair(const int tiles0, const int M0, const int N0, const int K0,
                               const float alpha0, __global const float *a0, const int a_off0,
                               const int lda0, __global const float *b0, const int b_off0,
@@ -344,7 +347,9 @@ __kernel void gemm_outer_pair(const int tiles0, const int M0, const int N0, cons
     }
 }
 #endif
+#endif
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_dot)
 __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
                        __global const float *a, const int a_off, const int lda,
                        __global const float *b, const int b_off, const int ldb,
@@ -460,6 +465,7 @@ __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
                     store_c(c + i * ldc + j, alpha, s[i * DN + j], beta, BIAS_AT(bias[j]));
     }
 }
+#endif
 
 /* The general fallback: a 4×4 scalar tile, any transposes. */
 #if TRANS_A
@@ -475,6 +481,7 @@ __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
 #define GM 4
 #define GN 4
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_general)
 __kernel void gemm_general(const int M, const int N, const int K, const float alpha,
                            __global const float *a, const int a_off, const int lda,
                            __global const float *b, const int b_off, const int ldb,
@@ -530,3 +537,4 @@ __kernel void gemm_general(const int M, const int N, const int K, const float al
             if (m0 + i < M && n0 + j < N)
                 store_c(c + (m0 + i) * ldc + n0 + j, alpha, acc[i][j], beta, BIAS_AT(bn[j]));
 }
+#endif

@@ -92,6 +92,7 @@ static void rows16(__global const float *z, __global const int *labels, const in
     }
 }
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_softmax_xent)
 __kernel void softmax_xent(__global const float *z, __global const int *labels,
                            const int labels_off, const int rows, const int classes,
                            const float scale, const int want_grad, __global float *dz,
@@ -101,9 +102,11 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels,
     if (r0 < rows)
         rows16(z, labels + labels_off, r0, rows, scale, want_grad, dz, row_loss, row_correct);
 }
+#endif
 
 #else
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_softmax_xent)
 __kernel void softmax_xent(__global const float *z, __global const int *labels,
                            const int labels_off, const int rows, const int classes,
                            const float scale, const int want_grad, __global float *dz,
@@ -137,6 +140,7 @@ __kernel void softmax_xent(__global const float *z, __global const int *labels,
         }
     }
 }
+#endif
 
 #endif
 
@@ -167,6 +171,7 @@ static void reduce(__global const float *row_loss, __global const float *row_cor
 }
 
 /* One work-item reduces after softmax_xent. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_loss_reduce)
 __kernel void loss_reduce(__global const float *row_loss, __global const float *row_correct,
                           const int rows, __global float *metrics, const int slot,
                           __global const float *dz, const int classes, __global float *grads,
@@ -175,6 +180,7 @@ __kernel void loss_reduce(__global const float *row_loss, __global const float *
     if (get_global_id(0) == 0)
         reduce(row_loss, row_correct, rows, metrics, slot, dz, classes, grads, bias_off);
 }
+#endif
 
 #ifdef ROWS16
 /* softmax_xent and loss_reduce as one launch, for CPU devices, where a
@@ -183,6 +189,7 @@ __kernel void loss_reduce(__global const float *row_loss, __global const float *
  * as loss_reduce would, so the two paths agree to the bit. On PoCL the one
  * group was as fast as the two launches' kernels (batch 256: 3.3 µs against
  * 3.2 + 1.0 µs; 1024: 13.9 against 11.6 + 3.1 µs). */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_softmax_xent_reduce)
 __kernel void softmax_xent_reduce(__global const float *z, __global const int *labels,
                                   const int labels_off, const int rows, const int classes,
                                   const float scale, const int want_grad, __global float *dz,
@@ -197,4 +204,5 @@ __kernel void softmax_xent_reduce(__global const float *z, __global const int *l
     if (get_local_id(0) == 0)
         reduce(row_loss, row_correct, rows, metrics, slot, dz, classes, grads, bias_off);
 }
+#endif
 #endif

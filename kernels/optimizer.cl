@@ -8,6 +8,7 @@
 /* torch.optim.SGD: d = g + wd·p; buf = d on the first step, else
  * momentum·buf + (1 − dampening)·d; d = d + momentum·buf (nesterov) or buf;
  * p −= lr·d. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_sgd_step)
 __kernel void sgd_step(__global float *p, __global const float *g, __global float *buf,
                        const int n, const float lr, const float weight_decay,
                        const float momentum, const float one_minus_dampening,
@@ -26,10 +27,12 @@ __kernel void sgd_step(__global float *p, __global const float *g, __global floa
     }
     STORE(LOAD(p, i) - lr * d, p, i);
 }
+#endif
 
 /* torch.optim.Adam (not amsgrad): m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
  * p −= step_size · m / (sqrt(v) / sqrt(1 − β2^t) + eps), with
  * step_size = lr / (1 − β1^t) computed on the host in double precision. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_adam_step)
 __kernel void adam_step(__global float *p, __global const float *g, __global float *m,
                         __global float *v, const int n, const float weight_decay,
                         const float beta1, const float one_minus_beta1, const float beta2,
@@ -49,3 +52,4 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
     const vec denom = sqrt(vi) / bias_correction2_sqrt + eps;
     STORE(LOAD(p, i) - step_size * (mi / denom), p, i);
 }
+#endif

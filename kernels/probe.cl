@@ -32,30 +32,38 @@
     }                                                                          \
     const T s = ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7));
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_probe_fma1)
 __kernel void probe_fma1(__global float *out, const int iters, const float a, const float b)
 {
     PROBE_FMA_BODY(float)
     out[i] = s;
 }
+#endif
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_probe_fma4)
 __kernel void probe_fma4(__global float *out, const int iters, const float a, const float b)
 {
     PROBE_FMA_BODY(float4)
     out[i] = dot(s, (float4)(1.0f));
 }
+#endif
 
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_probe_fma16)
 __kernel void probe_fma16(__global float *out, const int iters, const float a, const float b)
 {
     PROBE_FMA_BODY(float16)
     const float8 h = s.lo + s.hi;
     out[i] = dot(h.lo + h.hi, (float4)(1.0f));
 }
+#endif
 
 /* Bandwidth: a plain unit-stride copy, the simplest kernel that streams
  * memory; elementwise kernels can be judged against it at their own size. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_probe_copy4)
 __kernel void probe_copy4(__global const float4 *src, __global float4 *dst, const int n)
 {
     const int i = get_global_id(0);
     if (i < n)
         dst[i] = src[i];
 }
+#endif

@@ -623,7 +623,9 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
     /* The search's own launches stay out of the profile table. */
     const bool profiling = ctx->profiling;
     ctx->profiling = false;
+    ctx->transient_programs = true;
     st = tune(&tu, o, gs, &table, path);
+    ctx->transient_programs = false;
     ctx->profiling = profiling;
     size_t tuned = tu.nshapes;
     clnn__tune_free_shapes(&tu);

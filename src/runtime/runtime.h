@@ -43,6 +43,9 @@ struct clnn_context {
     /* Compiled programs keyed by (source name, build options). */
     mtx_t programs_lock;
     clnn__program_entry *programs;
+    /* Programs built while set never reach the on-disk cache (a tuner's
+     * candidates: storing a binary costs PoCL a compile). */
+    bool transient_programs;
 };
 
 /* Fault injection (CLNN_FAULT_INJECT=<call>:<n>, see fault.c): true when this
