@@ -188,6 +188,18 @@ typedef struct clnn_profile_entry {
 CLNN_API clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_profile_entry **entries,
                                                size_t *count);
 CLNN_API void clnn_context_profile_reset(clnn_context *ctx);
+/** Run the kernel of a profile entry again, alone: its last launch, `reps`
+ * times back to back (at most 64) once queued work has finished, and give
+ * the fastest device time. Warm caches and no neighbouring kernels, as
+ * clnn_context_probe_copy runs its copy, so the two compare like with like;
+ * the entry's own times are the kernel in the step. The launch writes its
+ * outputs again (running statistics and, for an optimizer step, the
+ * parameters move on). CLNN_ERR_STATE for a transfer, or when the network
+ * has freed or regrown its buffers since (clnn_context_profile_reset
+ * forgets launches too). */
+CLNN_API clnn_status clnn_context_profile_replay(clnn_context *ctx,
+                                                 const clnn_profile_entry *entry, unsigned reps,
+                                                 double *best_ms);
 
 /* ---------------------------------------------------------------- tuning */
 

@@ -55,6 +55,10 @@ typedef struct bench_kernel {
      * holds the kernel's average, disturbed launches included. */
     double best_us;
     double pct_copy_best;
+    /* The kernel run again alone on warm caches, as the copy is
+     * (clnn_context_profile_replay): fastest launch and its pct_copy. */
+    double alone_us;
+    double pct_copy_alone;
 } bench_kernel;
 
 /* Device time per step of one layer (forward and backward scopes), or of a

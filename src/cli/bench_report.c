@@ -161,7 +161,7 @@ static void text_batch(const bench_batch *b)
 
     table t = {.cols = 11,
                .header = {"SCOPE", "KERNEL", "KIND", "LAUNCHES/STEP", "µs/STEP", "%STEP",
-                          "GFLOP/s", "GB/s", "%PEAK", "%COPY", "BEST%COPY"},
+                          "GFLOP/s", "GB/s", "%PEAK", "%COPY", "ALONE%COPY"},
                .right = {false, false, false, true, true, true, true, true, true, true, true}};
     t.cells = calloc(b->nkernels ? b->nkernels : 1, sizeof *t.cells);
     if (!t.cells) {
@@ -181,7 +181,7 @@ static void text_batch(const bench_batch *b)
         rate_text(c[7], k->gbps);
         num(c[8], k->pct_peak, 1);
         num(c[9], k->pct_copy, 0);
-        num(c[10], k->pct_copy_best, 0);
+        num(c[10], k->pct_copy_alone, 0);
     }
     t.rows = b->nkernels;
     print_table(&t, "  ");
@@ -275,6 +275,10 @@ static void json_kernel(const bench_kernel *k)
     json_number(k->best_us);
     json_key("pct_copy_best", &f);
     json_number(k->pct_copy_best);
+    json_key("alone_us", &f);
+    json_number(k->alone_us);
+    json_key("pct_copy_alone", &f);
+    json_number(k->pct_copy_alone);
     putchar('}');
 }
 

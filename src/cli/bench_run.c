@@ -230,6 +230,21 @@ static int copy_at(bench_state *s, double bytes_per_launch, double *gbps)
     return -1;
 }
 
+/* The kernel run again alone, as many times as the copy probe's smallest
+ * copies are. */
+#define ALONE_REPS 50
+
+static int alone(bench_state *s, const clnn_profile_entry *e, double bytes_per_launch,
+                 bench_kernel *k)
+{
+    double ms;
+    if (clnn_context_profile_replay(s->prof_ctx, e, ALONE_REPS, &ms) != CLNN_OK)
+        return cli_library_error();
+    k->alone_us = ms * 1e3;
+    k->pct_copy_alone = percent(rate(bytes_per_launch * 1e-9, ms * 1e-3), k->copy_gbps);
+    return -1;
+}
+
 /* "layer 2 relu forward" belongs to part "layer 2 relu"; scopes outside
  * the layers (input, loss, optimizer) are parts of their own. */
 static int phase_of(const char *scope, size_t *name_len)
@@ -299,6 +314,7 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
         k->gflops = e[i].flops > 0.0 ? rate(e[i].flops * 1e-9, sec) : -1.0;
         k->gbps = e[i].bytes > 0.0 ? rate(e[i].bytes * 1e-9, sec) : -1.0;
         k->pct_peak = k->copy_gbps = k->pct_copy = k->pct_copy_best = -1.0;
+        k->alone_us = k->pct_copy_alone = -1.0;
         k->best_us = e[i].launches ? e[i].min_ms * 1e3 : -1.0;
         bytes_per_launch[i] = e[i].launches ? e[i].bytes / (double)e[i].launches : 0.0;
     }
@@ -316,6 +332,8 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
             if (k->best_us > 0.0)
                 k->pct_copy_best =
                     percent(rate(bytes_per_launch[i] * 1e-9, k->best_us * 1e-6), k->copy_gbps);
+            if (status < 0)
+                status = alone(s, &e[i], bytes_per_launch[i], k);
         }
         add_to_part(b, k);
     }

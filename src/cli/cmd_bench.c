@@ -49,8 +49,9 @@ void cmd_bench_help(void)
            "the per-kernel table from a second, profiling context (OpenCL event device\n"
            "times), per training step. GEMMs are judged against the FLOP/s peak, other\n"
            "kernels against the copy bandwidth peak and against a copy moving as many bytes\n"
-           "per launch: its fastest launch, standing alone, against the kernel's average\n"
-           "launch in the step (%%COPY) and against the kernel's fastest (BEST%%COPY).\n"
+           "per launch: the copy's fastest launch, alone on warm caches, against the\n"
+           "kernel's average launch in the step (%%COPY) and against its fastest launch\n"
+           "when run again alone (ALONE%%COPY).\n"
            "Launch overhead is wall time per step minus the summed device time. Timings\n"
            "on a shared machine vary between runs: compare within one.\n"
            "Exit status: 0 success, 1 failure, 2 bad usage.\n",

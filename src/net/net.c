@@ -377,6 +377,10 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
 
 static void release_activations(clnn_net *net)
 {
+    /* Profiled launches name these buffers (and, from clnn_net_free, the
+     * parameters'), so they are forgotten first. */
+    if (net->ctx)
+        clnn__replay_forget(net->ctx);
     clnn__buffer_release(&net->input);
     clnn__buffer_release(&net->row_loss);
     clnn__buffer_release(&net->row_correct);

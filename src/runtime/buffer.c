@@ -145,8 +145,10 @@ clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, 
                      ? CL_OUT_OF_RESOURCES
                      : clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, g, local, 0, NULL,
                                               clnn__profile_event(ctx, &ev));
-    if (ev)
+    if (ev) {
         clnn__live_add(CLNN__LIVE_EVENT, 1);
+        clnn__replay_record(ctx, name, kernel, dims, g, local, args, nargs);
+    }
     clnn__profile_add(ctx, name, ev);
     if (err != CL_SUCCESS) {
         char what[160];

@@ -144,6 +144,7 @@ void clnn_context_free(clnn_context *ctx)
         ctx->before_free(ctx);
     clnn__programs_release(ctx);
     clnn__profile_release(ctx);
+    clnn__replay_release(ctx);
     if (ctx->queue) {
         clReleaseCommandQueue(ctx->queue);
         clnn__live_add(CLNN__LIVE_QUEUE, -1);

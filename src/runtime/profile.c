@@ -78,7 +78,7 @@ static clnn_status drain(clnn_context *ctx)
 
 /* Scope and kernel names are copied once (they may belong to a network that
  * is freed before the table is read) and compared by pointer afterwards. */
-static const char *intern(clnn_context *ctx, const char *s)
+const char *clnn__profile_intern(clnn_context *ctx, const char *s)
 {
     for (size_t i = 0; i < ctx->nprofile_strings; i++)
         if (strcmp(ctx->profile_strings[i], s) == 0)
@@ -114,8 +114,9 @@ void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event)
         ctx->pending = p;
         ctx->pending_cap = cap;
     }
-    const char *scope = intern(ctx, ctx->profile_scope ? ctx->profile_scope : "other");
-    const char *name = intern(ctx, kernel);
+    const char *scope =
+        clnn__profile_intern(ctx, ctx->profile_scope ? ctx->profile_scope : "other");
+    const char *name = clnn__profile_intern(ctx, kernel);
     if (!scope || !name) {
         clnn__event_release(&event);
         return;
@@ -146,6 +147,7 @@ void clnn_context_profile_reset(clnn_context *ctx)
         return;
     drain(ctx);
     ctx->nprofile = 0;
+    clnn__replay_forget(ctx);
 }
 
 void clnn__profile_release(clnn_context *ctx)

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 typedef struct clnn__program_entry clnn__program_entry;
+typedef struct clnn__replay clnn__replay;
 
 typedef struct clnn__pending_event {
     const char *scope, *kernel; /* static or owned by a live network */
@@ -43,6 +44,9 @@ struct clnn_context {
     /* Compiled programs keyed by (source name, build options). */
     mtx_t programs_lock;
     clnn__program_entry *programs;
+    /* Profiling: the last launch of each (scope, kernel), see replay.c. */
+    clnn__replay *replays;
+    size_t nreplays, replays_cap;
     /* Programs built while set never reach the on-disk cache (a tuner's
      * candidates: storing a binary costs PoCL a compile). */
     bool transient_programs;
@@ -111,6 +115,9 @@ void clnn__profile_work(clnn_context *ctx, double flops, double bytes);
 cl_event *clnn__profile_event(clnn_context *ctx, cl_event *slot);
 void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event);
 void clnn__profile_release(clnn_context *ctx);
+/* One copy of s per context, for the profile table's pointer comparisons
+ * (NULL without memory). */
+const char *clnn__profile_intern(clnn_context *ctx, const char *s);
 
 /* Kernel arguments given as (size, pointer) pairs. */
 typedef struct clnn__arg {
@@ -134,5 +141,13 @@ clnn_status clnn__launch(clnn_context *ctx, cl_kernel kernel, const char *name, 
     clnn__launch((ctx), (kernel), (name), (dims), (global), (local),                               \
                  (const clnn__arg[]){__VA_ARGS__},                                                 \
                  sizeof((const clnn__arg[]){__VA_ARGS__}) / sizeof(clnn__arg))
+
+/* Keep a profiled launch so clnn_context_profile_replay can run it again;
+ * forget them all before any buffer they may name is freed. */
+void clnn__replay_record(clnn_context *ctx, const char *kernel_name, cl_kernel k, cl_uint dims,
+                         const size_t *global, const size_t *local, const clnn__arg *args,
+                         size_t nargs);
+void clnn__replay_forget(clnn_context *ctx);
+void clnn__replay_release(clnn_context *ctx);
 
 #endif

@@ -341,7 +341,7 @@ BENCH_BATCH_KEYS = ['batch', 'steps', 'rounds', 'seconds', 'samples_per_s',
                     'overhead_us', 'overhead_pct', 'kernels', 'parts']
 BENCH_KERNEL_KEYS = ['scope', 'kernel', 'kind', 'launches_per_step', 'us_per_step', 'pct_step',
                      'gflops', 'gbps', 'pct_peak', 'copy_gbps', 'pct_copy', 'best_us',
-                     'pct_copy_best']
+                     'pct_copy_best', 'alone_us', 'pct_copy_alone']
 
 
 def bench_json(label, r):
@@ -404,9 +404,11 @@ def check_bench_report(label, doc, probe):
             problems.append(f"batch {b['batch']}: no memory-bound kernel with GB/s")
         for k in memory:
             if probe and not ((k['copy_gbps'] or 0) > 0 and
-                              0 < (k['pct_copy'] or 0) <= (k['pct_copy_best'] or 0)):
+                              0 < (k['pct_copy'] or 0) <= (k['pct_copy_best'] or 0) and
+                              (k['alone_us'] or 0) > 0 and (k['pct_copy_alone'] or 0) > 0):
                 problems.append(f"{k['scope']}/{k['kernel']} lacks its same-size copy figures")
-            elif not probe and (k['pct_copy'] is not None or k['pct_copy_best'] is not None):
+            elif not probe and any(k[key] is not None for key in
+                                   ('pct_copy', 'pct_copy_best', 'alone_us', 'pct_copy_alone')):
                 problems.append('--no-probe still compared with a copy')
         parts = [p['part'] for p in b['parts']]
         for want in ('layer 0 dense', 'layer 1 bn', 'layer 3 dense', 'optimizer'):

@@ -1,0 +1,149 @@
+/* Profiling through the public API, and kernels run again alone
+ * (clnn_context_profile_replay): a replayed launch must be the recorded one,
+ * same kernel, same buffers, same scalars, even when a later launch of the
+ * same kernel object (another layer's) has set other arguments since. Two
+ * observable checks: the optimizer step applied once more moves every
+ * parameter by −lr·gradient again (plain SGD), and layer 1's BatchNorm
+ * forward, run again after layer 4's, moves layer 1's running mean from
+ * 0.1·mean to 0.19·mean (momentum 0.1 from zero) and leaves layer 4's as it
+ * was. A transfer has nothing to replay, and neither does a network that has
+ * been freed: its buffers are gone, so its launches are forgotten. */
+#include "core_test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IN 7
+#define ROWS 16
+/* Both BatchNorm layers take the W = 16 build of bn_forward_train: one
+ * kernel object, whose arguments layer 4's launch overwrites. */
+#define SPEC "dense:32,bn,relu,dense:16,bn,relu,dense:5"
+#define LR 0.1
+
+static clnn_context *profiling_context(clnn_gemm_backend backend)
+{
+    clnn_context_options o;
+    clnn_context_options_init(&o);
+    o.gemm = backend;
+    o.profiling = true;
+    clnn_context *ctx;
+    ck_assert_clnn_ok(clnn_context_create(&o, &ctx));
+    return ctx;
+}
+
+static const clnn_profile_entry *entry(clnn_context *ctx, const char *scope, const char *kernel)
+{
+    const clnn_profile_entry *e;
+    size_t n;
+    ck_assert_clnn_ok(clnn_context_profile_read(ctx, &e, &n));
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].scope, scope) == 0 && strcmp(e[i].kernel, kernel) == 0)
+            return &e[i];
+    ck_abort_msg("no profile entry %s / %s", scope, kernel);
+    return NULL;
+}
+
+/* Every trainable tensor's values (or gradients), concatenated. */
+static float *trainables(clnn_net *net, bool grads, size_t *count)
+{
+    float *all = NULL;
+    *count = 0;
+    for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
+        clnn_tensor_info info;
+        ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
+        if (!info.trainable)
+            continue;
+        all = realloc(all, (*count + info.numel) * sizeof *all);
+        ck_assert_ptr_nonnull(all);
+        size_t bytes = info.numel * sizeof *all;
+        ck_assert_clnn_ok(grads ? clnn_net_grad_read(net, t, all + *count, bytes)
+                                : clnn_net_tensor_read(net, t, all + *count, bytes));
+        *count += info.numel;
+    }
+    return all;
+}
+
+START_TEST(test_replay_reruns_the_recorded_launch)
+{
+    clnn_context *ctx = profiling_context(core_backends[_i]);
+    clnn_net *net = core_net(ctx, IN, SPEC, 4);
+    clnn_optimizer_options o;
+    clnn_optimizer_options_init(&o, CLNN_OPTIMIZER_SGD);
+    o.lr = LR;
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &o));
+    core_rng r = core_rng_make(6);
+    float x[ROWS * IN];
+    int32_t y[ROWS];
+    core_fill(x, ROWS * IN, -1, 1, &r);
+    core_fill_labels(y, ROWS, 5, &r);
+    clnn_context_profile_reset(ctx);
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
+
+    size_t n, m;
+    float *before = trainables(net, false, &n), *grad = trainables(net, true, &m);
+    ck_assert_uint_eq(n, m);
+    double ms = 0.0;
+    ck_assert_clnn_ok(clnn_context_profile_replay(ctx, entry(ctx, "optimizer", "sgd_step"), 1,
+                                                  &ms));
+    ck_assert(ms > 0.0);
+    float *after = trainables(net, false, &m);
+    double *want = malloc(n * sizeof *want);
+    ck_assert_ptr_nonnull(want);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (double)before[i] - LR * (double)grad[i];
+    /* One float rounding of p − lr·g per element. */
+    core_check_close("parameters after the optimizer step ran again", after, want, n, 1.0,
+                     1e-6);
+    free(before), free(after), free(want);
+
+    free(grad);
+
+    float *mean1 = core_read(net, "1.running_mean"), *mean4 = core_read(net, "4.running_mean");
+    ck_assert_clnn_ok(clnn_context_profile_replay(
+        ctx, entry(ctx, "layer 1 bn forward", "bn_forward_train"), 1, &ms));
+    float *mean1_again = core_read(net, "1.running_mean");
+    float *mean4_again = core_read(net, "4.running_mean");
+    double want1[32];
+    for (size_t i = 0; i < 32; i++)
+        want1[i] = 1.9 * mean1[i];
+    core_check_close("layer 1's running mean after its forward ran again", mean1_again, want1, 32,
+                     1e-3, 1e-5);
+    ck_assert_mem_eq(mean4_again, mean4, 16 * sizeof *mean4);
+    free(mean1), free(mean4), free(mean1_again), free(mean4_again);
+
+    ck_assert_int_eq(clnn_context_profile_replay(ctx, entry(ctx, "input", "upload"), 1, &ms),
+                     CLNN_ERR_STATE);
+    const clnn_profile_entry *sgd = entry(ctx, "optimizer", "sgd_step");
+    clnn_net_free(net);
+    ck_assert_int_eq(clnn_context_profile_replay(ctx, sgd, 1, &ms), CLNN_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(clnn_last_error(), "freed or regrown"));
+    clnn_context_free(ctx);
+}
+END_TEST
+
+START_TEST(test_replay_needs_profiling)
+{
+    clnn_profile_entry e = {.scope = "optimizer", .kernel = "sgd_step"};
+    double ms;
+    ck_assert_int_eq(clnn_context_profile_replay(core_context(core_backends[0]), &e, 1, &ms),
+                     CLNN_ERR_STATE);
+    ck_assert_int_eq(clnn_context_profile_replay(NULL, &e, 1, &ms), CLNN_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+static Suite *profile_suite(void)
+{
+    Suite *s = suite_create("core-profile");
+    TCase *tc = tcase_create("profile");
+    tcase_add_loop_test(tc, test_replay_reruns_the_recorded_launch, 0, 2);
+    tcase_add_test(tc, test_replay_needs_profiling);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    clnn_test_require_device();
+    return core_run(profile_suite());
+}
