@@ -1,7 +1,10 @@
 /* clnn's own GEMM: C = alpha·op(A)·op(B) + beta·C, row-major, op(X) = X or Xᵀ.
  *
  * Three kernels; src/gemm/gemm_own.c picks one per call and specialises it
- * with -D options taken from its parameter table:
+ * with -D options taken from its parameter table (tile sizes and vector
+ * widths; transposes, tile order and bias are arguments, so that one
+ * program serves every call with the same tiles: each program costs a
+ * driver such as PoCL ~16 ms to build even from its cache):
  *
  *   gemm_outer    op(B) = B (rows of op(B) contiguous), op(A) = A or Aᵀ.
  *                 Each work-item owns an RM × (VW·NV) tile of C in RM·NV
@@ -16,8 +19,8 @@
  *                 is needed. Any shape.
  *   gemm_general  any transposes, any shape; a small scalar tile. Used for
  *                 Aᵀ·Bᵀ and for shapes below the other kernels' tiles.
- *   gemm_outer_pair  (-D PAIR=1) two gemm_outer products, Aᵀ·B and A·B, in
- *                 one launch: a dense layer's weight and input gradients.
+ *   gemm_outer_pair  two gemm_outer products, Aᵀ·B and A·B, in one launch:
+ *                 a dense layer's weight and input gradients.
  *
  * None uses local memory or barriers: on CPU devices work-groups run as
  * threads and barriers force every work-item's live values to memory, while
@@ -35,20 +38,18 @@
  * padding and neighbouring data are never read; beta == 0 never reads C (it
  * may hold NaN from an earlier use).
  *
- * -D BIAS=1 adds a row vector to every row of C as the last step (a dense
- * layer's y = x·Wᵀ + b without a separate pass over y): two more arguments,
- * the bias buffer and the offset of its first element. The sum is rounded
- * after alpha·acc (+ beta·c) is, in its own statement (no contraction into
- * an fma across statements), so the result is bitwise the one a separate
- * bias_add after the GEMM gives. BIAS=0 kernels have neither the arguments
- * nor the add. */
+ * A bias_off >= 0 adds the row vector at bias + bias_off to every row of C as
+ * the last step (a dense layer's y = x·Wᵀ + b without a separate pass over
+ * y). The sum is rounded after alpha·acc (+ beta·c) is, in its own statement
+ * (no contraction into an fma across statements), so the result is bitwise
+ * the one a separate bias_add after the GEMM gives. bias_off < 0 means no
+ * bias: bias is never read (it may be NULL) and -0.0f is added instead,
+ * which leaves every float as it is (+0.0f would turn -0 into +0), so the
+ * stores need no branch.
+ *
+ * Transposes and the tile order select between copies of the tile code
+ * inlined with constant arguments, once per launch, outside every loop. */
 
-#ifndef TRANS_A
-#define TRANS_A 0
-#endif
-#ifndef TRANS_B
-#define TRANS_B 0
-#endif
 /* gemm_outer tile: RM rows × NV vectors of VW floats. */
 #ifndef RM
 #define RM 8
@@ -69,29 +70,18 @@
 #ifndef DVW
 #define DVW 16
 #endif
-/* GRID_MN = 1: dimension 0 of the range walks tiles along M (consecutive
- * work-items share op(B)'s panel); 0: along N (they share op(A)'s panel). */
-#ifndef GRID_MN
-#define GRID_MN 0
-#endif
+/* The grid_mn argument: 1, dimension 0 of the range walks tiles along M
+ * (consecutive work-items share op(B)'s panel); 0, along N (they share
+ * op(A)'s panel). */
 
-#ifndef BIAS
-#define BIAS 0
-#endif
-/* PAIR = 1 adds gemm_outer_pair (built without BIAS). */
-#ifndef PAIR
-#define PAIR 0
-#endif
 /* restrict: without it the compiler must assume a store to C can change the
  * bias, and reloads it after every store (gemm_dot at 256×128×256 ran 10–14%
- * slower with the bias than without; with restrict, within noise). */
-#if BIAS
-#define BIAS_PARAMS , __global const float *restrict bias, const int bias_off
-#define BIAS_ARGS , bias, bias_off
-#else
-#define BIAS_PARAMS
-#define BIAS_ARGS
-#endif
+ * slower with the bias than without; with restrict, within noise). Only on
+ * the kernels: inlining a function with restrict parameters leaves calls to
+ * llvm.experimental.noalias.scope.decl, which Oclgrind cannot run, and the
+ * kernel's own restrict covers the pointers derived from it. */
+#define BIAS_PARAMS __global const float *restrict bias, const int bias_off
+#define TILE_BIAS_PARAMS __global const float *bias, const int bias_off
 
 #define CLNN_CAT_(a, b) a##b
 #define CLNN_CAT(a, b) CLNN_CAT_(a, b)
@@ -179,23 +169,14 @@ float16 oct_sum(float16 x, float16 y)
         SPLIT4(s, (t) + 4, v8_.hi);                                                           \
     } while (0)
 
-/* Store one element of C: c = alpha·acc (+ beta·c) (+ bias, with BIAS). */
+/* Store one element of C: c = alpha·acc (+ beta·c) + b (b = -0.0f without
+ * a bias). */
 void store_c(__global float *dst, float alpha, float acc, float beta, float b)
 {
     float r = beta == 0.0f ? alpha * acc : alpha * acc + beta * *dst;
-#if BIAS
     r += b;
-#endif
     *dst = r;
 }
-
-/* Bias values for store_c: read only with BIAS (there is no bias buffer
- * otherwise, and adding 0.0f would still turn -0 into +0). */
-#if BIAS
-#define BIAS_AT(p) (p)
-#else
-#define BIAS_AT(p) 0.0f
-#endif
 
 /* gemm_outer's work for the tile at (m0, n0), with op(A)'s layout a constant
  * argument: inlined, each caller gets the code of its layout alone. a, b and
@@ -203,7 +184,7 @@ void store_c(__global float *dst, float alpha, float acc, float beta, float b)
 static inline __attribute__((always_inline)) void
 outer_tile(const int trans_a, const int m0, const int n0, const int M, const int N, const int K,
            const float alpha, __global const float *a, const int lda, __global const float *b,
-           const int ldb, const float beta, __global float *c, const int ldc BIAS_PARAMS)
+           const int ldb, const float beta, __global float *c, const int ldc, TILE_BIAS_PARAMS)
 {
     /* The last tile along each dimension is shifted back to end exactly at
      * M / N, so every load is a full vector inside the matrix and the k loop
@@ -238,13 +219,15 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
         a += trans_a ? lda : 1;
     }
 
-#if BIAS
-    bias += bias_off + ns;
     floatv bv[NV];
     #pragma unroll
     for (int j = 0; j < NV; j++)
-        bv[j] = vloadv(j, bias);
-#endif
+        bv[j] = (floatv)(-0.0f);
+    if (bias_off >= 0) {
+        #pragma unroll
+        for (int j = 0; j < NV; j++)
+            bv[j] = vloadv(j, bias + bias_off + ns);
+    }
     #pragma unroll
     for (int i = 0; i < RM; i++) {
         if (ms + i < m0)
@@ -256,9 +239,7 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
             if (nv0 >= n0) {
                 floatv r = beta == 0.0f ? alpha * acc[i][j]
                                         : alpha * acc[i][j] + beta * vloadv(j, row);
-#if BIAS
                 r += bv[j];
-#endif
                 vstorev(r, j, row);
             } else if (nv0 + VW > n0) {
                 /* Vector straddling the previous tile's end (edge tile only):
@@ -266,18 +247,13 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
                  * the vector with a constant shuffle: a variable lane index
                  * would go through memory, which PoCL replicates for every
                  * work-item of the group (and can overflow its stack). */
-                floatv v = acc[i][j];
-#if BIAS
-                floatv bvj = bv[j];
-#endif
+                floatv v = acc[i][j], bvj = bv[j];
                 #pragma unroll 1
                 for (int l = 0; l < VW; l++) { /* rare: keep the code small */
                     if (nv0 + l >= n0)
-                        store_c(row + j * VW + l, alpha, v.s0, beta, BIAS_AT(bvj.s0));
+                        store_c(row + j * VW + l, alpha, v.s0, beta, bvj.s0);
                     v = shuffle(v, ROTATE_V);
-#if BIAS
                     bvj = shuffle(bvj, ROTATE_V);
-#endif
                 }
             }
         }
@@ -288,33 +264,36 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
 __kernel void gemm_outer(const int M, const int N, const int K, const float alpha,
                          __global const float *a, const int a_off, const int lda,
                          __global const float *b, const int b_off, const int ldb,
-                         const float beta, __global float *c, const int c_off, const int ldc
-                         BIAS_PARAMS)
+                         const float beta, __global float *c, const int c_off, const int ldc,
+                         BIAS_PARAMS, const int trans_a, const int grid_mn)
 {
-#if GRID_MN
-    const int m0 = get_global_id(0) * RM, n0 = get_global_id(1) * TN;
-#else
-    const int n0 = get_global_id(0) * TN, m0 = get_global_id(1) * RM;
-#endif
-    if (m0 < M && n0 < N)
-        outer_tile(TRANS_A, m0, n0, M, N, K, alpha, a + a_off, lda, b + b_off, ldb, beta,
-                   c + c_off, ldc BIAS_ARGS);
+    const int g0 = get_global_id(0), g1 = get_global_id(1);
+    const int m0 = (grid_mn ? g0 : g1) * RM, n0 = (grid_mn ? g1 : g0) * TN;
+    a += a_off;
+    b += b_off;
+    c += c_off;
+    if (m0 < M && n0 < N) {
+        if (trans_a)
+            outer_tile(1, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+        else
+            outer_tile(0, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+    }
 }
 #endif
 
-#if PAIR
-/* Tile t of an M × N product's tiles, in GRID_MN order, as gemm_outer's 2-D
- * range orders them. */
-static inline void tile_at(const int t, const int M, const int N, int *m0, int *n0)
+/* Tile t of an M × N product's tiles, in grid_mn's order, as gemm_outer's
+ * 2-D range orders them. */
+static inline void tile_at(const int t, const int grid_mn, const int M, const int N, int *m0,
+                           int *n0)
 {
     const int tiles_m = (M + RM - 1) / RM, tiles_n = (N + TN - 1) / TN;
-#if GRID_MN
-    *m0 = t % tiles_m * RM;
-    *n0 = t / tiles_m * TN;
-#else
-    *n0 = t % tiles_n * TN;
-    *m0 = t / tiles_n * RM;
-#endif
+    if (grid_mn) {
+        *m0 = t % tiles_m * RM;
+        *n0 = t / tiles_m * TN;
+    } else {
+        *n0 = t % tiles_n * TN;
+        *m0 = t / tiles_n * RM;
+    }
 }
 
 /* A dense layer's two backward products in one launch: job 0 is the weight
@@ -331,40 +310,32 @@ __kernel void gemm_outer_pair(const int tiles0, const int M0, const int N0, cons
                               const int K1, const float alpha1, __global const float *a1,
                               const int a_off1, const int lda1, __global const float *b1,
                               const int b_off1, const int ldb1, const float beta1,
-                              __global float *c1, const int c_off1, const int ldc1)
+                              __global float *c1, const int c_off1, const int ldc1,
+                              const int grid_mn)
 {
     const int t = get_global_id(0);
     int m0, n0;
     if (t < tiles0) {
-        tile_at(t, M0, N0, &m0, &n0);
+        tile_at(t, grid_mn, M0, N0, &m0, &n0);
         outer_tile(1, m0, n0, M0, N0, K0, alpha0, a0 + a_off0, lda0, b0 + b_off0, ldb0, beta0,
-                   c0 + c_off0, ldc0);
+                   c0 + c_off0, ldc0, 0, -1);
     } else {
-        tile_at(t - tiles0, M1, N1, &m0, &n0);
+        tile_at(t - tiles0, grid_mn, M1, N1, &m0, &n0);
         if (m0 < M1 && n0 < N1) /* past the last tile: the range is rounded up */
             outer_tile(0, m0, n0, M1, N1, K1, alpha1, a1 + a_off1, lda1, b1 + b_off1, ldb1,
-                       beta1, c1 + c_off1, ldc1);
+                       beta1, c1 + c_off1, ldc1, 0, -1);
     }
 }
 #endif
-#endif
 
-#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_dot)
-__kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
-                       __global const float *a, const int a_off, const int lda,
-                       __global const float *b, const int b_off, const int ldb,
-                       const float beta, __global float *c, const int c_off, const int ldc
-                       BIAS_PARAMS)
+/* gemm_dot's work for the tile at (m0, n0), with or without the bias as a
+ * constant argument: a runtime test among the stores made the kernel 10%
+ * slower at 256×128×256. a, b and c point at the matrices' first elements. */
+static inline __attribute__((always_inline)) void
+dot_tile(const int with_bias, const int m0, const int n0, const int M, const int N, const int K,
+         const float alpha, __global const float *a, const int lda, __global const float *b,
+         const int ldb, const float beta, __global float *c, const int ldc, TILE_BIAS_PARAMS)
 {
-#if GRID_MN
-    const int m0 = get_global_id(0) * DM, n0 = get_global_id(1) * DN;
-#else
-    const int n0 = get_global_id(0) * DN, m0 = get_global_id(1) * DM;
-#endif
-    if (m0 >= M || n0 >= N)
-        return;
-    a += a_off;
-    b += b_off;
     /* Edge tiles clamp their row indices to the last valid row, so loads
      * stay in bounds without branches; the duplicates are not stored. */
     __global const float *ar[DM], *br[DN];
@@ -436,10 +407,9 @@ __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
             for (int j = 0; j < DN; j++)
                 s[i * DN + j] = fma(ar[i][k], br[j][k], s[i * DN + j]);
 
-    c += c_off + m0 * ldc + n0;
-#if BIAS
-    bias += bias_off + n0;
-#endif
+    c += m0 * ldc + n0;
+    if (with_bias)
+        bias += bias_off + n0;
     /* The common case without per-element bounds or beta checks. (An if/else
      * rather than an early return: PoCL keeps values live across a
      * mid-kernel return in per-work-item memory.) */
@@ -449,9 +419,8 @@ __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
             #pragma unroll
             for (int j = 0; j < DN; j++) {
                 float r = alpha * s[i * DN + j];
-#if BIAS
-                r += bias[j];
-#endif
+                if (with_bias)
+                    r += bias[j];
                 c[i * ldc + j] = r;
             }
     } else {
@@ -462,39 +431,43 @@ __kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
             #pragma unroll
             for (int j = 0; j < DN; j++)
                 if (m0 + i < M && n0 + j < N)
-                    store_c(c + i * ldc + j, alpha, s[i * DN + j], beta, BIAS_AT(bias[j]));
+                    store_c(c + i * ldc + j, alpha, s[i * DN + j], beta,
+                            with_bias ? bias[j] : -0.0f);
+    }
+}
+
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_dot)
+__kernel void gemm_dot(const int M, const int N, const int K, const float alpha,
+                       __global const float *a, const int a_off, const int lda,
+                       __global const float *b, const int b_off, const int ldb,
+                       const float beta, __global float *c, const int c_off, const int ldc,
+                       BIAS_PARAMS, const int grid_mn)
+{
+    const int g0 = get_global_id(0), g1 = get_global_id(1);
+    const int m0 = (grid_mn ? g0 : g1) * DM, n0 = (grid_mn ? g1 : g0) * DN;
+    a += a_off;
+    b += b_off;
+    c += c_off;
+    if (m0 < M && n0 < N) {
+        if (bias_off >= 0)
+            dot_tile(1, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+        else
+            dot_tile(0, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
     }
 }
 #endif
 
-/* The general fallback: a 4×4 scalar tile, any transposes. */
-#if TRANS_A
-#define A_AT(m, k) a[(k) * lda + (m)]
-#else
-#define A_AT(m, k) a[(m) * lda + (k)]
-#endif
-#if TRANS_B
-#define B_AT(k, n) b[(n) * ldb + (k)]
-#else
-#define B_AT(k, n) b[(k) * ldb + (n)]
-#endif
+/* The general fallback: a 4×4 scalar tile, any transposes (constant
+ * arguments of the inlined tile code, as in outer_tile). */
 #define GM 4
 #define GN 4
 
-#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_general)
-__kernel void gemm_general(const int M, const int N, const int K, const float alpha,
-                           __global const float *a, const int a_off, const int lda,
-                           __global const float *b, const int b_off, const int ldb,
-                           const float beta, __global float *c, const int c_off, const int ldc
-                           BIAS_PARAMS)
+static inline __attribute__((always_inline)) void
+general_tile(const int trans_a, const int trans_b, const int m0, const int n0, const int M,
+             const int N, const int K, const float alpha, __global const float *a,
+             const int lda, __global const float *b, const int ldb, const float beta,
+             __global float *c, const int ldc, TILE_BIAS_PARAMS)
 {
-    const int n0 = get_global_id(0) * GN;
-    const int m0 = get_global_id(1) * GM;
-    if (m0 >= M || n0 >= N)
-        return;
-    a += a_off;
-    b += b_off;
-    c += c_off;
     float acc[GM][GN];
     #pragma unroll
     for (int i = 0; i < GM; i++)
@@ -514,27 +487,54 @@ __kernel void gemm_general(const int M, const int N, const int K, const float al
         float av[GM], bv[GN];
         #pragma unroll
         for (int i = 0; i < GM; i++)
-            av[i] = A_AT(mi[i], k);
+            av[i] = trans_a ? a[k * lda + mi[i]] : a[mi[i] * lda + k];
         #pragma unroll
         for (int j = 0; j < GN; j++)
-            bv[j] = B_AT(k, nj[j]);
+            bv[j] = trans_b ? b[nj[j] * ldb + k] : b[k * ldb + nj[j]];
         #pragma unroll
         for (int i = 0; i < GM; i++)
             #pragma unroll
             for (int j = 0; j < GN; j++)
                 acc[i][j] = fma(av[i], bv[j], acc[i][j]);
     }
-#if BIAS
     float bn[GN];
     #pragma unroll
     for (int j = 0; j < GN; j++)
-        bn[j] = bias[bias_off + nj[j]];
-#endif
+        bn[j] = -0.0f;
+    if (bias_off >= 0) {
+        #pragma unroll
+        for (int j = 0; j < GN; j++)
+            bn[j] = bias[bias_off + nj[j]];
+    }
     #pragma unroll
     for (int i = 0; i < GM; i++)
         #pragma unroll
         for (int j = 0; j < GN; j++)
             if (m0 + i < M && n0 + j < N)
-                store_c(c + (m0 + i) * ldc + n0 + j, alpha, acc[i][j], beta, BIAS_AT(bn[j]));
+                store_c(c + (m0 + i) * ldc + n0 + j, alpha, acc[i][j], beta, bn[j]);
+}
+
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gemm_general)
+__kernel void gemm_general(const int M, const int N, const int K, const float alpha,
+                           __global const float *a, const int a_off, const int lda,
+                           __global const float *b, const int b_off, const int ldb,
+                           const float beta, __global float *c, const int c_off, const int ldc,
+                           BIAS_PARAMS, const int trans_a, const int trans_b)
+{
+    const int n0 = get_global_id(0) * GN;
+    const int m0 = get_global_id(1) * GM;
+    if (m0 >= M || n0 >= N)
+        return;
+    a += a_off;
+    b += b_off;
+    c += c_off;
+    if (trans_a && trans_b)
+        general_tile(1, 1, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+    else if (trans_a)
+        general_tile(1, 0, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+    else if (trans_b)
+        general_tile(0, 1, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+    else
+        general_tile(0, 0, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
 }
 #endif

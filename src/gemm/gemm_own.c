@@ -108,6 +108,12 @@ static void pick_local(const clnn_context *ctx, cl_kernel kernel, const clnn__ge
     local[1] = l1;
 }
 
+/* gemm_outer's and gemm_outer_pair's build options: the tile. */
+static void outer_options(const clnn__gemm_own_params *p, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DRM=%d -DVW=%d -DNV=%d", p->rm, p->vw, p->nv);
+}
+
 clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
                                 const clnn__gemm_own_params *p)
 {
@@ -118,30 +124,25 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
                           p->rm, p->vw, p->nv, p->dm, p->dn, p->dvw);
     const own_kernel which = pick_kernel(g, p);
     const char *name = kernel_names[which];
-    /* Each kernel gets only the options it reads, so one program serves
-     * every call with the same specialisation. */
-    char options[160];
+    /* Each kernel gets only the options it reads (gemm_outer and its pair
+     * the same), so one program serves every call with the same tiles. */
+    char options[96];
     size_t tile_m, tile_n;
-    bool grid_mn;
-    const int bias = g->bias != NULL;
+    int grid_mn;
     if (which == OWN_OUTER) {
         grid_mn = p->outer_grid == CLNN__GRID_M;
-        snprintf(options, sizeof options,
-                 "-DTRANS_A=%d -DRM=%d -DVW=%d -DNV=%d -DGRID_MN=%d -DBIAS=%d", g->trans_a, p->rm,
-                 p->vw, p->nv, grid_mn, bias);
+        outer_options(p, options, sizeof options);
         tile_m = (size_t)p->rm;
         tile_n = (size_t)(p->vw * p->nv);
     } else if (which == OWN_DOT) {
         grid_mn = p->dot_grid == CLNN__GRID_M;
-        snprintf(options, sizeof options, "-DDM=%d -DDN=%d -DDVW=%d -DGRID_MN=%d -DBIAS=%d",
-                 p->dm, p->dn, p->dvw, grid_mn, bias);
+        snprintf(options, sizeof options, "-DDM=%d -DDN=%d -DDVW=%d", p->dm, p->dn, p->dvw);
         tile_m = (size_t)p->dm;
         tile_n = (size_t)p->dn;
     } else {
-        snprintf(options, sizeof options, "-DTRANS_A=%d -DTRANS_B=%d -DBIAS=%d", g->trans_a,
-                 g->trans_b, bias);
+        options[0] = '\0';
         tile_m = tile_n = 4; /* GM, GN in kernels/gemm.cl */
-        grid_mn = false;
+        grid_mn = 0;
     }
     cl_kernel kernel;
     clnn_status st = clnn__kernel(ctx, "gemm", options, name, &kernel);
@@ -155,14 +156,22 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
         pick_local(ctx, kernel, p, global, local);
     int M = (int)g->m, N = (int)g->n, K = (int)g->k;
     int a_off = (int)g->a_off, lda = (int)g->lda, b_off = (int)g->b_off, ldb = (int)g->ldb;
-    int c_off = (int)g->c_off, ldc = (int)g->ldc, bias_off = (int)g->bias_off;
-    /* The bias arguments exist only in BIAS=1 kernels. */
+    int c_off = (int)g->c_off, ldc = (int)g->ldc;
+    /* A negative bias offset means no bias (the kernels never read it). */
+    int bias_off = g->bias ? (int)g->bias_off : -1;
+    cl_mem bias = g->bias;
+    int trans_a = g->trans_a, trans_b = g->trans_b;
+    /* After the bias: gemm_outer (trans_a, grid_mn), gemm_dot (grid_mn),
+     * gemm_general (trans_a, trans_b). */
+    int tail0 = which == OWN_DOT ? grid_mn : trans_a;
+    int tail1 = which == OWN_OUTER ? grid_mn : trans_b;
     const clnn__arg args[] = {
         CLNN__ARG(M),     CLNN__ARG(N),     CLNN__ARG(K),      CLNN__ARG(g->alpha),
         CLNN__ARG(g->a),  CLNN__ARG(a_off), CLNN__ARG(lda),    CLNN__ARG(g->b),
         CLNN__ARG(b_off), CLNN__ARG(ldb),   CLNN__ARG(g->beta), CLNN__ARG(g->c),
-        CLNN__ARG(c_off), CLNN__ARG(ldc),   CLNN__ARG(g->bias), CLNN__ARG(bias_off)};
-    const size_t nargs = CLNN__ARRAY_LEN(args) - (bias ? 0 : 2);
+        CLNN__ARG(c_off), CLNN__ARG(ldc),   CLNN__ARG(bias),   CLNN__ARG(bias_off),
+        CLNN__ARG(tail0), CLNN__ARG(tail1)};
+    const size_t nargs = CLNN__ARRAY_LEN(args) - (which == OWN_DOT ? 1 : 0);
     return clnn__launch(ctx, kernel, name, 2, global, local[0] ? local : NULL, args, nargs);
 }
 
@@ -180,9 +189,8 @@ clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g
 {
     if (!clnn__gemm_own_pairable(g0, p, g1, p))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "GEMM pair does not fit gemm_outer_pair");
-    char options[128];
-    snprintf(options, sizeof options, "-DPAIR=1 -DRM=%d -DVW=%d -DNV=%d -DGRID_MN=%d", p->rm,
-             p->vw, p->nv, p->outer_grid == CLNN__GRID_M);
+    char options[96];
+    outer_options(p, options, sizeof options);
     cl_kernel kernel;
     clnn_status st = clnn__kernel(ctx, "gemm", options, "gemm_outer_pair", &kernel);
     if (st != CLNN_OK)
@@ -194,7 +202,7 @@ clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g
     size_t global[2] = {tiles0 + tiles1, 1}, local[2] = {0, 1};
     if (p->local0)
         pick_local(ctx, kernel, p, global, local);
-    int t0 = (int)tiles0;
+    int t0 = (int)tiles0, grid_mn = p->outer_grid == CLNN__GRID_M;
     int M0 = (int)g0->m, N0 = (int)g0->n, K0 = (int)g0->k;
     int a_off0 = (int)g0->a_off, lda0 = (int)g0->lda, b_off0 = (int)g0->b_off;
     int ldb0 = (int)g0->ldb, c_off0 = (int)g0->c_off, ldc0 = (int)g0->ldc;
@@ -209,7 +217,7 @@ clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g
         CLNN__ARG(N1),        CLNN__ARG(K1),     CLNN__ARG(g1->alpha), CLNN__ARG(g1->a),
         CLNN__ARG(a_off1),    CLNN__ARG(lda1),   CLNN__ARG(g1->b),  CLNN__ARG(b_off1),
         CLNN__ARG(ldb1),      CLNN__ARG(g1->beta), CLNN__ARG(g1->c), CLNN__ARG(c_off1),
-        CLNN__ARG(ldc1)};
+        CLNN__ARG(ldc1),      CLNN__ARG(grid_mn)};
     return clnn__launch(ctx, kernel, "gemm_outer_pair", 1, global, local[0] ? local : NULL, args,
                         CLNN__ARRAY_LEN(args));
 }
