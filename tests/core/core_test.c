@@ -172,6 +172,25 @@ float *core_read_grad(clnn_net *net, const char *name)
     return read_any(net, name, true);
 }
 
+float *core_read_all(clnn_net *net, bool grads, bool trainable_only, size_t *count)
+{
+    float *all = NULL;
+    *count = 0;
+    for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
+        clnn_tensor_info info;
+        ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
+        if (info.dtype != CLNN_DTYPE_F32 || ((grads || trainable_only) && !info.trainable))
+            continue;
+        all = realloc(all, (*count + info.numel) * sizeof *all);
+        ck_assert_ptr_nonnull(all);
+        size_t bytes = info.numel * sizeof *all;
+        ck_assert_clnn_ok(grads ? clnn_net_grad_read(net, t, all + *count, bytes)
+                                : clnn_net_tensor_read(net, t, all + *count, bytes));
+        *count += info.numel;
+    }
+    return all;
+}
+
 char *core_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

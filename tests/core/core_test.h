@@ -82,6 +82,10 @@ void core_copy_to_ref(clnn_net *net, ref_net *ref);
 /* Read a float tensor or gradient of the device net into a fresh array. */
 float *core_read(clnn_net *net, const char *name);
 float *core_read_grad(clnn_net *net, const char *name);
+/* Every float tensor (trainable_only: only the parameters), or with grads
+ * every parameter's gradient, in state-dict order, into one fresh array of
+ * *count floats. */
+float *core_read_all(clnn_net *net, bool grads, bool trainable_only, size_t *count);
 
 /* --------------------------------------------------------------- running */
 

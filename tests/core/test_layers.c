@@ -216,27 +216,6 @@ START_TEST(test_row_padding_keeps_every_bit)
 }
 END_TEST
 
-/* Every float tensor (or its gradient) of a net, in state-dict order, into
- * one fresh array. */
-static float *read_all(clnn_net *net, bool grads, size_t *n)
-{
-    float *all = NULL;
-    *n = 0;
-    for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
-        clnn_tensor_info info;
-        ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
-        if (info.dtype != CLNN_DTYPE_F32 || (grads && !info.trainable))
-            continue;
-        all = realloc(all, (*n + info.numel) * sizeof *all);
-        ck_assert_ptr_nonnull(all);
-        size_t bytes = info.numel * sizeof *all;
-        ck_assert_clnn_ok(grads ? clnn_net_grad_read(net, t, all + *n, bytes)
-                                : clnn_net_tensor_read(net, t, all + *n, bytes));
-        *n += info.numel;
-    }
-    return all;
-}
-
 static void check_close_to(const char *what, const float *a, const float *b, size_t n,
                            double floor, double tol)
 {
@@ -275,7 +254,8 @@ START_TEST(test_weight_layouts_agree)
     }
     ck_assert_int_eq(unsetenv("CLNN_TRANSPOSED_WEIGHTS"), 0);
     size_t n, m;
-    float *a = read_all(nets[0], false, &n), *b = read_all(nets[1], false, &m);
+    float *a = core_read_all(nets[0], false, false, &n);
+    float *b = core_read_all(nets[1], false, false, &m);
     ck_assert_uint_eq(n, m);
     ck_assert_mem_eq(a, b, n * sizeof *a);
     free(a), free(b);
@@ -290,10 +270,12 @@ START_TEST(test_weight_layouts_agree)
         for (int k = 0; k < 2; k++)
             ck_assert_clnn_ok(clnn_net_train_batch(nets[k], x, labels, rows));
     }
-    a = read_all(nets[0], false, &n), b = read_all(nets[1], false, &m);
+    a = core_read_all(nets[0], false, false, &n);
+    b = core_read_all(nets[1], false, false, &m);
     check_close_to("tensors trained in the two layouts", a, b, n, 1.0, 1e-4);
     free(a), free(b);
-    a = read_all(nets[0], true, &n), b = read_all(nets[1], true, &m);
+    a = core_read_all(nets[0], true, false, &n);
+    b = core_read_all(nets[1], true, false, &m);
     check_close_to("gradients in the two layouts", a, b, n, 1e-2, 1e-3);
     free(a), free(b);
 
@@ -310,12 +292,14 @@ START_TEST(test_weight_layouts_agree)
     core_fill_labels(labels, rows, 5, &r);
     for (int k = 0; k < 2; k++) {
         clnn_net *own = nets[k], *other = nets[3 - k];
-        float *before = read_all(own, false, &n), *loaded = read_all(other, false, &m);
+        float *before = core_read_all(own, false, false, &n);
+        float *loaded = core_read_all(other, false, false, &m);
         ck_assert_uint_eq(n, m);
         ck_assert_mem_eq(before, loaded, n * sizeof *before);
         ck_assert_clnn_ok(clnn_net_train_batch(own, x, labels, rows));
         ck_assert_clnn_ok(clnn_net_train_batch(other, x, labels, rows));
-        a = read_all(own, false, &n), b = read_all(other, false, &m);
+        a = core_read_all(own, false, false, &n);
+        b = core_read_all(other, false, false, &m);
         for (size_t i = 0; i < n; i++) {
             a[i] -= before[i];
             b[i] -= before[i];

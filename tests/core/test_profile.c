@@ -44,26 +44,6 @@ static const clnn_profile_entry *entry(clnn_context *ctx, const char *scope, con
     return NULL;
 }
 
-/* Every trainable tensor's values (or gradients), concatenated. */
-static float *trainables(clnn_net *net, bool grads, size_t *count)
-{
-    float *all = NULL;
-    *count = 0;
-    for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
-        clnn_tensor_info info;
-        ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
-        if (!info.trainable)
-            continue;
-        all = realloc(all, (*count + info.numel) * sizeof *all);
-        ck_assert_ptr_nonnull(all);
-        size_t bytes = info.numel * sizeof *all;
-        ck_assert_clnn_ok(grads ? clnn_net_grad_read(net, t, all + *count, bytes)
-                                : clnn_net_tensor_read(net, t, all + *count, bytes));
-        *count += info.numel;
-    }
-    return all;
-}
-
 START_TEST(test_replay_reruns_the_recorded_launch)
 {
     clnn_context *ctx = profiling_context(core_backends[_i]);
@@ -81,13 +61,14 @@ START_TEST(test_replay_reruns_the_recorded_launch)
     ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
 
     size_t n, m;
-    float *before = trainables(net, false, &n), *grad = trainables(net, true, &m);
+    float *before = core_read_all(net, false, true, &n);
+    float *grad = core_read_all(net, true, true, &m);
     ck_assert_uint_eq(n, m);
     double ms = 0.0;
     ck_assert_clnn_ok(clnn_context_profile_replay(ctx, entry(ctx, "optimizer", "sgd_step"), 1,
                                                   &ms));
     ck_assert(ms > 0.0);
-    float *after = trainables(net, false, &m);
+    float *after = core_read_all(net, false, true, &m);
     double *want = malloc(n * sizeof *want);
     ck_assert_ptr_nonnull(want);
     for (size_t i = 0; i < n; i++)
