@@ -73,10 +73,15 @@ clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
 {
     *done = false;
     clnn__gemm_own_params p0, p1;
-    /* Empty or oversized products go one by one: clnn__gemm handles them. */
+    /* Empty or oversized products go one by one: clnn__gemm handles them.
+     * Both run with g0's parameters, even where tuning gave g1 others (a
+     * tuner times shapes alone, and apart they had other tile orders at
+     * every small layer of the reference network): gemm_outer's elements do
+     * not depend on its tile, so the bits are those of two launches, and
+     * the launch saved is worth more here than g1's own tile. */
     if (g0->m == 0 || g0->n == 0 || g1->m == 0 || g1->n == 0 || too_big(g0) || too_big(g1) ||
         !own_params(ctx, g0, &p0) || !own_params(ctx, g1, &p1) ||
-        !clnn__gemm_own_pairable(g0, &p0, g1, &p1))
+        !clnn__gemm_own_pairable(g0, &p0, g1, &p0))
         return CLNN_OK;
     double flops = 0.0, bytes = 0.0;
     const clnn__gemm_args *g[2] = {g0, g1};

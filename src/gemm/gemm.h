@@ -28,8 +28,9 @@ typedef struct clnn__gemm_args {
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *args);
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *args);
 /* g0 = Aᵀ·B and g1 = A·B (a dense layer's weight and input gradients) in one
- * launch, when the own kernels run both with one tile (*done = true);
- * otherwise nothing is launched and the caller runs them one by one. */
+ * launch, when the own kernels run both, with g0's parameters (*done =
+ * true); otherwise nothing is launched and the caller runs them one by
+ * one. The results are those of two launches, bit for bit. */
 clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
                             const clnn__gemm_args *g1, bool *done);
 /* C += bias over rows as its own launch, for backends that cannot fuse it. */

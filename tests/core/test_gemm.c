@@ -24,6 +24,7 @@
  * which is how the separate add rounds. */
 #include "core_test.h"
 #include "gemm/gemm.h"
+#include "gemm/gemm_own.h"
 #include "reference.h"
 
 #include <stdlib.h>
@@ -271,8 +272,10 @@ END_TEST
 
 /* A dense layer's backward, dW = dYᵀ·X and dX = dY·W, as one own-kernel
  * launch (clnn__gemm_pair): within GEMM_TOL of the double reference, and
- * bitwise what the two separate launches give. Shapes: the reference
- * network's two backward pairs and odd ones with edge tiles. */
+ * bitwise what the two separate launches give, dX also when run alone with
+ * another tile and tile order (the pair runs dX with dW's parameters, which
+ * tuning may have made differ from dX's). Shapes: the reference network's
+ * two backward pairs and odd ones with edge tiles. */
 START_TEST(test_gemm_pair_matches_separate)
 {
     static const shape sh[] = {{64, 128, 256}, {256, 10, 128}, {37, 9, 45}, {17, 33, 250}};
@@ -318,6 +321,17 @@ START_TEST(test_gemm_pair_matches_separate)
     ck_assert_clnn_ok(clnn__gemm(ctx, &dx));
     ck_assert_clnn_ok(clnn__buffer_read(ctx, m[3], 0, n[0] * sizeof(float), sep[0]));
     ck_assert_clnn_ok(clnn__buffer_read(ctx, m[4], 0, n[1] * sizeof(float), sep[1]));
+    clnn__gemm_own_params other;
+    clnn__gemm_own_default_params(ctx, &other);
+    other.rm = 4, other.vw = 4, other.nv = 1;
+    other.outer_grid = other.outer_grid == CLNN__GRID_M ? CLNN__GRID_N : CLNN__GRID_M;
+    float *retiled = malloc(n[1] * sizeof *retiled);
+    ck_assert_ptr_nonnull(retiled);
+    ck_assert_clnn_ok(clnn__gemm_own_with(ctx, &dx, &other));
+    ck_assert_clnn_ok(clnn__buffer_read(ctx, m[4], 0, n[1] * sizeof(float), retiled));
+    ck_assert_str_eq(clnn__gemm_own_kernel_for(&dx, &other), "gemm_outer");
+    ck_assert_mem_eq(retiled, got[1], n[1] * sizeof *retiled);
+    free(retiled);
 
     double *ddy = malloc(rows * out * sizeof *ddy), *dxv = malloc(rows * in * sizeof *dxv);
     double *dwv = malloc(out * in * sizeof *dwv);
