@@ -27,7 +27,7 @@ typedef struct tune_shape {
     size_t batch, layer;
     const char *op;
     /* Forward shapes run with a bias, as the dense layer issues them: the
-     * own kernels then take their BIAS=1 variant and CLBlast a bias_add
+     * own kernels then add it as they store and CLBlast takes a bias_add
      * launch, and both are checked and timed that way. */
     bool with_bias;
     cl_mem a, b, c, bias;
