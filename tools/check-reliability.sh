@@ -13,6 +13,9 @@
 #             out-of-bounds access, data race or API error (suite oclgrind)
 #   tsan      the concurrency tests (two networks in two threads; replicas
 #             joined by an allreduce) built with ThreadSanitizer in build-tsan/
+#   progcache the device tests with the on-disk program cache on (the default
+#             on drivers other than PoCL) in an empty folder, twice: the first
+#             pass compiles and stores every binary, the second loads them
 #
 # Every step runs even when an earlier one failed; the script then exits 1
 # and lists the failed steps. Installs what it needs with
@@ -24,12 +27,12 @@ cd "$root"
 
 steps=("$@")
 if ((${#steps[@]} == 0)); then
-    steps=(fuzz asan valgrind oclgrind tsan)
+    steps=(fuzz asan valgrind oclgrind tsan progcache)
 fi
 for s in "${steps[@]}"; do
     case "$s" in
-        fuzz | asan | valgrind | oclgrind | tsan) ;;
-        -h | --help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        fuzz | asan | valgrind | oclgrind | tsan | progcache) ;;
+        -h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "check-reliability.sh: unknown step '$s' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -81,6 +84,18 @@ step_tsan() {
         meson test -C build-tsan --print-errorlogs reliability-threads parallel-replicas
 }
 
+step_progcache() {
+    local dir rc=0
+    dir=$(mktemp -d)
+    for pass in store load; do
+        echo "-- $pass"
+        CLNN_PROGRAM_CACHE=1 CLNN_CACHE_DIR="$dir" \
+            meson test -C build --print-errorlogs --suite core --suite torch || rc=1
+    done
+    rm -rf "$dir"
+    return "$rc"
+}
+
 failed=()
 summary=()
 for s in "${steps[@]}"; do
@@ -92,6 +107,7 @@ for s in "${steps[@]}"; do
         valgrind) echo "== valgrind: host-side tests under memcheck" ;;
         oclgrind) echo "== oclgrind: every kernel on Oclgrind's simulated device" ;;
         tsan) echo "== tsan: concurrent training under ThreadSanitizer (build-tsan)" ;;
+        progcache) echo "== progcache: device tests storing, then loading program binaries" ;;
     esac
     echo "=================================================================="
     start=$SECONDS

@@ -19,7 +19,6 @@ struct clnn__program_entry {
     char *source;
     char *options;
     cl_program program;
-    char *cache_key; /* binary to store when the context is freed */
     kernel_entry *kernels;
     clnn__program_entry *next;
 };
@@ -27,9 +26,8 @@ struct clnn__program_entry {
 /* Every program is prefixed by kernels/common.cl (OpenCL C has no #include
  * for in-memory sources). */
 static clnn_status build(clnn_context *ctx, const char *source, const char *options,
-                         cl_program *out, char **cache_key)
+                         cl_program *out)
 {
-    *cache_key = NULL;
     const char *common, *text;
     size_t common_len, text_len;
     char *common_owned, *text_owned;
@@ -81,13 +79,12 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
     clnn__log(CLNN_LOG_DEBUG, "building kernels/%s.cl with '%s'", source, full);
     err = clnn__fault_hit("clBuildProgram") ? CL_BUILD_PROGRAM_FAILURE
                                             : clBuildProgram(prog, 1, &ctx->device, full, NULL, NULL);
-    /* The binary is stored when the context is freed, not on the way to the
-     * first training step: handing it out cost PoCL another compile of the
-     * kernel (first-step latency 5.8 s instead of 4.0 when stored here). */
-    if (err == CL_SUCCESS)
-        *cache_key = key;
-    else
-        free(key);
+    /* Stored straight away: at clnn_context_free the process may be exiting
+     * (an atexit handler), when PoCL, compiling the binary it hands out,
+     * crashed in LLVM's already destroyed state. */
+    if (err == CL_SUCCESS && key)
+        clnn__program_cache_store(ctx, key, prog);
+    free(key);
     if (err != CL_SUCCESS) {
         size_t log_len = 0;
         clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);
@@ -130,8 +127,7 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
     clnn__program_entry *e = find_program(ctx, source, options);
     if (!e) {
         cl_program prog;
-        char *key;
-        clnn_status st = build(ctx, source, options, &prog, &key);
+        clnn_status st = build(ctx, source, options, &prog);
         if (st != CLNN_OK)
             return st;
         e = clnn__calloc(1, sizeof *e);
@@ -140,7 +136,6 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
             free(e);
             free(s);
             free(o);
-            free(key);
             clReleaseProgram(prog);
             clnn__live_add(CLNN__LIVE_PROGRAM, -1);
             return CLNN_ERR_OUT_OF_MEMORY;
@@ -148,7 +143,6 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
         e->source = s;
         e->options = o;
         e->program = prog;
-        e->cache_key = key;
         e->next = ctx->programs;
         ctx->programs = e;
     }
@@ -223,9 +217,6 @@ void clnn__programs_release(clnn_context *ctx)
             free(k);
             k = kn;
         }
-        if (e->cache_key)
-            clnn__program_cache_store(ctx, e->cache_key, e->program);
-        free(e->cache_key);
         clReleaseProgram(e->program);
         clnn__live_add(CLNN__LIVE_PROGRAM, -1);
         free(e->source);

@@ -4,12 +4,11 @@
  * or a stale file is never loaded.
  * Drivers that cache compiled kernels themselves (PoCL) are left to it
  * unless CLNN_PROGRAM_CACHE=1: there a warm build from source costs ~16 ms
- * per program (about 90 ms per start for the reference network, against
+ * per program (90–115 ms per start for the reference network, against
  * 10 ms from binaries), but handing out a binary costs PoCL a compile of
- * each kernel in the program (+2 s once for the reference network, at the
- * end of the first run: programs hold one kernel each and binaries are
- * taken when the context is freed, see program.c). CLNN_PROGRAM_CACHE=0
- * turns the cache off everywhere. */
+ * each kernel in the program (+2 s once for the reference network, with
+ * programs of one kernel each, see program.c). CLNN_PROGRAM_CACHE=0 turns
+ * the cache off everywhere. */
 #include "runtime/program_cache.h"
 
 #include <errno.h>
