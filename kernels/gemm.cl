@@ -45,7 +45,8 @@
  * the one a separate bias_add after the GEMM gives. bias_off < 0 means no
  * bias: bias is never read (it may be NULL) and -0.0f is added instead,
  * which leaves every float as it is (+0.0f would turn -0 into +0), so the
- * stores need no branch.
+ * stores need no branch (gemm_dot, whose stores weigh more, inlines a copy
+ * of its tile code without the add instead).
  *
  * Transposes and the tile order select between copies of the tile code
  * inlined with constant arguments, once per launch, outside every loop. */
