@@ -34,12 +34,20 @@ void clnn__replay_record(clnn_context *ctx, const char *kernel_name, cl_kernel k
     const char *scope = clnn__profile_intern(ctx, ctx->profile_scope ? ctx->profile_scope
                                                                      : "other");
     const char *name = clnn__profile_intern(ctx, kernel_name);
-    if (!scope || !name || nargs > MAX_ARGS || dims > 3)
-        return;
     clnn__replay *r = NULL;
     for (size_t i = 0; i < ctx->nreplays && !r; i++)
         if (ctx->replays[i].scope == scope && ctx->replays[i].kernel == name)
             r = &ctx->replays[i];
+    bool keepable = scope && name && nargs <= MAX_ARGS && dims <= 3;
+    for (size_t i = 0; i < nargs && keepable; i++)
+        keepable = !args[i].value || args[i].size <= MAX_ARG_BYTES;
+    if (!keepable) {
+        /* No record, and none of an earlier launch either: replaying that
+         * one would not be this launch. */
+        if (r)
+            *r = ctx->replays[--ctx->nreplays];
+        return;
+    }
     if (!r) {
         if (ctx->nreplays == ctx->replays_cap) {
             size_t cap = ctx->replays_cap ? 2 * ctx->replays_cap : 32;
@@ -60,10 +68,6 @@ void clnn__replay_record(clnn_context *ctx, const char *kernel_name, cl_kernel k
     for (size_t i = 0; i < nargs; i++) {
         r->size[i] = args[i].size;
         r->local_mem[i] = args[i].value == NULL;
-        if (args[i].value && args[i].size > MAX_ARG_BYTES) {
-            ctx->nreplays--; /* cannot be kept by value: no record */
-            return;
-        }
         if (args[i].value)
             memcpy(r->value[i], args[i].value, args[i].size);
     }
