@@ -2,6 +2,7 @@
 #include "runtime/runtime.h"
 
 #include "gemm/gemm.h"
+#include "runtime/program_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,8 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
         free(devs);
         st = clnn_device_get_info(index, &ctx->info);
     }
+    if (st == CLNN_OK)
+        ctx->program_cache = clnn__program_cache_enabled(ctx);
     cl_int err = CL_SUCCESS;
     if (st == CLNN_OK) {
         cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,

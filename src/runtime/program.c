@@ -46,7 +46,7 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
     char full[2048];
     snprintf(full, sizeof full, "-cl-std=CL1.2 %s %s", options ? options : "",
              extra ? extra : "");
-    char *key = clnn__program_cache_enabled(ctx) && !ctx->transient_programs
+    char *key = ctx->program_cache && !ctx->transient_programs
                     ? clnn__program_cache_key(ctx, source, full, strings, lengths, 2)
                     : NULL;
     cl_program prog = key ? clnn__program_cache_load(ctx, key) : NULL;
@@ -126,7 +126,7 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
 {
     clnn__program_entry *e = find_program(ctx, source, options);
     if (!e) {
-        cl_program prog;
+        cl_program prog = NULL;
         clnn_status st = build(ctx, source, options, &prog);
         if (st != CLNN_OK)
             return st;
@@ -189,17 +189,18 @@ clnn_status clnn__kernel(clnn_context *ctx, const char *source, const char *opti
      * kernel of the program: with whole files (up to 7 kernels) the first
      * step of a first run of the reference network took 8.3 s, with one
      * kernel per program 5.8 s (4.1 s without the cache). */
-    char *one = NULL;
-    if (clnn__program_cache_enabled(ctx)) {
-        if (asprintf(&one, "%s -DCLNN_ONLY -DCLNN_ONLY_%s", options, kernel_name) < 0)
-            return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "out of host memory building %s",
-                              kernel_name);
+    char one[512];
+    if (ctx->program_cache) {
+        int n = snprintf(one, sizeof one, "%s -DCLNN_ONLY -DCLNN_ONLY_%s", options, kernel_name);
+        if (n < 0 || (size_t)n >= sizeof one)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "build options of kernel %s too long (%d characters)", kernel_name,
+                              n);
         options = one;
     }
     mtx_lock(&ctx->programs_lock);
     clnn_status st = get_kernel(ctx, source, options, kernel_name, out);
     mtx_unlock(&ctx->programs_lock);
-    free(one);
     return st;
 }
 

@@ -122,29 +122,11 @@ cl_program clnn__program_cache_load(clnn_context *ctx, const char *key)
     return prog;
 }
 
-/* Whether the file at path holds key's binary already (another context of
- * this or another process stored it): asking the driver again would cost a
- * compile on PoCL. */
-static bool stored(const char *path, const char *key)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    const size_t mlen = strlen(MAGIC), klen = strlen(key);
-    char head[4096];
-    bool same = mlen + klen + 1 <= sizeof head &&
-                fread(head, 1, mlen + klen + 1, f) == mlen + klen + 1 &&
-                memcmp(head, MAGIC, mlen) == 0 && memcmp(head + mlen, key, klen) == 0 &&
-                head[mlen + klen] == '\n';
-    fclose(f);
-    return same;
-}
-
 void clnn__program_cache_store(clnn_context *ctx, const char *key, cl_program prog)
 {
     char path[4096];
     size_t size = 0;
-    if (!path_for(key, true, path, sizeof path) || stored(path, key) ||
+    if (!path_for(key, true, path, sizeof path) ||
         clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
         size == 0)
         return;

@@ -47,6 +47,9 @@ struct clnn_context {
     /* Profiling: the last launch of each (scope, kernel), see replay.c. */
     clnn__replay *replays;
     size_t nreplays, replays_cap;
+    /* Whether compiled programs go to the on-disk cache (program_cache.c),
+     * decided when the context is made. */
+    bool program_cache;
     /* Programs built while set never reach the on-disk cache (a tuner's
      * candidates: storing a binary costs PoCL a compile). */
     bool transient_programs;
