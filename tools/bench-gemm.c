@@ -485,7 +485,7 @@ static int check_pair(bench *bn, const column *col, size_t set, size_t rows, siz
     problem_init(bn, &p[1], false, false, rows, in, out, v % 3 ? -1.5f : 1.0f, 0.0f, 2 * (v % 2),
                  v % 3, false, rng);
     int failures = 0;
-    if (clnn__gemm_own_pairable(&p[0].g, &col->params, &p[1].g, &col->params)) {
+    if (clnn__gemm_own_pairable(&p[0].g, &p[1].g, &col->params)) {
         reset_c(bn, &p[0]);
         reset_c(bn, &p[1]);
         clnn_status st = clnn__gemm_own_pair_with(bn->ctx, &p[0].g, &p[1].g, &col->params);

@@ -27,6 +27,14 @@ static bool own_params(const clnn_context *ctx, const clnn__gemm_args *g,
     return true;
 }
 
+/* Arithmetic and minimum memory traffic of g, for the profile. */
+static void work(const clnn__gemm_args *g, double *flops, double *bytes)
+{
+    double m = (double)g->m, n = (double)g->n, k = (double)g->k;
+    *flops = 2 * m * n * k;
+    *bytes = sizeof(float) * (m * k + k * n + m * n);
+}
+
 /* The kernels take sizes as int. */
 static bool too_big(const clnn__gemm_args *g)
 {
@@ -41,8 +49,9 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
     if (too_big(g))
         return clnn__fail(CLNN_ERR_UNSUPPORTED, "GEMM of %zu×%zu×%zu exceeds 2^31 elements",
                           g->m, g->n, g->k);
-    double m = (double)g->m, n = (double)g->n, k = (double)g->k;
-    clnn__profile_work(ctx, 2 * m * n * k, sizeof(float) * (m * k + k * n + m * n));
+    double flops, bytes;
+    work(g, &flops, &bytes);
+    clnn__profile_work(ctx, flops, bytes);
     clnn__gemm_own_params p;
     if (own_params(ctx, g, &p))
         return clnn__gemm_own_with(ctx, g, &p);
@@ -72,7 +81,7 @@ clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
                             const clnn__gemm_args *g1, bool *done)
 {
     *done = false;
-    clnn__gemm_own_params p0, p1;
+    clnn__gemm_own_params p0, p1; /* p1: only that g1 runs on the own kernels too */
     /* Empty or oversized products go one by one: clnn__gemm handles them.
      * Both run with g0's parameters, even where tuning gave g1 others (a
      * tuner times shapes alone, and apart they had other tile orders at
@@ -81,15 +90,13 @@ clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
      * the launch saved is worth more here than g1's own tile. */
     if (g0->m == 0 || g0->n == 0 || g1->m == 0 || g1->n == 0 || too_big(g0) || too_big(g1) ||
         !own_params(ctx, g0, &p0) || !own_params(ctx, g1, &p1) ||
-        !clnn__gemm_own_pairable(g0, &p0, g1, &p0))
+        !clnn__gemm_own_pairable(g0, g1, &p0))
         return CLNN_OK;
-    double flops = 0.0, bytes = 0.0;
-    const clnn__gemm_args *g[2] = {g0, g1};
-    for (int i = 0; i < 2; i++) {
-        double m = (double)g[i]->m, n = (double)g[i]->n, k = (double)g[i]->k;
-        flops += 2 * m * n * k;
-        bytes += sizeof(float) * (m * k + k * n + m * n);
-    }
+    double flops, bytes, flops1, bytes1;
+    work(g0, &flops, &bytes);
+    work(g1, &flops1, &bytes1);
+    flops += flops1;
+    bytes += bytes1;
     if (flops > PAIR_MAX_FLOPS)
         return CLNN_OK;
     clnn__profile_work(ctx, flops, bytes);

@@ -175,19 +175,17 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     return clnn__launch(ctx, kernel, name, 2, global, local[0] ? local : NULL, args, nargs);
 }
 
-bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_own_params *p0,
-                              const clnn__gemm_args *g1, const clnn__gemm_own_params *p1)
+bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_args *g1,
+                              const clnn__gemm_own_params *p)
 {
-    return params_ok(p0) && params_ok(p1) && g0->trans_a && !g1->trans_a && !g0->bias &&
-           !g1->bias && pick_kernel(g0, p0) == OWN_OUTER && pick_kernel(g1, p1) == OWN_OUTER &&
-           p0->rm == p1->rm && p0->vw == p1->vw && p0->nv == p1->nv &&
-           p0->outer_grid == p1->outer_grid;
+    return params_ok(p) && g0->trans_a && !g1->trans_a && !g0->bias && !g1->bias &&
+           pick_kernel(g0, p) == OWN_OUTER && pick_kernel(g1, p) == OWN_OUTER;
 }
 
 clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g0,
                                      const clnn__gemm_args *g1, const clnn__gemm_own_params *p)
 {
-    if (!clnn__gemm_own_pairable(g0, p, g1, p))
+    if (!clnn__gemm_own_pairable(g0, g1, p))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "GEMM pair does not fit gemm_outer_pair");
     char options[96];
     outer_options(p, options, sizeof options);

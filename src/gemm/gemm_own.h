@@ -36,10 +36,9 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
                                 const clnn__gemm_own_params *p);
 
 /* Whether g0 = Aᵀ·B and g1 = A·B (no bias) can run as one gemm_outer_pair
- * launch: both take gemm_outer under their parameters, which agree on the
- * tile and its order. */
-bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_own_params *p0,
-                             const clnn__gemm_args *g1, const clnn__gemm_own_params *p1);
+ * launch with parameters p: both take gemm_outer under them. */
+bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_args *g1,
+                             const clnn__gemm_own_params *p);
 
 /* g0 and g1 in one launch with g0's parameters p (work-group sizes included):
  * the same results, to the bit, as two gemm_outer launches. */
