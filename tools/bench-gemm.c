@@ -338,8 +338,7 @@ static size_t network_jobs(job *jobs, size_t cap, const size_t *batches, size_t 
                 else if (o == DX && li > 0)
                     jobs[n++] = (job){b, op_names[o], false, wt, b, in, out};
                 else if (o == DW)
-                    jobs[n++] = wt ? (job){b, op_names[o], true, false, in, out, b}
-                                   : (job){b, op_names[o], true, false, out, in, b};
+                    jobs[n++] = (job){b, op_names[o], true, false, wt ? in : out, wt ? out : in, b};
             }
     return n;
 }

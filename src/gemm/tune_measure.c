@@ -89,11 +89,9 @@ clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn_tune_options *o,
             const size_t out = layers[i].units;
             const bool wt = clnn__spec_weight_transposed(&layers[i], i);
             st = add_shape(tu, &cap, false, !wt, batch, out, in, batch, i, "forward", skip);
-            if (st == CLNN_OK)
-                st = wt ? add_shape(tu, &cap, true, false, in, out, batch, batch, i,
-                                    "grad_weight", skip)
-                        : add_shape(tu, &cap, true, false, out, in, batch, batch, i,
-                                    "grad_weight", skip);
+            if (st == CLNN_OK) /* dW = dYᵀ·X, or dWᵀ = Xᵀ·dY */
+                st = add_shape(tu, &cap, true, false, wt ? in : out, wt ? out : in, batch, batch,
+                               i, "grad_weight", skip);
             if (st == CLNN_OK && i > 0)
                 st = add_shape(tu, &cap, false, wt, batch, in, out, batch, i, "grad_input",
                                skip);

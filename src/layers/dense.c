@@ -4,6 +4,12 @@
 #include "gemm/gemm.h"
 #include "net/net_internal.h"
 
+/* The row stride of W as stored. */
+static size_t weight_ld(const clnn__layer *l)
+{
+    return l->weight_t ? l->out : l->in;
+}
+
 clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows)
 {
     /* The bias rides on the GEMM: added as the own kernels store y, or by
@@ -11,7 +17,7 @@ clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem 
     clnn__gemm_args g = {.trans_a = false, .trans_b = !l->weight_t, .m = rows, .n = l->out,
                          .k = l->in, .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
                          .b = net->params, .b_off = l->weight_off,
-                         .ldb = l->weight_t ? l->out : l->in,
+                         .ldb = weight_ld(l),
                          .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->ld,
                          .bias = net->params, .bias_off = l->bias_off};
     return clnn__gemm(net->ctx, &g);
@@ -33,6 +39,12 @@ static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, siz
                         CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(net->grads), CLNN__ARG(off));
 }
 
+/* A GEMM operand: rows of cols floats, ld apart. */
+typedef struct operand {
+    cl_mem buf;
+    size_t cols, ld;
+} operand;
+
 /* dW = dyᵀ·x, db = Σ_rows dy, dx = dy·W (skipped when dx is NULL: the first
  * layer's input needs no gradient). Gradients overwrite, as after zero_grad.
  * With W stored [in, out], its gradient is stored alike: dWᵀ = xᵀ·dy. */
@@ -40,20 +52,17 @@ clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem
                                  size_t rows, bool need_bias_grad)
 {
     clnn_context *ctx = net->ctx;
-    clnn__gemm_args dw = {.trans_a = true, .trans_b = false, .m = l->out, .n = l->in, .k = rows,
-                          .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
-                          .b = x, .b_off = 0, .ldb = l->ld_in,
-                          .beta = 0.0f, .c = net->grads, .c_off = l->weight_off, .ldc = l->in};
-    if (l->weight_t)
-        dw = (clnn__gemm_args){.trans_a = true, .trans_b = false, .m = l->in, .n = l->out,
-                               .k = rows, .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
-                               .b = dy, .b_off = 0, .ldb = l->ld,
-                               .beta = 0.0f, .c = net->grads, .c_off = l->weight_off,
-                               .ldc = l->out};
+    /* dW = dyᵀ·x, or dWᵀ = xᵀ·dy with W stored [in, out]: pᵀ·q either way. */
+    const operand dy_op = {dy, l->out, l->ld}, x_op = {x, l->in, l->ld_in};
+    const operand p = l->weight_t ? x_op : dy_op, q = l->weight_t ? dy_op : x_op;
+    clnn__gemm_args dw = {.trans_a = true, .trans_b = false, .m = p.cols, .n = q.cols, .k = rows,
+                          .alpha = 1.0f, .a = p.buf, .a_off = 0, .lda = p.ld,
+                          .b = q.buf, .b_off = 0, .ldb = q.ld,
+                          .beta = 0.0f, .c = net->grads, .c_off = l->weight_off, .ldc = q.cols};
     clnn__gemm_args gx = {.trans_a = false, .trans_b = l->weight_t, .m = rows, .n = l->in,
                           .k = l->out, .alpha = 1.0f, .a = dy, .a_off = 0, .lda = l->ld,
                           .b = net->params, .b_off = l->weight_off,
-                          .ldb = l->weight_t ? l->out : l->in,
+                          .ldb = weight_ld(l),
                           .beta = 0.0f, .c = dx, .c_off = 0, .ldc = l->ld_in};
     /* dW and dx in one launch where the GEMM backend can (one fewer
      * command per layer: each costs microseconds on CPU devices). */
