@@ -283,9 +283,9 @@ static clnn_status alloc_zeroed(clnn_net *net, size_t bytes, cl_mem *out)
  * falls into a few cache sets, so the second pass over it missed L1. On PoCL
  * the reference network's BatchNorm kernels took 10–20% less time per step
  * with rows of 272 and 144 floats than of 256 and 128; the GEMMs did not
- * mind either stride. The logits
- * (the last dense layer and anything after it) stay dense: the loss and the
- * host read them. CLNN_ROW_PADDING=0 turns padding off. */
+ * mind either stride. The logits (the last dense layer and anything after
+ * it) stay dense: the loss and the host read them. CLNN_ROW_PADDING=0 turns
+ * padding off. */
 static size_t row_stride(const clnn_net *net, size_t width, bool dense_only)
 {
     const char *env = getenv("CLNN_ROW_PADDING");
