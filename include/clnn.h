@@ -359,6 +359,25 @@ CLNN_API clnn_status clnn_net_step(clnn_net *net);
  * in range) before anything runs, and sent to the device in one transfer. */
 CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels, size_t batch);
 
+/** Keep a training set on the device: n rows of in_features floats and
+ * their labels, checked once (finite values, labels 0..out_features−1) and
+ * uploaded once (n × in_features × 4 bytes of device memory, plus 8 bytes
+ * per order entry), so that clnn_net_train_rows moves no samples between
+ * host and device: the first dense layer reads its rows through the order
+ * where its GEMM kernel can, else one gather launch per step copies them on
+ * the device. Waits for queued work; replaces earlier data and sets the
+ * identity order. All three empty (NULL, NULL, 0) frees the data. */
+CLNN_API clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labels,
+                                       size_t n);
+/** The order clnn_net_train_rows takes the data's rows in: count row
+ * indices, each below n (e.g. an epoch's shuffle; repeats allowed). One
+ * transfer; steps already queued keep the order they were queued with. */
+CLNN_API clnn_status clnn_net_set_data_order(clnn_net *net, const uint32_t *order, size_t count);
+/** forward + backward + step on the rows at positions first .. first+batch−1
+ * of the data's order: the same results, bit for bit, as
+ * clnn_net_train_batch with those rows and labels. */
+CLNN_API clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch);
+
 /** Wait and read the output (batch × out_features logits) of the last forward. */
 CLNN_API clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count);
 /** Wait and read the mean loss of the last backward. */

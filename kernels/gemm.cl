@@ -19,6 +19,9 @@
  *                 is needed. Any shape.
  *   gemm_general  any transposes, any shape; a small scalar tile. Used for
  *                 Aᵀ·Bᵀ and for shapes below the other kernels' tiles.
+ *                 A (not transposed) may be gathered through a row index
+ *                 and copied out packed as it is read (a batch drawn from
+ *                 data kept on the device, clnn_net_set_data).
  *   gemm_outer_pair  two gemm_outer products, Aᵀ·B and A·B, in one launch:
  *                 a dense layer's weight and input gradients.
  *
@@ -179,12 +182,18 @@ void store_c(__global float *dst, float alpha, float acc, float beta, float b)
     *dst = r;
 }
 
+/* outer_tile's gather argument: A read through a row index, and also
+ * copied out (0: A read in place). */
+#define GATHER_ONLY 1
+#define GATHER_COPY 2
+
 /* gemm_outer's work for the tile at (m0, n0), with op(A)'s layout a constant
  * argument: inlined, each caller gets the code of its layout alone. a, b and
  * c point at the matrices' first elements. */
 static inline __attribute__((always_inline)) void
-outer_tile(const int trans_a, const int m0, const int n0, const int M, const int N, const int K,
-           const float alpha, __global const float *a, const int lda, __global const float *b,
+outer_tile(const int trans_a, const int gather, const int m0, const int n0, const int M,
+           const int N, const int K, const float alpha, __global const float *a, const int lda,
+           __global const int *a_rows, __global float *a_copy, __global const float *b,
            const int ldb, const float beta, __global float *c, const int ldc, TILE_BIAS_PARAMS)
 {
     /* The last tile along each dimension is shifted back to end exactly at
@@ -194,8 +203,21 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
      * read and written by one work-item. */
     const int ms = min(m0, M - RM), ns = min(n0, N - TN);
     b += ns;
-    /* op(A)[m, k] = a[k·lda + m] transposed, a[m·lda + k] otherwise. */
-    a += trans_a ? ms : ms * lda;
+    /* op(A)[m, k] = a[k·lda + m] transposed, a[m·lda + k] otherwise. Gathered
+     * (GATHER_COPY, GATHER_ONLY; never transposed), A's row r is row
+     * a_rows[r] of a, with 64-bit offsets (a data set can hold more than 2^31
+     * floats); GATHER_COPY also stores the rows it reads into a_copy, packed
+     * with stride lda, for the weight gradient to read in order: read
+     * through the index that product ran 20–37% slower on PoCL, its k loop
+     * walking rows scattered over the whole data set. */
+    __global const float *ar[RM];
+    if (gather) {
+        #pragma unroll
+        for (int i = 0; i < RM; i++)
+            ar[i] = a + (size_t)a_rows[ms + i] * lda;
+    } else {
+        a += trans_a ? ms : ms * lda;
+    }
 
     floatv acc[RM][NV];
     #pragma unroll
@@ -211,13 +233,18 @@ outer_tile(const int trans_a, const int m0, const int n0, const int M, const int
             bv[j] = vloadv(j, b);
         #pragma unroll
         for (int i = 0; i < RM; i++) {
-            const floatv av = (floatv)(trans_a ? a[i] : a[i * lda]);
+            const float ai = gather ? ar[i][k] : trans_a ? a[i] : a[i * lda];
+            /* Rows below m0 belong to the previous tile, which copies them. */
+            if (gather == GATHER_COPY && ms + i >= m0)
+                a_copy[(ms + i) * lda + k] = ai;
+            const floatv av = (floatv)ai;
             #pragma unroll
             for (int j = 0; j < NV; j++)
                 acc[i][j] = fma(av, bv[j], acc[i][j]);
         }
         b += ldb;
-        a += trans_a ? lda : 1;
+        if (!gather)
+            a += trans_a ? lda : 1;
     }
 
     floatv bv[NV];
@@ -266,18 +293,29 @@ __kernel void gemm_outer(const int M, const int N, const int K, const float alph
                          __global const float *a, const int a_off, const int lda,
                          __global const float *b, const int b_off, const int ldb,
                          const float beta, __global float *c, const int c_off, const int ldc,
-                         BIAS_PARAMS, const int trans_a, const int grid_mn)
+                         BIAS_PARAMS, const int trans_a, const int grid_mn,
+                         __global const int *a_rows, const int a_rows_off,
+                         __global float *a_copy)
 {
     const int g0 = get_global_id(0), g1 = get_global_id(1);
     const int m0 = (grid_mn ? g0 : g1) * RM, n0 = (grid_mn ? g1 : g0) * TN;
     a += a_off;
     b += b_off;
     c += c_off;
+    /* a_rows_off < 0: A is not gathered; a_rows and a_copy are never read. */
     if (m0 < M && n0 < N) {
-        if (trans_a)
-            outer_tile(1, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+        if (a_rows_off >= 0 && n0 == 0) /* the first tile of each row band copies */
+            outer_tile(0, GATHER_COPY, m0, n0, M, N, K, alpha, a, lda, a_rows + a_rows_off,
+                       a_copy, b, ldb, beta, c, ldc, bias, bias_off);
+        else if (a_rows_off >= 0)
+            outer_tile(0, GATHER_ONLY, m0, n0, M, N, K, alpha, a, lda, a_rows + a_rows_off, 0,
+                       b, ldb, beta, c, ldc, bias, bias_off);
+        else if (trans_a)
+            outer_tile(1, 0, m0, n0, M, N, K, alpha, a, lda, 0, 0, b, ldb, beta, c, ldc, bias,
+                       bias_off);
         else
-            outer_tile(0, m0, n0, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, bias, bias_off);
+            outer_tile(0, 0, m0, n0, M, N, K, alpha, a, lda, 0, 0, b, ldb, beta, c, ldc, bias,
+                       bias_off);
     }
 }
 #endif
@@ -318,13 +356,13 @@ __kernel void gemm_outer_pair(const int tiles0, const int M0, const int N0, cons
     int m0, n0;
     if (t < tiles0) {
         tile_at(t, grid_mn, M0, N0, &m0, &n0);
-        outer_tile(1, m0, n0, M0, N0, K0, alpha0, a0 + a_off0, lda0, b0 + b_off0, ldb0, beta0,
-                   c0 + c_off0, ldc0, 0, -1);
+        outer_tile(1, 0, m0, n0, M0, N0, K0, alpha0, a0 + a_off0, lda0, 0, 0, b0 + b_off0,
+                   ldb0, beta0, c0 + c_off0, ldc0, 0, -1);
     } else {
         tile_at(t - tiles0, grid_mn, M1, N1, &m0, &n0);
         if (m0 < M1 && n0 < N1) /* past the last tile: the range is rounded up */
-            outer_tile(0, m0, n0, M1, N1, K1, alpha1, a1 + a_off1, lda1, b1 + b_off1, ldb1,
-                       beta1, c1 + c_off1, ldc1, 0, -1);
+            outer_tile(0, 0, m0, n0, M1, N1, K1, alpha1, a1 + a_off1, lda1, 0, 0, b1 + b_off1,
+                       ldb1, beta1, c1 + c_off1, ldc1, 0, -1);
     }
 }
 #endif

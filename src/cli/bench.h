@@ -29,6 +29,8 @@ typedef struct bench_options {
     bool json;
     bool probe;                       /* measure peak and same-size copy figures */
     bool cold;                        /* ask drivers not to use their on-disk kernel caches */
+    bool host_batches;                /* send each batch from the host (else data on the device) */
+    size_t rows;                      /* rows of data on the device that steps draw from */
 } bench_options;
 
 /* How a kernel's speed is judged: against the FLOP/s peak (matrix

@@ -118,6 +118,11 @@ static void text_startup(const bench_options *o, const bench_result *r)
     printf("network   %s: %zu inputs, %zu outputs, %zu parameters; optimizer %s\n",
            r->spec ? r->spec : o->layers, o->features, r->classes, r->parameters,
            optimizer_text(o->optimizer));
+    if (o->host_batches)
+        printf("data      random batches sent from the host every step\n");
+    else
+        printf("data      %zu random rows in device memory, batches in a shuffled order\n",
+               o->rows);
     double compile = r->first_step_s - r->warm_step_s;
     char t[6][CELL];
     printf("start-up  first-step latency %s (context %s + network %s + first step %s);\n"
@@ -381,6 +386,8 @@ static void json_all(const bench_options *o, const bench_result *r)
     printf("%zu", r->parameters);
     json_key("optimizer", &f);
     cli_json_string(o->optimizer == CLNN_OPTIMIZER_ADAM ? "adam" : "sgd");
+    json_key("data_rows_on_device", &f);
+    printf("%zu", o->host_batches ? 0 : o->rows);
     json_key("cold", &f);
     fputs(o->cold ? "true" : "false", stdout);
     json_key("startup", &f);

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Distinct random batches cycled through, so consecutive steps do not see
- * the same data and no host time goes into making more. */
+/* With --host-batches: distinct random batches cycled through, so
+ * consecutive steps do not see the same data and no host time goes into
+ * making more. */
 #define DATA_SLOTS 4
 /* Untimed steps at each batch size before timing: drivers may compile code
  * for new launch sizes on first use (PoCL does, per local size). */
@@ -41,10 +42,12 @@ typedef struct bench_state {
     bench_result *r;
     clnn_context *ctx, *prof_ctx;
     clnn_net *net, *prof_net;
-    float *x;   /* DATA_SLOTS × max batch × features */
-    int32_t *y; /* DATA_SLOTS × max batch */
+    float *x;   /* rows × features */
+    int32_t *y; /* rows */
+    size_t rows; /* o->rows, or DATA_SLOTS × max batch with --host-batches */
+    uint32_t *order; /* rows: a shuffle, the data's order on the device */
     size_t max_batch;
-    size_t cursor; /* next data slot */
+    size_t cursor; /* next data slot, or next batch of the order */
     copy_cache *copies;
     size_t ncopies;
 } bench_state;
@@ -59,7 +62,7 @@ static uint64_t next_random(uint64_t *s)
 }
 
 /* Inputs uniform in [0, 1) like normalised pixels; labels uniform over the
- * network's outputs. */
+ * network's outputs; on the device, a shuffled order of the rows. */
 static int make_data(bench_state *s)
 {
     const bench_options *o = s->o;
@@ -67,17 +70,37 @@ static int make_data(bench_state *s)
     for (size_t i = 0; i < o->nbatches; i++)
         if (o->batches[i] > s->max_batch)
             s->max_batch = o->batches[i];
-    size_t nx = DATA_SLOTS * s->max_batch * o->features, ny = DATA_SLOTS * s->max_batch;
+    s->rows = o->host_batches ? DATA_SLOTS * s->max_batch : o->rows;
+    size_t nx = s->rows * o->features;
     s->x = malloc(nx * sizeof *s->x);
-    s->y = malloc(ny * sizeof *s->y);
-    if (!s->x || !s->y)
-        return cli_error("out of host memory for %d random batches of %zu × %zu", DATA_SLOTS,
-                         s->max_batch, o->features);
+    s->y = malloc(s->rows * sizeof *s->y);
+    s->order = malloc(s->rows * sizeof *s->order);
+    if (!s->x || !s->y || !s->order)
+        return cli_error("out of host memory for %zu random rows of %zu", s->rows, o->features);
     uint64_t state = o->seed;
     for (size_t i = 0; i < nx; i++)
         s->x[i] = (float)(next_random(&state) >> 40) * 0x1.0p-24f;
-    for (size_t i = 0; i < ny; i++)
+    for (size_t i = 0; i < s->rows; i++)
         s->y[i] = (int32_t)(next_random(&state) % s->r->classes);
+    for (size_t i = 0; i < s->rows; i++)
+        s->order[i] = (uint32_t)i;
+    for (size_t i = s->rows - 1; i > 0; i--) {
+        size_t j = next_random(&state) % (i + 1);
+        uint32_t t = s->order[i];
+        s->order[i] = s->order[j];
+        s->order[j] = t;
+    }
+    return -1;
+}
+
+/* Put the data on the device, unless steps send host batches. */
+static int place_data(bench_state *s, clnn_net *net)
+{
+    if (s->o->host_batches)
+        return -1;
+    if (clnn_net_set_data(net, s->x, s->y, s->rows) != CLNN_OK ||
+        clnn_net_set_data_order(net, s->order, s->rows) != CLNN_OK)
+        return cli_library_error();
     return -1;
 }
 
@@ -110,9 +133,15 @@ static int queue_steps(bench_state *s, clnn_net *net, size_t batch, size_t steps
 {
     const size_t f = s->o->features;
     for (size_t i = 0; i < steps; i++) {
-        size_t slot = s->cursor++ % DATA_SLOTS;
-        if (clnn_net_train_batch(net, s->x + slot * s->max_batch * f, s->y + slot * s->max_batch,
-                                 batch) != CLNN_OK)
+        clnn_status st;
+        if (s->o->host_batches) {
+            size_t slot = s->cursor++ % DATA_SLOTS;
+            st = clnn_net_train_batch(net, s->x + slot * s->max_batch * f,
+                                      s->y + slot * s->max_batch, batch);
+        } else {
+            st = clnn_net_train_rows(net, s->cursor++ % (s->rows / batch) * batch, batch);
+        }
+        if (st != CLNN_OK)
             return cli_library_error();
     }
     return -1;
@@ -170,6 +199,8 @@ static int measure_startup(bench_state *s)
     status = count_parameters(s);
     if (status < 0)
         status = make_data(s);
+    if (status < 0)
+        status = place_data(s, s->net);
     if (status >= 0)
         return status;
     const double t3 = cli_now();
@@ -180,7 +211,8 @@ static int measure_startup(bench_state *s)
     r->context_s = t1 - t0;
     r->network_s = t2 - t1;
     r->first_step_s = t4 - t3;
-    /* Making the random data is the benchmark's own work, not start-up. */
+    /* Making the random data and placing it is the benchmark's own work,
+     * not start-up. */
     r->first_step_latency_s = (t2 - t0) + (t4 - t3);
     return status;
 }
@@ -423,6 +455,7 @@ static void state_free(bench_state *s)
     clnn_net_free(s->net);
     clnn_context_free(s->ctx);
     free(s->x);
+    free(s->order);
     free(s->y);
     free(s->copies);
 }
@@ -445,6 +478,8 @@ int bench_run(const bench_options *o, bench_result *r, bench_report_fn report)
         status = open_context(o, true, &s.prof_ctx);
     if (status < 0)
         status = open_net(o, s.prof_ctx, &s.prof_net);
+    if (status < 0)
+        status = place_data(&s, s.prof_net);
     for (size_t i = 0; i < o->nbatches && status < 0; i++) {
         status = measure_batch(&s, &r->batches[i], o->batches[i]);
         r->nbatches = i + 1;

@@ -12,6 +12,8 @@
 
 #define DEFAULT_SECONDS 2.0
 #define DEFAULT_FEATURES 784 /* a Fashion-MNIST image */
+#define DEFAULT_ROWS 60000 /* the Fashion-MNIST training set */
+#define MAX_ROWS ((size_t)INT32_MAX)
 #define MAX_BATCH (1u << 20)
 #define MAX_STEPS 100000000u
 #define MAX_SECONDS 3600.0
@@ -39,6 +41,12 @@ void cmd_bench_help(void)
            "      --gemm NAME         matrix multiply: auto, clblast or own (default auto)\n"
            "      --no-probe          skip the peak FLOP/s and bandwidth probes and the\n"
            "                          same-size copy comparisons\n"
+           "      --rows N            random training rows kept in device memory, which\n"
+           "                          steps draw batches from in a shuffled order, as\n"
+           "                          clnn train does (default %d, a Fashion-MNIST\n"
+           "                          training set)\n"
+           "      --host-batches      send every batch from the host instead, as clnn\n"
+           "                          train --host-batches does\n"
            "      --cold              time a first-ever start: ask the driver not to use\n"
            "                          its on-disk kernel cache (POCL_KERNEL_CACHE=0,\n"
            "                          CUDA_CACHE_DISABLE=1)\n"
@@ -55,7 +63,7 @@ void cmd_bench_help(void)
            "Launch overhead is wall time per step minus the summed device time. Timings\n"
            "on a shared machine vary between runs: compare within one.\n"
            "Exit status: 0 success, 1 failure, 2 bad usage.\n",
-           TRAIN_DEFAULT_LAYERS, DEFAULT_FEATURES, DEFAULT_SECONDS);
+           TRAIN_DEFAULT_LAYERS, DEFAULT_FEATURES, DEFAULT_SECONDS, DEFAULT_ROWS);
 }
 
 enum {
@@ -70,6 +78,8 @@ enum {
     OPT_GEMM,
     OPT_NO_PROBE,
     OPT_COLD,
+    OPT_ROWS,
+    OPT_HOST_BATCHES,
     OPT_JSON,
 };
 
@@ -85,6 +95,8 @@ static const struct option longopts[] = {
     {"gemm", required_argument, NULL, OPT_GEMM},
     {"no-probe", no_argument, NULL, OPT_NO_PROBE},
     {"cold", no_argument, NULL, OPT_COLD},
+    {"rows", required_argument, NULL, OPT_ROWS},
+    {"host-batches", no_argument, NULL, OPT_HOST_BATCHES},
     {"json", no_argument, NULL, OPT_JSON},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -132,6 +144,12 @@ static int parse_one(int c, char **argv, bench_options *o, bool *seconds_given)
     case OPT_COLD:
         o->cold = true;
         break;
+    case OPT_ROWS:
+        ok = cli_parse_size("bench", "--rows", v, 1, MAX_ROWS, &o->rows);
+        break;
+    case OPT_HOST_BATCHES:
+        o->host_batches = true;
+        break;
     case OPT_JSON:
         o->json = true;
         break;
@@ -158,6 +176,7 @@ int cmd_bench(int argc, char **argv)
         .optimizer = CLNN_OPTIMIZER_SGD,
         .gemm = CLNN_GEMM_AUTO,
         .seed = 1,
+        .rows = DEFAULT_ROWS,
         .probe = true,
     };
     bool seconds_given = false;
@@ -172,6 +191,10 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
     if (o.steps && seconds_given)
         return cli_usage_error("bench", "--steps and --seconds exclude each other: give one");
+    for (size_t i = 0; i < o.nbatches && !o.host_batches; i++)
+        if (o.batches[i] > o.rows)
+            return cli_usage_error("bench", "batch size %zu is larger than --rows %zu",
+                                   o.batches[i], o.rows);
     /* Drivers read these when they load, which is at the first OpenCL call,
      * still to come. */
     if (o.cold) {

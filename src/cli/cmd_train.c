@@ -41,6 +41,9 @@ void cmd_train_help(void)
            "      --no-tune           do not autotune the matrix multiplies first (default:\n"
            "                          with --gemm auto, shapes the device's tuning file\n"
            "                          lacks get a quick clnn tune; also CLNN_AUTOTUNE=0)\n"
+           "      --host-batches      send every batch from the host instead of keeping\n"
+           "                          the training set in device memory (default: on the\n"
+           "                          device when it fits; n × features × 4 bytes)\n"
            "      --save PATH         write the trained model (safetensors) to PATH\n"
            "                          (default none)\n"
            "      --init FILE         start from the weights in FILE instead of a random\n"
@@ -102,6 +105,7 @@ enum {
     OPT_METRICS_EVERY,
     OPT_SYNC_BN,
     OPT_NO_TUNE,
+    OPT_HOST_BATCHES,
 };
 
 static const struct option longopts[] = {
@@ -129,6 +133,7 @@ static const struct option longopts[] = {
     {"metrics-every", required_argument, NULL, OPT_METRICS_EVERY},
     {"sync-bn", no_argument, NULL, OPT_SYNC_BN},
     {"no-tune", no_argument, NULL, OPT_NO_TUNE},
+    {"host-batches", no_argument, NULL, OPT_HOST_BATCHES},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -223,6 +228,9 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         break;
     case OPT_NO_TUNE:
         o->no_tune = true;
+        break;
+    case OPT_HOST_BATCHES:
+        o->host_batches = true;
         break;
     case OPT_SYNC_BN:
         o->sync_bn = true;

@@ -370,6 +370,28 @@ static int alloc_buffers(run_state *r)
     return -1;
 }
 
+/* The training set goes to the device once where it fits, so that steps
+ * send no samples (a process of several trains from host batches: its
+ * shards change with every step). */
+static int place_data(const train_options *o, run_state *r)
+{
+    train_plan *p = &r->plan;
+    if (o->host_batches || p->ranks > 1)
+        return -1;
+    clnn_status st = clnn_net_set_data(r->net, p->x, p->y, p->n);
+    if (st == CLNN_OK) {
+        p->on_device = true;
+        return -1;
+    }
+    if (st == CLNN_ERR_NONFINITE || st == CLNN_ERR_INVALID_ARGUMENT)
+        return cli_library_error();
+    /* Too large for one buffer or for the device's memory: batches from the
+     * host still train, with less device memory. */
+    if (!o->quiet)
+        fprintf(stderr, "note: training from host batches: %s\n", clnn_last_error());
+    return -1;
+}
+
 static void print_start(const train_options *o, const run_state *r)
 {
     char device[512];
@@ -501,6 +523,8 @@ int train_run(const train_options *options)
         autotune(o, &r);
         status = alloc_buffers(&r);
     }
+    if (status < 0)
+        status = place_data(o, &r);
     /* One file for the run: under mpirun rank 0 writes it, as it reports. */
     if (status < 0 && o->metrics && train_par_rank() == 0)
         status = open_metrics(o, &r);

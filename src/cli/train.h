@@ -34,6 +34,7 @@ typedef struct train_options {
     size_t metrics_every;    /* steps between step records; 0: epoch records only */
     bool sync_bn;            /* under mpirun: BatchNorm over the global batch (train_parallel.c) */
     bool no_tune;            /* --no-tune: no quick autotune before training */
+    bool host_batches;       /* --host-batches: no copy of the training set on the device */
 } train_options;
 
 /* Load data, build the network, train, report, save. Returns an exit status. */
@@ -62,6 +63,7 @@ typedef struct train_plan {
     size_t rank;
     size_t ranks;
     size_t min_batch;
+    bool on_device;     /* the net holds x and y (clnn_net_set_data): steps name rows */
     uint32_t *perm;     /* n */
     float *xb;          /* batch × features */
     int32_t *yb;        /* batch */

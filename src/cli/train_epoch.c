@@ -1,4 +1,5 @@
-/* One pass over the training data: shuffle, gather batches, step. The loss is
+/* One pass over the training data: shuffle, gather batches (or name their
+ * rows, when the training set is on the device), step. The loss is
  * read back only at the end and for rationed progress redraws, because every
  * read stalls the host until the device has drained its queue. */
 #include "progress.h"
@@ -54,6 +55,8 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
     else
         for (size_t i = 0; i < plan->n; i++)
             plan->perm[i] = (uint32_t)i;
+    if (st == CLNN_OK && plan->on_device)
+        st = clnn_net_set_data_order(net, plan->perm, plan->n);
     /* A resumed epoch keeps the loss and accuracy sums its checkpoint restored. */
     if (st == CLNN_OK && plan->start_batch == 0)
         st = clnn_net_metrics_reset(net);
@@ -69,6 +72,8 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
             train_par_shard(plan, count, &offset, &rows);
             gather(plan, first + offset, rows);
             st = clnn_net_train_shard(net, plan->xb, plan->yb, rows, count);
+        } else if (plan->on_device) {
+            st = clnn_net_train_rows(net, first, count);
         } else {
             gather(plan, first, count);
             st = clnn_net_train_batch(net, plan->xb, plan->yb, count);

@@ -42,6 +42,12 @@ static bool too_big(const clnn__gemm_args *g)
            g->ldb > INT_MAX || g->ldc > INT_MAX;
 }
 
+bool clnn__gemm_gathers(const clnn_context *ctx, const clnn__gemm_args *g)
+{
+    clnn__gemm_own_params p;
+    return !too_big(g) && own_params(ctx, g, &p) && clnn__gemm_own_gathers(g, &p);
+}
+
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
 {
     if (g->m == 0 || g->n == 0)
@@ -49,6 +55,8 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
     if (too_big(g))
         return clnn__fail(CLNN_ERR_UNSUPPORTED, "GEMM of %zu×%zu×%zu exceeds 2^31 elements",
                           g->m, g->n, g->k);
+    if (g->a_rows && !clnn__gemm_gathers(ctx, g))
+        return clnn__fail(CLNN_ERR_UNSUPPORTED, "this GEMM backend cannot gather rows of A");
     double flops, bytes;
     work(g, &flops, &bytes);
     clnn__profile_work(ctx, flops, bytes);

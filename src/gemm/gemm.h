@@ -9,7 +9,11 @@
  * reads C. bias, when not NULL, holds N floats from bias_off that are added
  * to every row of C last, rounded as a separate c += bias[j] after the GEMM
  * would be: the own kernels add it as they store C, other backends with a
- * second launch (clnn__gemm_bias_add). The bias must not overlap C. */
+ * second launch (clnn__gemm_bias_add). The bias must not overlap C.
+ * a_rows, when not NULL, gathers A (not transposed): its row r is row
+ * a_rows[a_rows_off + r] (int32) of the matrix at a + a_off with stride lda,
+ * and the rows are also stored, packed M × K with stride lda, into a_copy;
+ * only where clnn__gemm_gathers says so. */
 typedef struct clnn__gemm_args {
     bool trans_a, trans_b;
     size_t m, n, k;
@@ -23,9 +27,15 @@ typedef struct clnn__gemm_args {
     size_t c_off, ldc;
     cl_mem bias;
     size_t bias_off;
+    cl_mem a_rows;
+    size_t a_rows_off;
+    cl_mem a_copy;
 } clnn__gemm_args;
 
 clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *args);
+/* Whether clnn__gemm runs g with A gathered through a_rows: only the own
+ * gemm_outer kernel can. */
+bool clnn__gemm_gathers(const clnn_context *ctx, const clnn__gemm_args *g);
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *args);
 /* g0 = Aᵀ·B and g1 = A·B (a dense layer's weight and input gradients) in one
  * launch, when the own kernels run both, with g0's parameters (*done =

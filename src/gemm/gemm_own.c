@@ -66,6 +66,11 @@ static own_kernel pick_kernel(const clnn__gemm_args *g, const clnn__gemm_own_par
     return OWN_GENERAL;
 }
 
+bool clnn__gemm_own_gathers(const clnn__gemm_args *g, const clnn__gemm_own_params *p)
+{
+    return params_ok(p) && !g->trans_a && g->a_copy && pick_kernel(g, p) == OWN_OUTER;
+}
+
 const char *clnn__gemm_own_kernel_for(const clnn__gemm_args *g, const clnn__gemm_own_params *p)
 {
     return kernel_names[pick_kernel(g, p)];
@@ -161,8 +166,12 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     int bias_off = g->bias ? (int)g->bias_off : -1;
     cl_mem bias = g->bias;
     int trans_a = g->trans_a, trans_b = g->trans_b;
-    /* After the bias: gemm_outer (trans_a, grid_mn), gemm_dot (grid_mn),
-     * gemm_general (trans_a, trans_b). */
+    /* Likewise a negative a_rows_off: A is not gathered. */
+    int a_rows_off = g->a_rows ? (int)g->a_rows_off : -1;
+    if (g->a_rows && !clnn__gemm_own_gathers(g, p))
+        return clnn__fail(CLNN_ERR_UNSUPPORTED, "%s cannot gather rows of A here", name);
+    /* After the bias: gemm_outer (trans_a, grid_mn, a_rows, a_rows_off,
+     * a_copy), gemm_dot (grid_mn), gemm_general (trans_a, trans_b). */
     int tail0 = which == OWN_DOT ? grid_mn : trans_a;
     int tail1 = which == OWN_OUTER ? grid_mn : trans_b;
     const clnn__arg args[] = {
@@ -170,8 +179,10 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
         CLNN__ARG(g->a),  CLNN__ARG(a_off), CLNN__ARG(lda),    CLNN__ARG(g->b),
         CLNN__ARG(b_off), CLNN__ARG(ldb),   CLNN__ARG(g->beta), CLNN__ARG(g->c),
         CLNN__ARG(c_off), CLNN__ARG(ldc),   CLNN__ARG(bias),   CLNN__ARG(bias_off),
-        CLNN__ARG(tail0), CLNN__ARG(tail1)};
-    const size_t nargs = CLNN__ARRAY_LEN(args) - (which == OWN_DOT ? 1 : 0);
+        CLNN__ARG(tail0), CLNN__ARG(tail1), CLNN__ARG(g->a_rows), CLNN__ARG(a_rows_off),
+        CLNN__ARG(g->a_copy)};
+    const size_t nargs =
+        CLNN__ARRAY_LEN(args) - (which == OWN_OUTER ? 0 : which == OWN_DOT ? 4 : 3);
     return clnn__launch(ctx, kernel, name, 2, global, local[0] ? local : NULL, args, nargs);
 }
 
@@ -179,6 +190,7 @@ bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_args *g
                               const clnn__gemm_own_params *p)
 {
     return params_ok(p) && g0->trans_a && !g1->trans_a && !g0->bias && !g1->bias &&
+           !g0->a_rows && !g1->a_rows &&
            pick_kernel(g0, p) == OWN_OUTER && pick_kernel(g1, p) == OWN_OUTER;
 }
 

@@ -28,6 +28,9 @@ typedef struct clnn__gemm_own_params {
 /* The parameter-table entry for the context's device. */
 void clnn__gemm_own_default_params(const clnn_context *ctx, clnn__gemm_own_params *p);
 
+/* Whether the kernel g gets can gather rows of A (gemm_outer, A not
+ * transposed, with somewhere to copy them). */
+bool clnn__gemm_own_gathers(const clnn__gemm_args *g, const clnn__gemm_own_params *p);
 /* Which kernel ("gemm_outer", "gemm_dot" or "gemm_general") runs g. */
 const char *clnn__gemm_own_kernel_for(const clnn__gemm_args *g, const clnn__gemm_own_params *p);
 

@@ -10,17 +10,31 @@ static size_t weight_ld(const clnn__layer *l)
     return l->weight_t ? l->out : l->in;
 }
 
-clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows)
+/* y = x·Wᵀ + b. The bias rides on the GEMM: added as the own kernels store
+ * y, or by a bias_add launch after CLBlast. */
+static clnn__gemm_args forward_args(const clnn_net *net, const clnn__layer *l, const clnn__rows *x,
+                                    cl_mem y, size_t rows)
 {
-    /* The bias rides on the GEMM: added as the own kernels store y, or by
-     * a bias_add launch after CLBlast. */
-    clnn__gemm_args g = {.trans_a = false, .trans_b = !l->weight_t, .m = rows, .n = l->out,
-                         .k = l->in, .alpha = 1.0f, .a = x, .a_off = 0, .lda = l->ld_in,
-                         .b = net->params, .b_off = l->weight_off,
-                         .ldb = weight_ld(l),
-                         .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->ld,
-                         .bias = net->params, .bias_off = l->bias_off};
+    return (clnn__gemm_args){.trans_a = false, .trans_b = !l->weight_t, .m = rows, .n = l->out,
+                             .k = l->in, .alpha = 1.0f, .a = x->buf, .a_off = 0, .lda = x->ld,
+                             .b = net->params, .b_off = l->weight_off, .ldb = weight_ld(l),
+                             .beta = 0.0f, .c = y, .c_off = 0, .ldc = l->ld,
+                             .bias = net->params, .bias_off = l->bias_off,
+                             .a_rows = x->index, .a_rows_off = x->index_off, .a_copy = x->copy};
+}
+
+clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, const clnn__rows *x, cl_mem y,
+                                size_t rows)
+{
+    const clnn__gemm_args g = forward_args(net, l, x, y, rows);
     return clnn__gemm(net->ctx, &g);
+}
+
+bool clnn__dense_gathers(const clnn_net *net, const clnn__layer *l, const clnn__rows *x,
+                         size_t rows)
+{
+    const clnn__gemm_args g = forward_args(net, l, x, net->outputs[l->index], rows);
+    return clnn__gemm_gathers(net->ctx, &g);
 }
 
 static clnn_status bias_grad(clnn_net *net, const clnn__layer *l, cl_mem dy, size_t rows)

@@ -24,7 +24,7 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
     int r = (int)rows, c = (int)classes, want_grad = dz ? 1 : 0;
     float scale = 1.0f / (float)mean_rows;
     cl_mem dz_arg = dz ? dz : z; /* never written when want_grad is 0 */
-    int labels_off = (int)clnn__labels_offset(net, rows);
+    int labels_off = (int)net->labels_off;
     int bias_off = producer && dz ? (int)producer->bias_off : -1;
     clnn__profile_work(ctx, 0, (dz ? 8.0 : 4.0) * rows * classes);
     if (rows16 && net->fusion) {
@@ -37,7 +37,7 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
         if (st != CLNN_OK)
             return st;
         return CLNN__LAUNCH(ctx, k, "softmax_xent_reduce", 1, local, local, CLNN__ARG(z),
-                            CLNN__ARG(net->input), CLNN__ARG(labels_off), CLNN__ARG(r),
+                            CLNN__ARG(net->labels), CLNN__ARG(labels_off), CLNN__ARG(r),
                             CLNN__ARG(c), CLNN__ARG(scale), CLNN__ARG(want_grad),
                             CLNN__ARG(dz_arg), CLNN__ARG(net->row_loss),
                             CLNN__ARG(net->row_correct), CLNN__ARG(net->metrics),
@@ -49,7 +49,7 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
     if (st != CLNN_OK)
         return st;
     const size_t global[1] = {rows16 ? (rows + 15) / 16 : rows};
-    st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->input),
+    st = CLNN__LAUNCH(ctx, k, "softmax_xent", 1, global, NULL, CLNN__ARG(z), CLNN__ARG(net->labels),
                       CLNN__ARG(labels_off), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(scale),
                       CLNN__ARG(want_grad), CLNN__ARG(dz_arg), CLNN__ARG(net->row_loss),
                       CLNN__ARG(net->row_correct));

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define EVAL_CHUNK 1024
+/* Floats per work-item of gather_rows (GATHER_CHUNK in kernels/input.cl). */
+#define CLNN__GATHER_CHUNK 64
 
 clnn_status clnn_net_set_training(clnn_net *net, bool training)
 {
@@ -171,13 +173,9 @@ static clnn_status check_labels(const clnn_net *net, const int32_t *labels, size
     return CLNN_OK;
 }
 
-/* labels, when the caller has them already (training steps), travel with
- * the rows in one transfer; else backward sends them (upload_labels). */
-static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels, size_t batch,
-                           bool training)
+/* Checks and buffers every forward needs, wherever its rows come from. */
+static clnn_status forward_begin(clnn_net *net, size_t batch, bool training)
 {
-    if (!x)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
     if (batch == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: batch size is 0");
     /* Synchronised BatchNorm sees the global batch; otherwise each process
@@ -193,13 +191,17 @@ static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels,
                                   "to eval mode",
                                   i);
     }
-    clnn_status st = labels ? check_labels(net, labels, batch) : CLNN_OK;
-    if (st == CLNN_OK)
-        st = clnn__net_reserve(net, batch);
-    if (st != CLNN_OK)
-        return st;
+    return clnn__net_reserve(net, batch);
+}
+
+/* The caller's rows (and labels, when it has them already: training steps)
+ * go to the device in one transfer through a staging slot; else backward
+ * sends the labels (upload_labels). */
+static clnn_status input_from_host(clnn_net *net, const float *x, const int32_t *labels,
+                                   size_t batch, clnn__rows *in0)
+{
     clnn__staging *s = &net->staging[net->staging_next];
-    st = staging_wait(&s->x_done);
+    clnn_status st = staging_wait(&s->x_done);
     if (st == CLNN_OK)
         st = staging_wait(&s->labels_done);
     if (st == CLNN_OK)
@@ -213,18 +215,59 @@ static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels,
         count += batch; /* an int32 label takes a float's room */
     }
     clnn__profile_scope(net->ctx, "input");
-    st = clnn__buffer_write(net->ctx, net->input, 0, count * sizeof(float), s->x, false,
-                            &s->x_done);
-    net->forward_done = net->backward_done = false;
+    *in0 = (clnn__rows){net->input, net->in_features, NULL, 0, NULL};
+    net->labels = net->input;
+    net->labels_off = clnn__labels_offset(net, batch);
     net->labels_sent = labels != NULL;
+    return clnn__buffer_write(net->ctx, net->input, 0, count * sizeof(float), s->x, false,
+                              &s->x_done);
+}
+
+/* Rows order[first ..] of the data kept on the device: read through the
+ * order by the first layer's forward where it can, which leaves them packed
+ * in the input buffer for its backward; else gathered there by one kernel.
+ * Their labels were laid out in the order's order when it was set. */
+static clnn_status input_from_data(clnn_net *net, size_t first, size_t batch, clnn__rows *in0)
+{
+    const clnn__data *d = &net->data;
+    net->labels = d->labels;
+    net->labels_off = first;
+    net->labels_sent = true;
+    *in0 = (clnn__rows){d->x, net->in_features, d->order, first, net->input};
+    const clnn__layer *l0 = &net->layers[0];
+    if (l0->spec.kind == CLNN__LAYER_DENSE && clnn__dense_gathers(net, l0, in0, batch))
+        return CLNN_OK;
+    *in0 = (clnn__rows){net->input, net->in_features, NULL, 0, NULL};
+    cl_kernel k;
+    clnn_status st = clnn__kernel(net->ctx, "input", NULL, "gather_rows", &k);
+    if (st != CLNN_OK)
+        return st;
+    int off = (int)first, rows = (int)batch, features = (int)net->in_features;
+    const size_t global[2] = {(net->in_features + CLNN__GATHER_CHUNK - 1) / CLNN__GATHER_CHUNK,
+                              batch};
+    clnn__profile_scope(net->ctx, "input");
+    clnn__profile_work(net->ctx, 0, 8.0 * batch * net->in_features);
+    return CLNN__LAUNCH(net->ctx, k, "gather_rows", 2, global, NULL, CLNN__ARG(d->x),
+                        CLNN__ARG(d->order), CLNN__ARG(off), CLNN__ARG(rows),
+                        CLNN__ARG(features), CLNN__ARG(net->input));
+}
+
+/* The layers' forward kernels, after the input stage. */
+static clnn_status forward_layers(clnn_net *net, const clnn__rows *in0, size_t batch,
+                                  bool training)
+{
+    clnn_status st = CLNN_OK;
+    net->forward_done = net->backward_done = false;
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
         clnn__layer *l = &net->layers[i];
-        cl_mem in = i ? net->outputs[i - 1] : net->input, out = net->outputs[i];
+        cl_mem in = i ? net->outputs[i - 1] : in0->buf, out = net->outputs[i];
         clnn__profile_scope(net->ctx, l->scope_forward);
         switch (l->spec.kind) {
-        case CLNN__LAYER_DENSE:
-            st = clnn__dense_forward(net, l, in, out, batch);
+        case CLNN__LAYER_DENSE: {
+            const clnn__rows rows = {in, l->ld_in, NULL, 0, NULL};
+            st = clnn__dense_forward(net, l, i ? &rows : in0, out, batch);
             break;
+        }
         case CLNN__LAYER_BATCHNORM1D:
             if (training && clnn__sync_batchnorm(net)) {
                 st = clnn__bn_forward_sync(net, l, in, out, batch, net->global_batch);
@@ -246,6 +289,20 @@ static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels,
         net->forward_was_training = training;
     }
     return st;
+}
+
+static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels, size_t batch,
+                           bool training)
+{
+    if (!x)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
+    clnn_status st = forward_begin(net, batch, training);
+    if (st == CLNN_OK && labels)
+        st = check_labels(net, labels, batch);
+    clnn__rows in0;
+    if (st == CLNN_OK)
+        st = input_from_host(net, x, labels, batch, &in0);
+    return st == CLNN_OK ? forward_layers(net, &in0, batch, training) : st;
 }
 
 clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch)
@@ -273,6 +330,8 @@ static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
         return st;
     size_t at = clnn__labels_offset(net, net->batch);
     memcpy(s->x + at, labels, net->batch * sizeof(int32_t));
+    net->labels = net->input;
+    net->labels_off = at;
     return clnn__buffer_write(net->ctx, net->input, at * sizeof(float),
                               net->batch * sizeof(int32_t), s->x + at, false, &s->labels_done);
 }
@@ -360,6 +419,38 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *l
     st = forward(net, x, labels, batch, net->training);
     if (st == CLNN_OK)
         st = backward(net, labels);
+    if (st == CLNN_OK)
+        st = clnn__optimizer_step(net);
+    return st;
+}
+
+clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_train_rows");
+    if (st != CLNN_OK)
+        return st;
+    if (clnn__parallel(net))
+        return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
+                                          "clnn_net_train_shard, which knows the global batch");
+    const clnn__data *d = &net->data;
+    if (!d->x)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "clnn_net_train_rows: no data on the device; call clnn_net_set_data "
+                          "first");
+    if (first > d->count || batch > d->count - first)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "clnn_net_train_rows: rows %zu..%zu are past the order's %zu entries",
+                          first, first + batch, d->count);
+    net->global_batch = batch;
+    st = forward_begin(net, batch, net->training);
+    clnn__rows in0;
+    if (st == CLNN_OK)
+        st = input_from_data(net, first, batch, &in0);
+    if (st == CLNN_OK)
+        st = forward_layers(net, &in0, batch, net->training);
+    if (st == CLNN_OK)
+        st = backward(net, NULL);
     if (st == CLNN_OK)
         st = clnn__optimizer_step(net);
     return st;

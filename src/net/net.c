@@ -449,6 +449,7 @@ void clnn_net_free(clnn_net *net)
     if (net->ctx && net->ctx->queue)
         clFinish(net->ctx->queue);
     release_activations(net);
+    clnn__data_release(net);
     free(net->outputs);
     for (size_t i = 0; i < net->nlayers; i++) {
         clnn__buffer_release(&net->layers[i].save_mean);

@@ -52,6 +52,27 @@ typedef struct clnn__staging {
     cl_event x_done, labels_done;
 } clnn__staging;
 
+/* A training set kept on the device (clnn_net_set_data, net/data.c). */
+typedef struct clnn__data {
+    cl_mem x;             /* n rows of in_features floats */
+    cl_mem order;         /* count row indices, int32 */
+    cl_mem labels;        /* count labels, in the order's order */
+    int32_t *host_labels; /* n: to lay the labels out in a new order */
+    size_t n, count;
+} clnn__data;
+
+/* The rows a network's first layer reads: row r at buf + r·ld, or, with
+ * index set, row index[index_off + r] of buf (a batch drawn from
+ * clnn__data), which a dense layer's forward also stores packed into copy
+ * (stride ld) for its backward. */
+typedef struct clnn__rows {
+    cl_mem buf;
+    size_t ld;
+    cl_mem index;
+    size_t index_off;
+    cl_mem copy;
+} clnn__rows;
+
 /* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl). */
 #define CLNN__METRICS_TRAIN 0
 #define CLNN__METRICS_EVAL 4
@@ -83,6 +104,9 @@ struct clnn_net {
     size_t staging_next;
     bool forward_done, backward_done, forward_was_training;
     bool labels_sent; /* the last forward uploaded its labels too */
+    cl_mem labels;     /* the last forward's labels, from labels_off (int32) */
+    size_t labels_off;
+    clnn__data data;
 
     clnn_optimizer_options opt;
     uint64_t opt_steps;
@@ -116,12 +140,20 @@ clnn_status clnn__net_apply_file(clnn_net *net, const struct clnn__st_file *f, c
 /* False for the tensors a checkpoint adds ("optimizer.*", "clnn.*"). */
 bool clnn__is_model_tensor(const char *name);
 
+/* Free the device copy of the training set. */
+void clnn__data_release(clnn_net *net);
+
 /* Layer kernels (layers/). `x` is the layer's input, `y` its output. */
-clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows);
+clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, const clnn__rows *x, cl_mem y,
+                                size_t rows);
 /* need_bias_grad false: the next layer's backward has written the bias
  * gradient already (see clnn__bn_backward). */
 clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
                                  size_t rows, bool need_bias_grad);
+/* Whether the dense layer l's forward can read x's rows through its index
+ * (else they must be gathered first). */
+bool clnn__dense_gathers(const clnn_net *net, const clnn__layer *l, const clnn__rows *x,
+                         size_t rows);
 /* relu_out non-NULL fuses the following ReLU (writes its output too); in
  * backward, bn_out non-NULL means dy is the gradient of that ReLU's output,
  * masked inside the kernel by bn_out > 0, and prev is the dense layer before

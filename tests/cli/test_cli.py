@@ -263,6 +263,16 @@ def group_train(binary, tmp):
                    '--gemm', 'own', '--layers', 'fc1=dense:32,relu,fc2=dense:10', '--quiet'], 0,
           stdout=['epoch 1/1'])
 
+    # The training set in device memory (the default) and batches sent from
+    # the host train the same model, bit for bit.
+    on_device = os.path.join(tmp, 'on-device.safetensors')
+    from_host = os.path.join(tmp, 'from-host.safetensors')
+    for path, extra in ((on_device, []), (from_host, ['--host-batches'])):
+        check(binary, ['train', '--data', tmp, '--limit', '300', '--batch-size', '32',
+                       '--epochs', '2', '--quiet', '--save', path] + extra, 0)
+    if open(on_device, 'rb').read() != open(from_host, 'rb').read():
+        fail('train --host-batches', 'the model differs from one trained on device-held data')
+
     # A diverging run must stop with exit 1 and leave the earlier model alone.
     # Depending on how the numbers blow up, the tool sees a non-finite loss or
     # the library refuses to save non-finite weights; both must say why.
@@ -335,7 +345,7 @@ def group_resume(binary, tmp):
 
 
 BENCH_KEYS = ['clnn_version', 'device', 'gemm', 'layers', 'features', 'classes', 'parameters',
-              'optimizer', 'cold', 'startup', 'peak', 'batches']
+              'optimizer', 'data_rows_on_device', 'cold', 'startup', 'peak', 'batches']
 BENCH_BATCH_KEYS = ['batch', 'steps', 'rounds', 'seconds', 'samples_per_s',
                     'samples_per_s_median', 'step_us', 'profiled_steps', 'device_us',
                     'overhead_us', 'overhead_pct', 'kernels', 'parts']
@@ -427,14 +437,14 @@ def group_bench(binary, tmp):
     check(binary, ['bench', '--help'], 0,
           stdout=['clnn bench', '--layers', '--batch-sizes', '--steps', '--seconds',
                   '--optimizer', '--device', '--gemm', '--json', '--no-probe', '--cold',
-                  '64,256,1024'])
+                  '--rows', '--host-batches', '64,256,1024'])
     bad_values = [
         ['--batch-sizes', ''], ['--batch-sizes', '0'], ['--batch-sizes', '64,'],
         ['--batch-sizes', ',64'], ['--batch-sizes', '64,x'], ['--batch-sizes', '-8'],
         ['--batch-sizes', '99999999'], ['--batch-sizes', ','.join(['8'] * 17)],
         ['--steps', '0'], ['--steps', 'x'], ['--seconds', '0'], ['--seconds', '-1'],
         ['--seconds', 'nan'], ['--optimizer', 'rmsprop'], ['--gemm', 'fast'],
-        ['--features', '0'], ['--seed', '-1'],
+        ['--features', '0'], ['--seed', '-1'], ['--rows', '0'], ['--rows', 'x'],
     ]
     for opt, value in bad_values:
         check(binary, ['bench', opt, value], 2,
@@ -444,13 +454,26 @@ def group_bench(binary, tmp):
     check(binary, ['bench', '--frob'], 2, stderr=["'--frob'", "Try 'clnn bench --help'."])
     check(binary, ['bench', '--json=1'], 2, stderr=["'--json' does not take a value"])
     check(binary, ['bench', 'extra'], 2, stderr=["unexpected argument 'extra'"])
+    check(binary, ['bench', '--rows', '100', '--batch-sizes', '64,256'], 2,
+          stderr=['batch size 256 is larger than --rows 100'])
 
     require_device(binary)
-    tiny = ['bench', '--batch-sizes', '8,16', '--steps', '3', '--layers', 'dense:16,bn,relu,dense:4']
+    tiny = ['bench', '--batch-sizes', '8,16', '--steps', '3', '--layers',
+            'dense:16,bn,relu,dense:4', '--rows', '100']
     r = check(binary, tiny + ['--json'], 0, name='bench --json')
     doc = bench_json('bench --json', r)
     if doc is not None:
         check_bench_report('bench --json', doc, probe=True)
+        if doc['data_rows_on_device'] != 100:
+            fail('bench --json', f"data_rows_on_device {doc['data_rows_on_device']!r}, not 100")
+    r = check(binary, tiny + ['--json', '--no-probe', '--host-batches'], 0,
+              name='bench --json --host-batches')
+    doc = bench_json('bench --host-batches', r)
+    if doc is not None:
+        check_bench_report('bench --host-batches', doc, probe=False)
+        if doc['data_rows_on_device'] != 0:
+            fail('bench --host-batches',
+                 f"data_rows_on_device {doc['data_rows_on_device']!r}, not 0")
     r = check(binary, tiny + ['--json', '--no-probe', '--optimizer', 'adam', '--gemm', 'clblast'],
               0, name='bench --json --no-probe (adam)')
     doc = bench_json('bench --no-probe', r)
@@ -464,8 +487,8 @@ def group_bench(binary, tmp):
                   'SCOPE', 'KERNEL', 'LAUNCHES', 'µs/STEP', '%STEP', 'GB/s', '%PEAK', '%COPY',
                   'layer 0 dense forward', 'PART', 'FORWARD µs', 'BACKWARD µs', 'optimizer'])
     # A batch BatchNorm cannot train on, and a layer spec the library rejects.
-    check(binary, ['bench', '--batch-sizes', '1', '--steps', '1', '--no-probe'], 1,
-          stderr=['clnn: error: ', 'BatchNorm'])
+    check(binary, ['bench', '--batch-sizes', '1', '--steps', '1', '--no-probe', '--rows', '100'],
+          1, stderr=['clnn: error: ', 'BatchNorm'])
     check(binary, ['bench', '--steps', '1', '--layers', 'dense:8,frob', '--no-probe'], 1,
           stderr=['clnn: error: ', 'frob'])
     check(binary, ['bench', '--steps', '1', '--device', 'zzz', '--no-probe'], 1,

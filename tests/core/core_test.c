@@ -76,6 +76,17 @@ clnn_context *core_context(clnn_gemm_backend backend)
     return contexts[backend];
 }
 
+clnn_context *core_profiling_context(clnn_gemm_backend backend)
+{
+    clnn_context_options o;
+    clnn_context_options_init(&o);
+    o.gemm = backend;
+    o.profiling = true;
+    clnn_context *ctx;
+    ck_assert_clnn_ok(clnn_context_create(&o, &ctx));
+    return ctx;
+}
+
 clnn_net *core_net(clnn_context *ctx, size_t in_features, const char *spec, uint64_t seed)
 {
     clnn_net *net = NULL;

@@ -67,6 +67,9 @@ extern const clnn_gemm_backend core_backends[2];
  * process and kept (kernel builds are cached per context). */
 clnn_context *core_context(clnn_gemm_backend backend);
 
+/* A new profiling context with the given GEMM backend (the caller frees it). */
+clnn_context *core_profiling_context(clnn_gemm_backend backend);
+
 /* A net from a spec, initialised from seed (asserts success). */
 clnn_net *core_net(clnn_context *ctx, size_t in_features, const char *spec, uint64_t seed);
 size_t core_tensor(const clnn_net *net, const char *name);

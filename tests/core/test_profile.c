@@ -21,17 +21,6 @@
 #define SPEC "dense:32,bn,relu,dense:16,bn,relu,dense:5"
 #define LR 0.1
 
-static clnn_context *profiling_context(clnn_gemm_backend backend)
-{
-    clnn_context_options o;
-    clnn_context_options_init(&o);
-    o.gemm = backend;
-    o.profiling = true;
-    clnn_context *ctx;
-    ck_assert_clnn_ok(clnn_context_create(&o, &ctx));
-    return ctx;
-}
-
 static const clnn_profile_entry *entry(clnn_context *ctx, const char *scope, const char *kernel)
 {
     const clnn_profile_entry *e;
@@ -46,7 +35,7 @@ static const clnn_profile_entry *entry(clnn_context *ctx, const char *scope, con
 
 START_TEST(test_replay_reruns_the_recorded_launch)
 {
-    clnn_context *ctx = profiling_context(core_backends[_i]);
+    clnn_context *ctx = core_profiling_context(core_backends[_i]);
     clnn_net *net = core_net(ctx, IN, SPEC, 4);
     clnn_optimizer_options o;
     clnn_optimizer_options_init(&o, CLNN_OPTIMIZER_SGD);

@@ -4,10 +4,10 @@
  * accesses, data races, OpenCL API errors).
  *
  * The network is driven through the public API: forward and backward in
- * training and eval mode, SGD (momentum, Nesterov, weight decay) and Adam,
- * metrics, evaluate and predict, with each GEMM backend given on the command
- * line ("own", "clblast"), and synchronised BatchNorm for data-parallel
- * training. Profiling records which kernels ran; the test fails unless every
+ * training and eval mode, training from rows kept on the device, SGD
+ * (momentum, Nesterov, weight decay) and Adam, metrics, evaluate and
+ * predict, with each GEMM backend given on the command line ("own",
+ * "clblast"), and synchronised BatchNorm for data-parallel training. Profiling records which kernels ran; the test fails unless every
  * __kernel in the kernel sources ($CLNN_SOURCE_KERNELS) ran at least once,
  * bar the benchmark probes. */
 #include "clnn_test.h"
@@ -89,6 +89,17 @@ static void run_case(clnn_context *ctx, size_t in, const char *spec, size_t batc
         ck_assert_clnn_ok(clnn_net_metrics_read(net, &mean_loss, &acc, &samples));
         ck_assert_uint_eq(samples, 2 * batch);
     }
+    /* The same rows kept on the device, taken in reverse order: read
+     * through the order by the first dense layer where its GEMM can, else
+     * gathered by a kernel. */
+    uint32_t *order = malloc(n * sizeof *order);
+    ck_assert_ptr_nonnull(order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)(n - 1 - i);
+    ck_assert_clnn_ok(clnn_net_set_data(net, x, labels, n));
+    ck_assert_clnn_ok(clnn_net_set_data_order(net, order, n));
+    ck_assert_clnn_ok(clnn_net_train_rows(net, 1, batch));
+    free(order);
     ck_assert_clnn_ok(clnn_net_forward(net, x, batch));
     ck_assert_clnn_ok(clnn_net_read_output(net, logits, batch * out));
     check_finite(logits, batch * out, "training-mode logits");

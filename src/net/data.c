@@ -1,0 +1,152 @@
+/* A training set kept on the device (clnn_net_set_data): uploaded and
+ * checked once, so that a training step moves no samples between host and
+ * device (clnn_net_train_rows in compute.c reads them). */
+#include "net/net_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void clnn__data_release(clnn_net *net)
+{
+    clnn__data *d = &net->data;
+    /* Profiled launches may name these buffers. */
+    if (net->ctx && d->x)
+        clnn__replay_forget(net->ctx);
+    clnn__buffer_release(&d->x);
+    clnn__buffer_release(&d->order);
+    clnn__buffer_release(&d->labels);
+    free(d->host_labels);
+    memset(d, 0, sizeof *d);
+}
+
+static clnn_status check_rows(const clnn_net *net, const float *x, const int32_t *labels,
+                              size_t n)
+{
+    const size_t f = net->in_features, classes = clnn_net_out_features(net);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < f; j++)
+            if (!isfinite(x[i * f + j]))
+                return clnn__fail(CLNN_ERR_NONFINITE,
+                                  "clnn_net_set_data: sample %zu, feature %zu is %s: clean or "
+                                  "normalise the data before training",
+                                  i, j, isnan(x[i * f + j]) ? "NaN" : "infinite");
+        if (labels[i] < 0 || (size_t)labels[i] >= classes)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "clnn_net_set_data: label %d of sample %zu is outside 0..%zu: the "
+                              "last layer has %zu outputs, one per class",
+                              (int)labels[i], i, classes - 1, classes);
+    }
+    return CLNN_OK;
+}
+
+/* The order and the labels laid out in it, in buffers of count entries. */
+static clnn_status upload_order(clnn_net *net, const uint32_t *order, size_t count)
+{
+    clnn__data *d = &net->data;
+    int32_t *labels = clnn__malloc(count * sizeof *labels);
+    if (!labels)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < count; i++)
+        labels[i] = d->host_labels[order[i]];
+    clnn_status st = CLNN_OK;
+    if (count != d->count) {
+        clnn__replay_forget(net->ctx);
+        clnn__buffer_release(&d->order);
+        clnn__buffer_release(&d->labels);
+        d->count = 0;
+        st = clnn__buffer_create(net->ctx, count * sizeof(int32_t), &d->order);
+        if (st == CLNN_OK)
+            st = clnn__buffer_create(net->ctx, count * sizeof(int32_t), &d->labels);
+    }
+    /* In-order queue: steps still queued read the previous order first. */
+    if (st == CLNN_OK)
+        st = clnn__buffer_write(net->ctx, d->order, 0, count * sizeof(int32_t), order, true,
+                                NULL);
+    if (st == CLNN_OK)
+        st = clnn__buffer_write(net->ctx, d->labels, 0, count * sizeof(int32_t), labels, true,
+                                NULL);
+    free(labels);
+    if (st == CLNN_OK)
+        d->count = count;
+    return st;
+}
+
+clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labels, size_t n)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_set_data");
+    if (st != CLNN_OK)
+        return st;
+    if (n == 0 && !x && !labels) {
+        if (net->ctx->queue)
+            clFinish(net->ctx->queue);
+        clnn__data_release(net);
+        return CLNN_OK;
+    }
+    if (n == 0 || !x || !labels)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "clnn_net_set_data: needs rows, labels and n > 0 (or all three "
+                          "empty, to free the data)");
+    const size_t f = net->in_features;
+    const uint64_t max_alloc = net->ctx->info.max_alloc_bytes;
+    if (n > INT_MAX || n > SIZE_MAX / sizeof(float) / f ||
+        (max_alloc && (uint64_t)n * f * sizeof(float) > max_alloc))
+        return clnn__fail(CLNN_ERR_UNSUPPORTED,
+                          "clnn_net_set_data: %zu rows of %zu floats exceed what one buffer on "
+                          "%s can hold (%llu bytes): train from host batches "
+                          "(clnn_net_train_batch) instead",
+                          n, f, net->ctx->info.name, (unsigned long long)max_alloc);
+    st = check_rows(net, x, labels, n);
+    if (st != CLNN_OK)
+        return st;
+    uint32_t *identity = clnn__malloc(n * sizeof *identity);
+    int32_t *host_labels = clnn__malloc(n * sizeof *host_labels);
+    if (!identity || !host_labels) {
+        free(identity);
+        free(host_labels);
+        return CLNN_ERR_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < n; i++)
+        identity[i] = (uint32_t)i;
+    memcpy(host_labels, labels, n * sizeof *host_labels);
+    if (net->ctx->queue)
+        clFinish(net->ctx->queue);
+    clnn__data_release(net);
+    clnn__data *d = &net->data;
+    d->host_labels = host_labels;
+    d->n = n;
+    st = clnn__buffer_create(net->ctx, n * f * sizeof(float), &d->x);
+    if (st == CLNN_OK)
+        st = clnn__buffer_write(net->ctx, d->x, 0, n * f * sizeof(float), x, true, NULL);
+    if (st == CLNN_OK)
+        st = upload_order(net, identity, n);
+    free(identity);
+    if (st != CLNN_OK)
+        clnn__data_release(net);
+    return st;
+}
+
+clnn_status clnn_net_set_data_order(clnn_net *net, const uint32_t *order, size_t count)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_set_data_order");
+    if (st != CLNN_OK)
+        return st;
+    const clnn__data *d = &net->data;
+    if (!d->x)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "clnn_net_set_data_order: no data on the device; call "
+                          "clnn_net_set_data first");
+    if (!order || count == 0 || count > INT_MAX)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "clnn_net_set_data_order: needs 1 to 2^31 - 1 row indices");
+    for (size_t i = 0; i < count; i++)
+        if (order[i] >= d->n)
+            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                              "clnn_net_set_data_order: entry %zu is row %u, but the data has "
+                              "%zu rows",
+                              i, (unsigned)order[i], d->n);
+    return upload_order(net, order, count);
+}
