@@ -159,7 +159,7 @@ static bool loss_sums_bias_grad(const clnn_net *net, size_t i)
            net->layers[i].spec.kind == CLNN__LAYER_DENSE;
 }
 
-static clnn_status check_labels(const clnn_net *net, const int32_t *labels, size_t batch)
+clnn_status clnn__check_labels(const clnn_net *net, const int32_t *labels, size_t batch)
 {
     if (!labels)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "labels is NULL");
@@ -298,7 +298,7 @@ static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels,
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
     clnn_status st = forward_begin(net, batch, training);
     if (st == CLNN_OK && labels)
-        st = check_labels(net, labels, batch);
+        st = clnn__check_labels(net, labels, batch);
     clnn__rows in0;
     if (st == CLNN_OK)
         st = input_from_host(net, x, labels, batch, &in0);
@@ -319,7 +319,7 @@ clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch)
  * forward used, after its rows (still being uploaded from the slot's front). */
 static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
 {
-    clnn_status st = check_labels(net, labels, net->batch);
+    clnn_status st = clnn__check_labels(net, labels, net->batch);
     if (st != CLNN_OK)
         return st;
     size_t slot = (net->staging_next + CLNN__STAGING - 1) % CLNN__STAGING;
@@ -405,16 +405,23 @@ clnn_status clnn_net_step(clnn_net *net)
     return clnn__optimizer_step(net);
 }
 
+/* What a training step of a single process needs before it starts. */
+static clnn_status single_step_ready(const clnn_net *net, const char *fn)
+{
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK && clnn__parallel(net))
+        return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
+                                          "clnn_net_train_shard, which knows the global batch");
+    return st;
+}
+
 clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels,
                                  size_t batch)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_train_batch");
+    clnn_status st = single_step_ready(net, "clnn_net_train_batch");
     if (st != CLNN_OK)
         return st;
-    if (clnn__parallel(net))
-        return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
-                                          "clnn_net_train_shard, which knows the global batch");
     net->global_batch = batch;
     st = forward(net, x, labels, batch, net->training);
     if (st == CLNN_OK)
@@ -427,12 +434,9 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *l
 clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_train_rows");
+    clnn_status st = single_step_ready(net, "clnn_net_train_rows");
     if (st != CLNN_OK)
         return st;
-    if (clnn__parallel(net))
-        return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
-                                          "clnn_net_train_shard, which knows the global batch");
     const clnn__data *d = &net->data;
     if (!d->x)
         return clnn__fail(CLNN_ERR_STATE,

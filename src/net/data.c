@@ -24,21 +24,14 @@ void clnn__data_release(clnn_net *net)
 static clnn_status check_rows(const clnn_net *net, const float *x, const int32_t *labels,
                               size_t n)
 {
-    const size_t f = net->in_features, classes = clnn_net_out_features(net);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < f; j++)
-            if (!isfinite(x[i * f + j]))
-                return clnn__fail(CLNN_ERR_NONFINITE,
-                                  "clnn_net_set_data: sample %zu, feature %zu is %s: clean or "
-                                  "normalise the data before training",
-                                  i, j, isnan(x[i * f + j]) ? "NaN" : "infinite");
-        if (labels[i] < 0 || (size_t)labels[i] >= classes)
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                              "clnn_net_set_data: label %d of sample %zu is outside 0..%zu: the "
-                              "last layer has %zu outputs, one per class",
-                              (int)labels[i], i, classes - 1, classes);
-    }
-    return CLNN_OK;
+    const size_t f = net->in_features;
+    for (size_t i = 0; i < n * f; i++)
+        if (!isfinite(x[i]))
+            return clnn__fail(CLNN_ERR_NONFINITE,
+                              "clnn_net_set_data: sample %zu, feature %zu is %s: clean or "
+                              "normalise the data before training",
+                              i / f, i % f, isnan(x[i]) ? "NaN" : "infinite");
+    return clnn__check_labels(net, labels, n);
 }
 
 /* The order and the labels laid out in it, in buffers of count entries. */

@@ -140,6 +140,8 @@ clnn_status clnn__net_apply_file(clnn_net *net, const struct clnn__st_file *f, c
 /* False for the tensors a checkpoint adds ("optimizer.*", "clnn.*"). */
 bool clnn__is_model_tensor(const char *name);
 
+/* CLNN_ERR_INVALID_ARGUMENT unless every label names an output (compute.c). */
+clnn_status clnn__check_labels(const clnn_net *net, const int32_t *labels, size_t n);
 /* Free the device copy of the training set. */
 void clnn__data_release(clnn_net *net);
 
