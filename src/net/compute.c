@@ -444,8 +444,9 @@ clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
                           "first");
     if (first > d->count || batch > d->count - first)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "clnn_net_train_rows: rows %zu..%zu are past the order's %zu entries",
-                          first, first + batch, d->count);
+                          "clnn_net_train_rows: positions %zu..%zu run past the order's %zu "
+                          "entries (0..%zu): set a longer order or take fewer rows",
+                          first, first + batch - 1, d->count, d->count - 1);
     net->global_batch = batch;
     st = forward_begin(net, batch, net->training);
     clnn__rows in0;

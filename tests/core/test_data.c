@@ -162,7 +162,7 @@ START_TEST(test_data_errors)
            "entry 1 is row 100, but the data has 100 rows");
     expect(clnn_net_set_data_order(net, NULL, 2), CLNN_ERR_INVALID_ARGUMENT, "row indices");
     expect(clnn_net_train_rows(net, 90, 11), CLNN_ERR_INVALID_ARGUMENT,
-           "rows 90..101 are past the order's 100 entries");
+           "positions 90..100 run past the order's 100 entries (0..99)");
     expect(clnn_net_train_rows(net, 5, 1), CLNN_ERR_BATCH_TOO_SMALL, "batch of 1");
     expect(clnn_net_train_rows(net, 5, 0), CLNN_ERR_INVALID_ARGUMENT, "batch size is 0");
     /* A failed order keeps the one in force: the identity of set_data. */
