@@ -12,6 +12,9 @@
  *                 vectors of B's row k and broadcasts RM scalars of A's
  *                 column k into fma: the register-blocked micro-kernel of
  *                 CPU BLAS libraries. Needs M ≥ RM and N ≥ VW·NV.
+ *                 A (not transposed) may be gathered through a row index
+ *                 and copied out packed as it is read (a batch drawn from
+ *                 data kept on the device, clnn_net_set_data).
  *   gemm_dot      op(A) = A, op(B) = Bᵀ (Y = X·Wᵀ with W stored [out, in]).
  *                 Both operands are contiguous along K, so each work-item
  *                 keeps a DM × DN tile of DVW-wide partial dot products along
@@ -19,9 +22,6 @@
  *                 is needed. Any shape.
  *   gemm_general  any transposes, any shape; a small scalar tile. Used for
  *                 Aᵀ·Bᵀ and for shapes below the other kernels' tiles.
- *                 A (not transposed) may be gathered through a row index
- *                 and copied out packed as it is read (a batch drawn from
- *                 data kept on the device, clnn_net_set_data).
  *   gemm_outer_pair  two gemm_outer products, Aᵀ·B and A·B, in one launch:
  *                 a dense layer's weight and input gradients.
  *

@@ -98,8 +98,11 @@ static int place_data(bench_state *s, clnn_net *net)
 {
     if (s->o->host_batches)
         return -1;
-    if (clnn_net_set_data(net, s->x, s->y, s->rows) != CLNN_OK ||
-        clnn_net_set_data_order(net, s->order, s->rows) != CLNN_OK)
+    clnn_status st = clnn_net_set_data(net, s->x, s->y, s->rows);
+    if (st == CLNN_ERR_UNSUPPORTED)
+        return cli_error("%s; or give clnn bench fewer --rows, or --host-batches",
+                         clnn_last_error());
+    if (st != CLNN_OK || clnn_net_set_data_order(net, s->order, s->rows) != CLNN_OK)
         return cli_library_error();
     return -1;
 }

@@ -87,8 +87,8 @@ clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labe
     if (n > INT_MAX || n > SIZE_MAX / sizeof(float) / f ||
         (max_alloc && (uint64_t)n * f * sizeof(float) > max_alloc))
         return clnn__fail(CLNN_ERR_UNSUPPORTED,
-                          "clnn_net_set_data: %zu rows of %zu floats exceed what one buffer on "
-                          "%s can hold (%llu bytes): train from host batches "
+                          "clnn_net_set_data: %zu rows of %zu floats do not fit one buffer on "
+                          "%s (at most %llu bytes and 2^31 - 1 rows): train from host batches "
                           "(clnn_net_train_batch) instead",
                           n, f, net->ctx->info.name, (unsigned long long)max_alloc);
     st = check_rows(net, x, labels, n);

@@ -272,6 +272,20 @@ def group_train(binary, tmp):
                        '--epochs', '2', '--quiet', '--save', path] + extra, 0)
     if open(on_device, 'rb').read() != open(from_host, 'rb').read():
         fail('train --host-batches', 'the model differs from one trained on device-held data')
+    # When the training set cannot be placed on the device, training goes on
+    # from host batches and says so; any other failed allocation is an error
+    # that names it. Each run fails the n-th device allocation.
+    small = ['train', '--data', tmp, '--limit', '300', '--layers', 'dense:16,relu,dense:10',
+             '--no-tune']
+    fell_back = 0
+    for n in range(1, 25):
+        r = run(binary, small, env={'CLNN_FAULT_INJECT': f'clCreateBuffer:{n}'})
+        if r.rc == 0:  # a note if it hit the data's buffers; else past the last one
+            fell_back += 'note: training from host batches' in r.err
+        elif r.rc != 1 or 'clCreateBuffer' not in r.err:
+            fail('train, failed allocation', f'allocation {n}: {r.describe()}')
+    if fell_back == 0:
+        fail('train, failed allocation', 'no failed allocation made training use host batches')
 
     # A diverging run must stop with exit 1 and leave the earlier model alone.
     # Depending on how the numbers blow up, the tool sees a non-finite loss or
