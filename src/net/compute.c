@@ -437,11 +437,10 @@ clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
     clnn_status st = single_step_ready(net, "clnn_net_train_rows");
     if (st != CLNN_OK)
         return st;
+    st = clnn__data_check(net, "clnn_net_train_rows");
+    if (st != CLNN_OK)
+        return st;
     const clnn__data *d = &net->data;
-    if (!d->x)
-        return clnn__fail(CLNN_ERR_STATE,
-                          "clnn_net_train_rows: no data on the device; call clnn_net_set_data "
-                          "first");
     if (first > d->count || batch > d->count - first)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "clnn_net_train_rows: positions %zu..%zu run past the order's %zu "

@@ -21,6 +21,14 @@ void clnn__data_release(clnn_net *net)
     memset(d, 0, sizeof *d);
 }
 
+clnn_status clnn__data_check(const clnn_net *net, const char *fn)
+{
+    if (!net->data.x)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: no data on the device; call clnn_net_set_data first", fn);
+    return CLNN_OK;
+}
+
 static clnn_status check_rows(const clnn_net *net, const float *x, const int32_t *labels,
                               size_t n)
 {
@@ -127,11 +135,10 @@ clnn_status clnn_net_set_data_order(clnn_net *net, const uint32_t *order, size_t
     clnn_status st = clnn__net_check_ready(net, "clnn_net_set_data_order");
     if (st != CLNN_OK)
         return st;
+    st = clnn__data_check(net, "clnn_net_set_data_order");
+    if (st != CLNN_OK)
+        return st;
     const clnn__data *d = &net->data;
-    if (!d->x)
-        return clnn__fail(CLNN_ERR_STATE,
-                          "clnn_net_set_data_order: no data on the device; call "
-                          "clnn_net_set_data first");
     if (!order || count == 0 || count > INT_MAX)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "clnn_net_set_data_order: needs 1 to 2^31 - 1 row indices");

@@ -144,6 +144,8 @@ bool clnn__is_model_tensor(const char *name);
 clnn_status clnn__check_labels(const clnn_net *net, const int32_t *labels, size_t n);
 /* Free the device copy of the training set. */
 void clnn__data_release(clnn_net *net);
+/* CLNN_ERR_STATE, naming fn, unless the net holds a training set. */
+clnn_status clnn__data_check(const clnn_net *net, const char *fn);
 
 /* Layer kernels (layers/). `x` is the layer's input, `y` its output. */
 clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, const clnn__rows *x, cl_mem y,
