@@ -55,13 +55,15 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
     if (too_big(g))
         return clnn__fail(CLNN_ERR_UNSUPPORTED, "GEMM of %zu×%zu×%zu exceeds 2^31 elements",
                           g->m, g->n, g->k);
-    if (g->a_rows && !clnn__gemm_gathers(ctx, g))
-        return clnn__fail(CLNN_ERR_UNSUPPORTED, "this GEMM backend cannot gather rows of A");
+    clnn__gemm_own_params p;
+    const bool own = own_params(ctx, g, &p);
+    /* The own kernels check the gather themselves (clnn__gemm_own_with). */
+    if (g->a_rows && !own)
+        return clnn__fail(CLNN_ERR_UNSUPPORTED, "CLBlast cannot gather rows of A");
     double flops, bytes;
     work(g, &flops, &bytes);
     clnn__profile_work(ctx, flops, bytes);
-    clnn__gemm_own_params p;
-    if (own_params(ctx, g, &p))
+    if (own)
         return clnn__gemm_own_with(ctx, g, &p);
     clnn__gemm_state *s = ctx->gemm_state;
     if (s && s->active) {
