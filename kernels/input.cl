@@ -1,12 +1,8 @@
 /* A batch drawn from data kept on the device (clnn_net_set_data). */
 
-/* Floats each work-item copies: whole vectors, so that CPU devices move
- * them at memory speed (one float per work-item ran at a third of it on
- * PoCL) while GPUs still get a work-item per 256 bytes. */
-#define GATHER_CHUNK 64
-
 /* dst[r, f] = src[order[first + r], f] for rows × features floats (both row
- * strides are features); global = (ceil(features / GATHER_CHUNK), rows).
+ * strides are features); global = (ceil(features / GATHER_CHUNK), rows),
+ * GATHER_CHUNK (-D, a multiple of 4) floats per work-item.
  * Runs where the first layer cannot read the rows through the index itself
  * (src/net/compute.c). */
 #if !defined(CLNN_ONLY) || defined(CLNN_ONLY_gather_rows)
