@@ -10,8 +10,9 @@
  * logit cannot be vectorised across work-items and costs ten times more)
  * and a row's logits and exps stay in registers between the passes.
  *
- * The labels sit in the input buffer after the batch's rows, at labels_off,
- * so that one transfer carries both to the device. */
+ * The labels start at labels_off: in the input buffer after the batch's
+ * rows, so that one transfer carries both to the device, or in a training
+ * set's labels on the device, laid out in its order (src/net/data.c). */
 
 /* The gradient of one logit, p its probability and hot 1 at the label. */
 #define XENT_GRAD(p, hot) (((p) - (hot)) * scale)
