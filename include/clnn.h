@@ -152,14 +152,17 @@ CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
  * (kernels/probe.cl), to judge how close other kernels come to the device:
  * arithmetic throughput from independent fma chains (2 FLOP per fma, the
  * best of several vector widths) and memory bandwidth from a copy of a large
- * buffer (bytes read plus bytes written). Each figure is the best of several
- * timed runs after a warm-up, in device time from OpenCL events on a private
- * profiling queue, so it works on any context and leaves the profile table
- * alone. Waits for queued work first; takes about a second. */
+ * buffer (bytes read plus bytes written), each the best of several timed
+ * runs after a warm-up, in device time from OpenCL events on a private
+ * profiling queue (so it works on any context and leaves the profile table
+ * alone); and the cost of a launch, as clnn_context_probe_launch measures
+ * it. Waits for queued work first; takes about a second. */
 typedef struct clnn_device_peak {
-    double gflops;     /* FP32 GFLOP/s */
-    double gbps;       /* GB/s (1e9 bytes), read plus write */
-    size_t copy_bytes; /* size of the buffer the bandwidth copy used */
+    double gflops;         /* FP32 GFLOP/s */
+    double gbps;           /* GB/s (1e9 bytes), read plus write */
+    size_t copy_bytes;     /* size of the buffer the bandwidth copy used */
+    double launch_us;      /* clnn_context_probe_launch: queued back to back */
+    double launch_wait_us; /* clnn_context_probe_launch: enqueued and waited for */
 } clnn_device_peak;
 
 CLNN_API clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak);
@@ -169,6 +172,15 @@ CLNN_API clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak
  * moves 2 × bytes per launch is best judged against this rather than
  * against the peak. */
 CLNN_API clnn_status clnn_context_probe_copy(clnn_context *ctx, size_t bytes, double *gbps);
+/** The cost of a launch itself, in host wall-clock microseconds, from an
+ * empty kernel with one work-group per compute unit: queued_us per launch
+ * when many are queued back to back and waited for once (as a training step
+ * queues its kernels), waited_us for one launch enqueued and waited for. No
+ * kernel can take less, so a product that a host library finishes in less
+ * than queued_us cannot be matched with one launch. Best of several rounds,
+ * on a private queue without profiling; waits for queued work first. */
+CLNN_API clnn_status clnn_context_probe_launch(clnn_context *ctx, double *queued_us,
+                                               double *waited_us);
 
 /** Device time of every kernel and transfer since the last reset, from OpenCL
  * profiling events, summed per (scope, kernel). Needs a context created with
@@ -181,6 +193,9 @@ typedef struct clnn_profile_entry {
     double min_ms;
     double flops;       /* arithmetic done, summed over launches (0 if not counted) */
     double bytes;       /* global memory traffic, summed over launches (estimate) */
+    double gap_ms;      /* the device idle before its launches, summed: from the end
+                           of the command before to the start of each (not counted
+                           for a queue's first command after a wait) */
 } clnn_profile_entry;
 
 /** Wait for queued work and return the table (valid until the next read,

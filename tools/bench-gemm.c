@@ -28,6 +28,11 @@
  * time (so GFLOP per CPU-second): steadier for comparing kernels under load,
  * but blind to idle cores.
  *
+ * Beside the kernels, each round times an empty kernel's launch
+ * (clnn_context_probe_launch): the bound% column is OpenBLAS's time over it,
+ * the highest ratio any kernel launched once per product could reach, which
+ * tells a launch-bound shape from a slow kernel.
+ *
  * Unless POCL_AFFINITY is set, it sets POCL_AFFINITY=1 (PoCL's worker
  * threads pinned to cores) for steady figures; see main().
  *
@@ -343,6 +348,20 @@ static size_t network_jobs(job *jobs, size_t cap, const size_t *batches, size_t 
     return n;
 }
 
+/* A product that OpenBLAS finishes in less time than an empty launch takes
+ * cannot be matched in one launch. The machine's load moves a launch's cost
+ * as much as a kernel's, so it is timed in every round beside the kernels,
+ * and each shape's rounds keep their shortest. */
+static void time_empty_launch(bench *bn, double *queued_us, double *waited_us)
+{
+    double q, w;
+    const clnn_status st = clnn_context_probe_launch(bn->ctx, &q, &w);
+    if (st != CLNN_OK)
+        die("timing an empty launch", st);
+    *queued_us = fmin(*queued_us, q);
+    *waited_us = fmin(*waited_us, w);
+}
+
 static int run_timing(bench *bn, const job *jobs, size_t njobs)
 {
     const column *first_own = NULL, *blas = NULL;
@@ -361,21 +380,25 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
     printf("OpenBLAS: not built in (install libopenblas-dev and reconfigure)\n");
 #endif
     printf("GFLOP/s, best of %d rounds (each round runs every OpenCL column in turn, then "
-           "OpenBLAS's rounds); ratios to "
-           "OpenBLAS; err = max error / Σ|terms|\n",
+           "OpenBLAS's rounds); ratios to OpenBLAS;\n"
+           "bound = OpenBLAS's time / an empty launch's (timed in the same rounds), the best "
+           "ratio one launch can reach;\nerr = max error / Σ|terms|\n",
            bn->rounds);
     printf("%5s %-9s %5s %5s %5s  %-12s", "batch", "op", "M", "N", "K", "own kernel");
     for (size_t c = 0; c < bn->ncols; c++)
         printf(" %8s", bn->cols[c].label);
-    if (blas)
+    if (blas) {
         for (size_t c = 0; c < bn->ncols; c++)
             if (bn->cols[c].be != OPENBLAS)
                 printf(" %7.7s%%", bn->cols[c].label);
+        printf(" %7s", "bound%");
+    }
     printf("  %8s\n", "max err");
 
     int failures = 0;
     clnn__rng rng;
     clnn__rng_seed(&rng, 1, 0);
+    double launch_us = INFINITY, waited_us = INFINITY;
     for (size_t ji = 0; ji < njobs; ji++) {
         {
             {
@@ -411,8 +434,11 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
                  * pause: OpenBLAS's threads spin for a while after each
                  * call, and when they spun into an OpenCL sample they took
                  * a core from the device, halving some kernels' figures. */
+                double floor_us = INFINITY;
                 for (int blas_pass = 0; blas_pass < 2; blas_pass++) {
                     for (int r = 0; r < bn->rounds; r++) {
+                        if (!blas_pass)
+                            time_empty_launch(bn, &floor_us, &waited_us);
                         for (size_t c = 0; c < bn->ncols; c++) {
                             if ((bn->cols[c].be == OPENBLAS) != blas_pass)
                                 continue;
@@ -429,6 +455,7 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
                 }
                 if (blas)
                     pause_for_blas_threads();
+                launch_us = fmin(launch_us, floor_us);
                 const bool ok = err < 1e-4;
                 failures += !ok;
                 printf("%5zu %-9s %5zu %5zu %5zu  %-12s", jb->batch, jb->name, p.g.m, p.g.n,
@@ -436,16 +463,27 @@ static int run_timing(bench *bn, const job *jobs, size_t njobs)
                        first_own ? clnn__gemm_own_kernel_for(&p.g, &first_own->params) : "-");
                 for (size_t c = 0; c < bn->ncols; c++)
                     printf(" %8.1f", flops / best[c] * 1e-9);
-                if (blas)
+                if (blas) {
+                    const double blas_s = best[blas - bn->cols];
                     for (size_t c = 0; c < bn->ncols; c++)
                         if (bn->cols[c].be != OPENBLAS)
-                            printf(" %7.0f%%", 100.0 * best[blas - bn->cols] / best[c]);
+                            printf(" %7.0f%%", 100.0 * blas_s / best[c]);
+                    /* Far above 100% the bound says nothing. */
+                    const double bound = 100.0 * blas_s / (floor_us * 1e-6);
+                    if (bound < 1000.0)
+                        printf(" %6.0f%%", bound);
+                    else
+                        printf(" %7s", ">999%");
+                }
                 printf("  %8.1e%s\n", err, ok ? "" : "  FAILED");
                 fflush(stdout);
                 problem_free(&p);
             }
         }
     }
+    printf("launch: %.2f µs an empty kernel queued back to back, %.1f µs enqueued and waited "
+           "for (the shortest of the run)\n",
+           launch_us, waited_us);
     return failures;
 }
 

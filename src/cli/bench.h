@@ -46,6 +46,7 @@ typedef struct bench_kernel {
     bench_kind kind;
     double launches;  /* per step */
     double us;        /* device time per step */
+    double gap_us;    /* device idle before its launches, per step */
     double pct_step;  /* of the step's summed device time */
     double gflops;
     double gbps;

@@ -10,7 +10,7 @@
 
 /* ------------------------------------------------------------ tables */
 
-enum { MAX_COLS = 11, CELL = 160 };
+enum { MAX_COLS = 12, CELL = 160 };
 
 typedef struct table {
     int cols;
@@ -142,20 +142,31 @@ static void text_peak(const bench_result *r)
 {
     printf("peak      %.1f GFLOP/s (fma chains), %.1f GB/s (copy of %zu MiB, read + write)\n",
            r->peak.gflops, r->peak.gbps, r->peak.copy_bytes >> 20);
+    printf("launch    %.2f µs an empty kernel queued back to back, %.1f µs enqueued and\n"
+           "          waited for: no launch in a step takes less\n",
+           r->peak.launch_us, r->peak.launch_wait_us);
     fflush(stdout);
 }
 
-static void text_batch(const bench_batch *b)
+static void text_batch(const bench_result *r, const bench_batch *b)
 {
     printf("\nbatch %zu: %.0f samples/s (fastest of %zu rounds; median %.0f), %.3f ms/step "
            "(median), %zu steps in %.2f s\n",
            b->batch, b->samples_per_s, b->rounds, b->samples_per_s_median, b->step_us * 1e-3,
            b->steps, b->seconds);
-    double launches = 0.0;
-    for (size_t i = 0; i < b->nkernels; i++)
+    double launches = 0.0, idle_us = 0.0;
+    for (size_t i = 0; i < b->nkernels; i++) {
         launches += b->kernels[i].launches;
+        idle_us += b->kernels[i].gap_us;
+    }
     printf("device time %.3f ms/step in %.0f launches (profiled over %zu steps)\n",
            b->device_us * 1e-3, launches, b->profiled_steps);
+    printf("device idle between them %.3f ms/step (IDLE µs below)", idle_us * 1e-3);
+    if (r->have_peak)
+        printf("; %.0f empty kernels queued back\n"
+               "  to back take %.3f ms (%.2f µs each)",
+               launches, launches * r->peak.launch_us * 1e-3, r->peak.launch_us);
+    putchar('\n');
     printf("launch overhead and host work %.3f ms/step, %.1f%% of the step (median round)\n",
            b->overhead_us * 1e-3, b->overhead_pct < 0.0 ? 0.0 : b->overhead_pct);
     /* Separate runs: on a busy machine the profiled one can come out slower. */
@@ -164,10 +175,11 @@ static void text_batch(const bench_batch *b)
                "machine was busy or profiling slowed the kernels; compare within one run\n");
     putchar('\n');
 
-    table t = {.cols = 11,
-               .header = {"SCOPE", "KERNEL", "KIND", "LAUNCHES/STEP", "µs/STEP", "%STEP",
-                          "GFLOP/s", "GB/s", "%PEAK", "%COPY", "ALONE%COPY"},
-               .right = {false, false, false, true, true, true, true, true, true, true, true}};
+    table t = {.cols = 12,
+               .header = {"SCOPE", "KERNEL", "KIND", "LAUNCHES/STEP", "µs/STEP", "IDLE µs",
+                          "%STEP", "GFLOP/s", "GB/s", "%PEAK", "%COPY", "ALONE%COPY"},
+               .right = {false, false, false, true, true, true, true, true, true, true, true,
+                         true}};
     t.cells = calloc(b->nkernels ? b->nkernels : 1, sizeof *t.cells);
     if (!t.cells) {
         cli_error("out of host memory");
@@ -181,12 +193,13 @@ static void text_batch(const bench_batch *b)
         snprintf(c[2], CELL, "%s", kind_name(k->kind));
         launches_text(c[3], k->launches);
         num(c[4], k->us, 1);
-        num(c[5], k->pct_step, 1);
-        rate_text(c[6], k->gflops);
-        rate_text(c[7], k->gbps);
-        num(c[8], k->pct_peak, 1);
-        num(c[9], k->pct_copy, 0);
-        num(c[10], k->pct_copy_alone, 0);
+        num(c[5], k->gap_us, 1);
+        num(c[6], k->pct_step, 1);
+        rate_text(c[7], k->gflops);
+        rate_text(c[8], k->gbps);
+        num(c[9], k->pct_peak, 1);
+        num(c[10], k->pct_copy, 0);
+        num(c[11], k->pct_copy_alone, 0);
     }
     t.rows = b->nkernels;
     print_table(&t, "  ");
@@ -226,7 +239,7 @@ void bench_report_text(const bench_options *o, const bench_result *r, int stage,
         text_peak(r);
         break;
     case BENCH_STAGE_BATCH:
-        text_batch(&r->batches[batch_index]);
+        text_batch(r, &r->batches[batch_index]);
         break;
     default:
         break;
@@ -276,6 +289,8 @@ static void json_kernel(const bench_kernel *k)
     json_number(k->copy_gbps);
     json_key("pct_copy", &f);
     json_number(k->pct_copy);
+    json_key("gap_us", &f);
+    json_number(k->gap_us);
     json_key("best_us", &f);
     json_number(k->best_us);
     json_key("pct_copy_best", &f);
@@ -418,6 +433,10 @@ static void json_all(const bench_options *o, const bench_result *r)
         json_number(r->peak.gbps);
         json_key("copy_bytes", &g);
         printf("%zu", r->peak.copy_bytes);
+        json_key("launch_us", &g);
+        json_number(r->peak.launch_us);
+        json_key("launch_wait_us", &g);
+        json_number(r->peak.launch_wait_us);
         putchar('}');
     } else {
         fputs("null", stdout);

@@ -345,6 +345,7 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
         double sec = e[i].total_ms * 1e-3;
         k->launches = (double)e[i].launches / (double)steps;
         k->us = e[i].total_ms * 1e3 / (double)steps;
+        k->gap_us = e[i].gap_ms * 1e3 / (double)steps;
         k->pct_step = percent(k->us, b->device_us);
         k->gflops = e[i].flops > 0.0 ? rate(e[i].flops * 1e-9, sec) : -1.0;
         k->gbps = e[i].bytes > 0.0 ? rate(e[i].bytes * 1e-9, sec) : -1.0;

@@ -22,9 +22,9 @@ void cmd_bench_help(void)
 {
     printf("Usage: clnn bench [OPTIONS]\n"
            "Measure training speed on random data (no dataset needed): start-up and\n"
-           "first-step latency, the device's peak FLOP/s and bandwidth, and for each batch\n"
-           "size the samples/s of whole training steps and a per-kernel table of where a\n"
-           "step's device time goes.\n\n"
+           "first-step latency, the device's peak FLOP/s and bandwidth and the cost of a\n"
+           "launch, and for each batch size the samples/s of whole training steps and a\n"
+           "per-kernel table of where a step's device time goes.\n\n"
            "Options:\n"
            "      --layers SPEC       layer stack as for clnn train (default\n"
            "                          %s)\n"
@@ -39,8 +39,8 @@ void cmd_bench_help(void)
            "      --device SEL        device index or name substring (default $CLNN_DEVICE,\n"
            "                          else the first GPU, else the first device)\n"
            "      --gemm NAME         matrix multiply: auto, clblast or own (default auto)\n"
-           "      --no-probe          skip the peak FLOP/s and bandwidth probes and the\n"
-           "                          same-size copy comparisons\n"
+           "      --no-probe          skip the peak FLOP/s, bandwidth and launch probes and\n"
+           "                          the same-size copy comparisons\n"
            "      --rows N            random training rows kept in device memory, which\n"
            "                          steps draw batches from in a shuffled order, as\n"
            "                          clnn train does (default %d, a Fashion-MNIST\n"
@@ -60,8 +60,11 @@ void cmd_bench_help(void)
            "per launch: the copy's fastest launch, alone on warm caches, against the\n"
            "kernel's average launch in the step (%%COPY) and against its fastest launch\n"
            "when run again alone (ALONE%%COPY).\n"
-           "Launch overhead is wall time per step minus the summed device time. Timings\n"
-           "on a shared machine vary between runs: compare within one.\n"
+           "Launch overhead is wall time per step minus the summed device time. IDLE is\n"
+           "the device's idle time before a kernel's launches, from the end of the command\n"
+           "before; an empty kernel's launches, queued back to back, show how much of the\n"
+           "overhead no kernel avoids.\n"
+           "Timings on a shared machine vary between runs: compare within one.\n"
            "Exit status: 0 success, 1 failure, 2 bad usage.\n",
            TRAIN_DEFAULT_LAYERS, DEFAULT_FEATURES, DEFAULT_SECONDS, DEFAULT_ROWS);
 }

@@ -1,14 +1,18 @@
 /* Device peak probes (kernels/probe.cl): what the device can do at best, so a
  * benchmark can say how far each of clnn's kernels is from it.
  *
- * Every probe runs on a private in-order queue with profiling enabled and
- * times launches with OpenCL events: device time is what the profile table
- * reports for clnn's own kernels, so the figures compare like with like, and
- * the context's queue, its profiling mode and its table stay untouched. */
+ * Every probe runs on a private in-order queue, so the context's queue, its
+ * profiling mode and its table stay untouched. The FLOP/s and bandwidth
+ * probes time launches with OpenCL events on a profiling queue: device time
+ * is what the profile table reports for clnn's own kernels, so the figures
+ * compare like with like. The launch probe times with the host's clock, on a
+ * queue without profiling: a launch's cost lies mostly outside the device
+ * time an event reports. */
 #include "runtime/runtime.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 
 /* Each timed run of the FLOP/s probe lasts at least this long, so event
  * granularity and launch latency do not count (seconds of device time). */
@@ -25,13 +29,19 @@
 #define COPY_PEAK_BYTES ((size_t)256 << 20)
 #define COPY_MIN_BYTES ((size_t)1 << 20)
 #define MAX_REPS 64
+/* The launch probe's rounds, each of LAUNCH_BURST launches queued back to
+ * back and LAUNCH_WAITED waited for one by one. */
+#define LAUNCH_ROUNDS 5
+#define LAUNCH_BURST 200
+#define LAUNCH_WAITED 10
 
 typedef struct probe_queue {
     clnn_context *ctx;
     cl_command_queue queue;
 } probe_queue;
 
-static clnn_status queue_open(clnn_context *ctx, probe_queue *p)
+static clnn_status queue_open(clnn_context *ctx, probe_queue *p,
+                              cl_command_queue_properties props)
 {
     p->ctx = ctx;
     p->queue = NULL;
@@ -42,10 +52,10 @@ static clnn_status queue_open(clnn_context *ctx, probe_queue *p)
         return st;
     cl_int err = CL_OUT_OF_RESOURCES;
     if (!clnn__fault_hit("clCreateCommandQueue"))
-        p->queue = clCreateCommandQueue(ctx->cl, ctx->device, CL_QUEUE_PROFILING_ENABLE, &err);
+        p->queue = clCreateCommandQueue(ctx->cl, ctx->device, props, &err);
     if (p->queue)
         clnn__live_add(CLNN__LIVE_QUEUE, 1);
-    return clnn__cl_check(err, "creating the probe's profiling queue (clCreateCommandQueue)");
+    return clnn__cl_check(err, "creating the probe's queue (clCreateCommandQueue)");
 }
 
 static void queue_close(probe_queue *p)
@@ -238,6 +248,72 @@ static clnn_status copy_gbps(probe_queue *p, size_t bytes, double *gbps)
     return st;
 }
 
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* n launches of the empty kernel, each waited for when wait_each is set,
+ * else all queued and waited for once; seconds per launch. */
+static clnn_status empty_launches(probe_queue *p, cl_kernel kernel, size_t global, size_t local,
+                                  int n, bool wait_each, double *per_launch)
+{
+    const double t0 = wall_seconds();
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < n && err == CL_SUCCESS; i++) {
+        err = clnn__fault_hit("clEnqueueNDRangeKernel")
+                  ? CL_OUT_OF_RESOURCES
+                  : clEnqueueNDRangeKernel(p->queue, kernel, 1, NULL, &global, &local, 0, NULL,
+                                           NULL);
+        if (err == CL_SUCCESS && (wait_each || i == n - 1))
+            err = clnn__fault_hit("clFinish") ? CL_OUT_OF_RESOURCES : clFinish(p->queue);
+    }
+    *per_launch = (wall_seconds() - t0) / n;
+    return clnn__cl_check(err, "launching probe kernel probe_empty");
+}
+
+/* Best microseconds per launch, queued back to back and waited for each. */
+static clnn_status launch_cost(probe_queue *p, double *queued_us, double *waited_us)
+{
+    cl_kernel kernel;
+    clnn_status st = clnn__kernel(p->ctx, "probe", NULL, "probe_empty", &kernel);
+    cl_mem out = NULL;
+    if (st == CLNN_OK)
+        st = clnn__buffer_create(p->ctx, sizeof(float), &out);
+    const int never = -1;
+    if (st == CLNN_OK)
+        st = set_args(kernel, "probe_empty", (const clnn__arg[]){CLNN__ARG(out), CLNN__ARG(never)},
+                      2);
+    /* One work-group per compute unit, as the smallest of clnn's kernels
+     * spread theirs, so every worker is woken as they wake them. */
+    const size_t cap = p->ctx->info.max_work_group_size;
+    const size_t local = cap && cap < GLOBAL_ROUND ? cap : GLOBAL_ROUND;
+    const size_t global = local * CLNN__MAX(p->ctx->info.compute_units, 1u);
+    double queued = INFINITY, waited = INFINITY, t;
+    /* The first round warms up: it may include compiling and waking threads. */
+    for (int r = 0; r <= LAUNCH_ROUNDS && st == CLNN_OK; r++) {
+        st = empty_launches(p, kernel, global, local, LAUNCH_BURST, false, &t);
+        if (st == CLNN_OK && r > 0 && t < queued)
+            queued = t;
+        for (int i = 0; i < LAUNCH_WAITED && st == CLNN_OK; i++) {
+            st = empty_launches(p, kernel, global, local, 1, true, &t);
+            if (st == CLNN_OK && r > 0 && t < waited)
+                waited = t;
+        }
+    }
+    clnn__buffer_release(&out);
+    if (st == CLNN_OK) {
+        *queued_us = queued * 1e6;
+        *waited_us = waited * 1e6;
+        clnn__log(CLNN_LOG_DEBUG, "probe: empty kernel, %zu work-items: %.2f µs queued, %.2f µs "
+                                  "waited for",
+                  global, *queued_us, *waited_us);
+    }
+    return st;
+}
+
 /* The largest copy that fits comfortably: two buffers of it must sit next to
  * a network on the device. */
 static size_t peak_copy_bytes(const clnn_device_info *info)
@@ -258,12 +334,19 @@ clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak)
     if (!ctx || !peak)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_peak: NULL argument");
     probe_queue p;
-    clnn_status st = queue_open(ctx, &p);
+    clnn_status st = queue_open(ctx, &p, CL_QUEUE_PROFILING_ENABLE);
     clnn_device_peak r = {.copy_bytes = peak_copy_bytes(&ctx->info)};
     if (st == CLNN_OK)
         st = probe_flops(&p, &r.gflops);
     if (st == CLNN_OK)
         st = copy_gbps(&p, r.copy_bytes, &r.gbps);
+    queue_close(&p);
+    /* Profiling may add to each launch's cost on some drivers: a queue of
+     * its own without it, as training runs. */
+    if (st == CLNN_OK)
+        st = queue_open(ctx, &p, 0);
+    if (st == CLNN_OK)
+        st = launch_cost(&p, &r.launch_us, &r.launch_wait_us);
     queue_close(&p);
     if (st == CLNN_OK)
         *peak = r;
@@ -278,9 +361,22 @@ clnn_status clnn_context_probe_copy(clnn_context *ctx, size_t bytes, double *gbp
     if (bytes == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_copy: bytes is 0");
     probe_queue p;
-    clnn_status st = queue_open(ctx, &p);
+    clnn_status st = queue_open(ctx, &p, CL_QUEUE_PROFILING_ENABLE);
     if (st == CLNN_OK)
         st = copy_gbps(&p, bytes, gbps);
+    queue_close(&p);
+    return st;
+}
+
+clnn_status clnn_context_probe_launch(clnn_context *ctx, double *queued_us, double *waited_us)
+{
+    clnn__clear_error();
+    if (!ctx || !queued_us || !waited_us)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_launch: NULL argument");
+    probe_queue p;
+    clnn_status st = queue_open(ctx, &p, 0);
+    if (st == CLNN_OK)
+        st = launch_cost(&p, queued_us, waited_us);
     queue_close(&p);
     return st;
 }

@@ -52,6 +52,10 @@ static clnn_status drain(clnn_context *ctx)
     clnn_status st = CLNN_OK;
     if (ctx->npending)
         st = clnn__finish(ctx);
+    /* The queue is in order, so each command's gap is from the end of the
+     * one before; the first after a wait has none to count (the device was
+     * idle because the host waited). */
+    cl_ulong prev_end = 0;
     for (size_t i = 0; i < ctx->npending; i++) {
         clnn__pending_event *p = &ctx->pending[i];
         cl_ulong t0 = 0, t1 = 0;
@@ -68,7 +72,12 @@ static clnn_status drain(clnn_context *ctx)
                 e->total_ms += ms;
                 e->flops += p->flops;
                 e->bytes += p->bytes;
+                if (prev_end && t0 > prev_end)
+                    e->gap_ms += (double)(t0 - prev_end) * 1e-6;
             }
+            prev_end = t1;
+        } else {
+            prev_end = 0;
         }
         clnn__event_release(&p->event);
     }

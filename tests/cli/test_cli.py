@@ -363,7 +363,8 @@ BENCH_KEYS = ['clnn_version', 'device', 'gemm', 'layers', 'features', 'classes',
 BENCH_BATCH_KEYS = ['batch', 'steps', 'rounds', 'seconds', 'samples_per_s',
                     'samples_per_s_median', 'step_us', 'profiled_steps', 'device_us',
                     'overhead_us', 'overhead_pct', 'kernels', 'parts']
-BENCH_KERNEL_KEYS = ['scope', 'kernel', 'kind', 'launches_per_step', 'us_per_step', 'pct_step',
+BENCH_KERNEL_KEYS = ['scope', 'kernel', 'kind', 'launches_per_step', 'us_per_step', 'gap_us',
+                     'pct_step',
                      'gflops', 'gbps', 'pct_peak', 'copy_gbps', 'pct_copy', 'best_us',
                      'pct_copy_best', 'alone_us', 'pct_copy_alone']
 
@@ -390,7 +391,8 @@ def check_bench_report(label, doc, probe):
         if not doc['startup'].get(k, 0) > 0:
             problems.append(f'startup.{k} not positive')
     if probe:
-        if not (doc['peak'] and doc['peak']['gflops'] > 0 and doc['peak']['gbps'] > 0):
+        if not (doc['peak'] and all(doc['peak'].get(k, 0) > 0 for k in
+                                    ('gflops', 'gbps', 'launch_us', 'launch_wait_us'))):
             problems.append(f"peak not positive: {doc['peak']!r}")
     elif doc['peak'] is not None:
         problems.append('--no-probe still reported a peak')
@@ -412,8 +414,9 @@ def check_bench_report(label, doc, probe):
                             f"{b['samples_per_s']} below median {b['samples_per_s_median']}")
         for k in b['kernels']:
             problems += [f'kernel lacks {key!r}' for key in BENCH_KERNEL_KEYS if key not in k]
-            if not (k['us_per_step'] > 0 and k['launches_per_step'] > 0):
-                problems.append(f"{k['scope']}/{k['kernel']}: no time or launches")
+            if not (k['us_per_step'] > 0 and k['launches_per_step'] > 0 and k['gap_us'] >= 0):
+                problems.append(f"{k['scope']}/{k['kernel']}: no time or launches, or a "
+                                f"negative idle time")
             # The fastest launch is no slower than the average one.
             elif not 0 < k['best_us'] <= k['us_per_step'] / k['launches_per_step'] * (1 + 1e-9):
                 problems.append(f"{k['scope']}/{k['kernel']}: fastest launch {k['best_us']} µs "

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define IN 7
 #define ROWS 16
@@ -102,12 +103,81 @@ START_TEST(test_replay_needs_profiling)
 }
 END_TEST
 
+static double wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* The device's busy and idle times between the first command's start and
+ * the last one's end fit in the host's wall time around them; every idle
+ * time is non-negative, and an idle time that counted the host's waits
+ * (profile reads between batches) would overflow the bound. */
+START_TEST(test_idle_times_fit_the_wall_time)
+{
+    clnn_context *ctx = core_profiling_context(core_backends[_i]);
+    clnn_net *net = core_net(ctx, IN, SPEC, 4);
+    core_rng r = core_rng_make(7);
+    float x[ROWS * IN];
+    int32_t y[ROWS];
+    core_fill(x, ROWS * IN, -1, 1, &r);
+    core_fill_labels(y, ROWS, 5, &r);
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
+    clnn_context_profile_reset(ctx);
+    double wall = 0.0;
+    for (int round = 0; round < 3; round++) {
+        const double t0 = wall_ms();
+        for (int step = 0; step < 5; step++)
+            ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
+        const clnn_profile_entry *e;
+        size_t n;
+        ck_assert_clnn_ok(clnn_context_profile_read(ctx, &e, &n));
+        wall += wall_ms() - t0;
+        /* A pause with nothing queued: idle that no command waited on. */
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    const clnn_profile_entry *e;
+    size_t n;
+    ck_assert_clnn_ok(clnn_context_profile_read(ctx, &e, &n));
+    double busy = 0.0, idle = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(e[i].gap_ms >= 0.0, "%s / %s: idle %g ms", e[i].scope, e[i].kernel,
+                      e[i].gap_ms);
+        busy += e[i].total_ms;
+        idle += e[i].gap_ms;
+    }
+    ck_assert_msg(busy + idle <= wall * 1.01 + 0.05, "busy %g + idle %g ms, wall time %g ms", busy,
+                  idle, wall);
+    clnn_net_free(net);
+    clnn_context_free(ctx);
+}
+END_TEST
+
+/* The launch probe times launches on a queue of its own: figures positive
+ * and finite, and the context's queued work untouched by it. */
+START_TEST(test_launch_probe)
+{
+    clnn_context *ctx = core_context(core_backends[0]);
+    double queued = 0.0, waited = 0.0;
+    ck_assert_clnn_ok(clnn_context_probe_launch(ctx, &queued, &waited));
+    ck_assert_msg(isfinite(queued) && queued > 0.0, "queued %g µs", queued);
+    ck_assert_msg(isfinite(waited) && waited > 0.0, "waited %g µs", waited);
+    ck_assert_int_eq(clnn_context_probe_launch(NULL, &queued, &waited), CLNN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(clnn_context_probe_launch(ctx, NULL, &waited), CLNN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(clnn_context_probe_launch(ctx, &queued, NULL), CLNN_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *profile_suite(void)
 {
     Suite *s = suite_create("core-profile");
     TCase *tc = tcase_create("profile");
     tcase_add_loop_test(tc, test_replay_reruns_the_recorded_launch, 0, 2);
     tcase_add_test(tc, test_replay_needs_profiling);
+    tcase_add_test(tc, test_launch_probe);
+    tcase_add_loop_test(tc, test_idle_times_fit_the_wall_time, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

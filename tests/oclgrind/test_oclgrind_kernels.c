@@ -18,7 +18,7 @@
 
 /* Kernels that training never launches: `clnn bench` alone uses them. */
 static const char *const not_training[] = {"probe_fma1", "probe_fma4", "probe_fma16",
-                                           "probe_copy4"};
+                                           "probe_copy4", "probe_empty"};
 /* Kernels only CPU devices launch (CLNN_DEVICE_TYPE=cpu makes Oclgrind one). */
 static const char *const cpu_only[] = {"softmax_xent_reduce"};
 static bool cpu_device;
