@@ -81,10 +81,10 @@ clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labe
     if (st != CLNN_OK)
         return st;
     if (n == 0 && !x && !labels) {
-        if (net->ctx->queue)
-            clFinish(net->ctx->queue);
+        /* Queued steps may still read the buffers; freed whatever the wait says. */
+        st = clnn__finish(net->ctx);
         clnn__data_release(net);
-        return CLNN_OK;
+        return st;
     }
     if (n == 0 || !x || !labels)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
@@ -112,8 +112,13 @@ clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labe
     for (size_t i = 0; i < n; i++)
         identity[i] = (uint32_t)i;
     memcpy(host_labels, labels, n * sizeof *host_labels);
-    if (net->ctx->queue)
-        clFinish(net->ctx->queue);
+    /* Queued steps may still read the data being replaced. */
+    st = clnn__finish(net->ctx);
+    if (st != CLNN_OK) {
+        free(identity);
+        free(host_labels);
+        return st;
+    }
     clnn__data_release(net);
     clnn__data *d = &net->data;
     d->host_labels = host_labels;

@@ -7,6 +7,7 @@
  * so a gather that silently took the other path fails too. Then every error
  * a caller can make. */
 #include "core_test.h"
+#include "runtime/runtime.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,11 @@ START_TEST(test_data_errors)
     expect(clnn_net_train_rows(net, 5, 1), CLNN_ERR_BATCH_TOO_SMALL, "batch of 1");
     expect(clnn_net_train_rows(net, 5, 0), CLNN_ERR_INVALID_ARGUMENT, "batch size is 0");
     /* A failed order keeps the one in force: the identity of set_data. */
+    ck_assert_clnn_ok(clnn_net_train_rows(net, 90, 10));
+    /* The wait for queued steps fails: the data in force stays. */
+    clnn__fault_configure("clFinish:1");
+    expect(clnn_net_set_data(net, x, y, ROWS / 2), CLNN_ERR_OPENCL, "clFinish");
+    clnn__fault_configure(NULL);
     ck_assert_clnn_ok(clnn_net_train_rows(net, 90, 10));
 
     ck_assert_clnn_ok(clnn_net_set_data(net, NULL, NULL, 0));
