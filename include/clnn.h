@@ -19,10 +19,14 @@
 
 #include "clnn_version.h"
 
+/* On Windows, a program linking the static library defines CLNN_STATIC (the
+ * DLL's import library needs nothing). */
 #if defined(_WIN32) && defined(CLNN_BUILDING_LIBRARY)
 #define CLNN_API __declspec(dllexport)
-#elif defined(_WIN32)
+#elif defined(_WIN32) && !defined(CLNN_STATIC)
 #define CLNN_API __declspec(dllimport)
+#elif defined(_WIN32)
+#define CLNN_API
 #elif defined(__GNUC__)
 #define CLNN_API __attribute__((visibility("default")))
 #else
@@ -145,6 +149,11 @@ CLNN_API void clnn_context_free(clnn_context *ctx);
 CLNN_API clnn_status clnn_context_get_device_info(const clnn_context *ctx, clnn_device_info *info);
 CLNN_API clnn_gemm_backend clnn_context_gemm_backend(const clnn_context *ctx);
 CLNN_API const char *clnn_gemm_backend_name(clnn_gemm_backend backend);
+/** CLNN_OK when the backend can run here: clnn's own kernels (and AUTO)
+ * always; CLBlast when this build includes it and the system's CLBlast
+ * library loads. Otherwise CLNN_ERR_UNSUPPORTED, with the reason and what to
+ * do in clnn_last_error(). */
+CLNN_API clnn_status clnn_gemm_backend_available(clnn_gemm_backend backend);
 /** Wait until all queued work has finished. */
 CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
 

@@ -6,7 +6,11 @@
 
 #include <stdarg.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* MinGW's "printf" archetype is the Microsoft one, which knows no %zu; the
+ * library builds with MinGW's C99 stdio (strict C11 turns it on). */
+#define CLNN__PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
 #define CLNN__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CLNN__PRINTF(f, a)
@@ -41,6 +45,12 @@ uint64_t clnn__rng_below(clnn__rng *rng, uint64_t bound);
  * use CRC-32). Start with CLNN__FNV1A_BASIS and chain calls. */
 #define CLNN__FNV1A_BASIS 0xcbf29ce484222325ull
 uint64_t clnn__fnv1a(uint64_t h, const void *data, size_t len);
+
+/* ASCII case-insensitive comparison, and substring search (base/text.c). */
+int clnn__strcasecmp(const char *a, const char *b);
+bool clnn__contains_nocase(const char *hay, const char *needle);
+/* Copy src into dst (cap > 0 bytes), cut short to fit; always terminated. */
+void clnn__copy_string(char *dst, size_t cap, const char *src);
 
 #define CLNN__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CLNN__MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -1,14 +1,13 @@
 /* Status table, per-thread last-error text and the log callback. */
-#include "internal.h"
+#include "base/platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <threads.h>
 
 #define CLNN__ERROR_CAP 16384 /* room for a kernel build log */
 
-static _Thread_local char last_error[CLNN__ERROR_CAP];
+static CLNN__THREAD_LOCAL char last_error[CLNN__ERROR_CAP];
 
 const char *clnn_strerror(clnn_status status)
 {

@@ -3,6 +3,7 @@
 #include "args.h"
 
 #include "cli.h"
+#include "os.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -112,7 +112,7 @@ bool cli_parse_gemm(const char *cmd, const char *opt, const char *text, clnn_gem
         clnn_gemm_backend value;
     } names[] = {{"auto", CLNN_GEMM_AUTO}, {"clblast", CLNN_GEMM_CLBLAST}, {"own", CLNN_GEMM_OWN}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcasecmp(text, names[i].name) == 0) {
+        if (cli_strcasecmp(text, names[i].name) == 0) {
             *out = names[i].value;
             return true;
         }

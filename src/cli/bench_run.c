@@ -8,6 +8,7 @@
  * stall per step. */
 #include "bench.h"
 #include "cli.h"
+#include "os.h"
 #include "progress.h"
 
 #include <math.h>

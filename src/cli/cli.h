@@ -6,7 +6,9 @@
 
 #include "clnn.h"
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+#define CLI_PRINTF(f, a) __attribute__((format(gnu_printf, f, a))) /* MinGW's C99 stdio */
+#elif defined(__GNUC__)
 #define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CLI_PRINTF(f, a)

@@ -2,6 +2,7 @@
 #include "args.h"
 #include "bench.h"
 #include "cli.h"
+#include "os.h"
 #include "train.h"
 
 #include <ctype.h>
@@ -201,8 +202,8 @@ int cmd_bench(int argc, char **argv)
     /* Drivers read these when they load, which is at the first OpenCL call,
      * still to come. */
     if (o.cold) {
-        setenv("POCL_KERNEL_CACHE", "0", 1);
-        setenv("CUDA_CACHE_DISABLE", "1", 1);
+        cli_setenv("POCL_KERNEL_CACHE", "0");
+        cli_setenv("CUDA_CACHE_DISABLE", "1");
     }
     bench_result r;
     int status = bench_run(&o, &r, o.json ? bench_report_json : bench_report_text);

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "os.h"
 
 #define MAX_BATCH (1u << 20)
 #define MAX_CLASS_NAMES 256
@@ -249,7 +250,7 @@ int cmd_eval(int argc, char **argv)
     if (status >= 0)
         return status;
     /* A mistyped MODEL path should not wait for the data and kernels first. */
-    if (access(o.model, R_OK) != 0)
+    if (!cli_readable(o.model))
         return cli_error("cannot read model '%s': %s", o.model, strerror(errno));
 
     clnn_dataset *test = NULL;

@@ -2,6 +2,7 @@
  * curves; the drawing itself (with cairo) is in plot_draw.c. */
 #include "args.h"
 #include "cli.h"
+#include "os.h"
 #include "metrics.h"
 #include "plot.h"
 
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 void cmd_plot_help(void)
 {
@@ -51,7 +51,7 @@ typedef struct plot_options {
 static bool has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
-    return n > m && strcasecmp(s + n - m, suffix) == 0;
+    return n > m && cli_strcasecmp(s + n - m, suffix) == 0;
 }
 
 /* Returns -1 to go on, or the exit status (help shown, or a usage error). */

@@ -3,14 +3,16 @@
  * here only accepts objects of numbers, strings, null and booleans. */
 #include "metrics.h"
 
+#include "cli.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
+
+#include "os.h"
 
 /* Column order of both formats; the reader looks names up, so files with
  * other columns or another order still read. */
@@ -23,7 +25,7 @@ enum { FIELD_COUNT = sizeof field_names / sizeof field_names[0] };
 metrics_format metrics_format_of(const char *path)
 {
     size_t len = strlen(path);
-    return len >= 4 && strcasecmp(path + len - 4, ".csv") == 0 ? METRICS_CSV : METRICS_JSONL;
+    return len >= 4 && cli_strcasecmp(path + len - 4, ".csv") == 0 ? METRICS_CSV : METRICS_JSONL;
 }
 
 /* ------------------------------------------------------------- writing */
@@ -50,7 +52,7 @@ bool metrics_open(metrics_writer *w, const char *path, bool append, char *err, s
 {
     w->format = metrics_format_of(path);
     w->path = path;
-    w->file = fopen(path, append ? "a" : "w");
+    w->file = cli_fopen(path, append ? "a" : "w");
     if (!w->file)
         return fail_errno(err, cap, append ? "append to" : "create", path);
     /* In append mode the position is the end, so 0 means nothing to continue. */
@@ -132,7 +134,7 @@ typedef struct line_ctx {
 } line_ctx;
 
 #if defined(__GNUC__)
-static bool line_error(const line_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool line_error(const line_ctx *c, const char *fmt, ...) CLI_PRINTF(2, 3);
 #endif
 static bool line_error(const line_ctx *c, const char *fmt, ...)
 {
@@ -371,7 +373,7 @@ static bool parse_csv_line(const line_ctx *c, const csv_columns *cols, const cha
 
 bool metrics_read(const char *path, metrics_record_fn fn, void *user, char *err, size_t cap)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = cli_fopen(path, "r");
     if (!f) {
         snprintf(err, cap, "cannot read metrics file '%s': %s", path, strerror(errno));
         return false;
@@ -382,8 +384,8 @@ bool metrics_read(const char *path, metrics_record_fn fn, void *user, char *err,
     char *line = NULL;
     size_t line_cap = 0;
     bool ok = true, header_done = format != METRICS_CSV;
-    ssize_t got;
-    while (ok && (got = getline(&line, &line_cap, f)) >= 0) {
+    long got;
+    while (ok && (got = cli_read_line(&line, &line_cap, f)) >= 0) {
         c.line_no++;
         size_t len = (size_t)got;
         bool complete = len > 0 && line[len - 1] == '\n';
@@ -447,25 +449,25 @@ static bool keep_record(void *user, const metrics_record *r, const char *line, s
 
 bool metrics_truncate_after(const char *path, uint64_t step, char *err, size_t cap)
 {
-    if (access(path, F_OK) != 0)
+    if (!cli_exists(path))
         return true;
     err[0] = '\0';
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    truncate_ctx t = {.out = fopen(tmp, "w"), .step = step};
+    truncate_ctx t = {.out = cli_fopen(tmp, "w"), .step = step};
     if (!t.out)
         return fail_errno(err, cap, "rewrite", path);
     bool ok = metrics_read(path, keep_record, &t, err, cap);
     if (!ok && !err[0])
         snprintf(err, cap, "cannot write '%s': %s", tmp, strerror(errno));
     /* The rewritten file must be on disk before it replaces the old one. */
-    if (ok && (fflush(t.out) != 0 || fsync(fileno(t.out)) != 0))
+    if (ok && !cli_sync(t.out))
         ok = fail_errno(err, cap, "rewrite", path);
     if (fclose(t.out) != 0 && ok)
         ok = fail_errno(err, cap, "rewrite", path);
-    if (ok && rename(tmp, path) != 0)
+    if (ok && !cli_replace(tmp, path))
         ok = fail_errno(err, cap, "rewrite", path);
     if (!ok)
-        remove(tmp);
+        cli_remove(tmp);
     return ok;
 }

@@ -2,6 +2,7 @@
  * test) and test accuracy, each with a frame, grid, ticks, axis labels and a
  * legend, under a title. PNG through an image surface, SVG through cairo's
  * SVG surface; both written through our own FILE so errors name the cause. */
+#include "os.h"
 #include "plot.h"
 
 #include <cairo.h>
@@ -357,7 +358,7 @@ bool plot_draw(const plot_data *d, const char *path, bool svg, char *err, size_t
     /* A temporary name and a rename: an existing picture is replaced whole or not at all. */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = cli_fopen(tmp, "wb");
     if (!f) {
         snprintf(err, cap, "cannot write '%s': %s", path, strerror(errno));
         return false;
@@ -395,9 +396,9 @@ bool plot_draw(const plot_data *d, const char *path, bool svg, char *err, size_t
         saved = errno;
         ok = false;
     }
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && !cli_replace(tmp, path)) {
         snprintf(err, cap, "cannot write '%s': %s", path, strerror(errno));
-        remove(tmp);
+        cli_remove(tmp);
         return false;
     }
     if (!ok) {
@@ -405,7 +406,7 @@ bool plot_draw(const plot_data *d, const char *path, bool svg, char *err, size_t
             snprintf(err, cap, "cannot draw '%s': %s", path, cairo_status_to_string(st));
         else
             snprintf(err, cap, "cannot write '%s': %s", path, strerror(saved));
-        remove(tmp);
+        cli_remove(tmp);
     }
     return ok;
 }

@@ -5,8 +5,8 @@
 #include "cli.h"
 
 #include <stdio.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "os.h"
 
 #define CLI_PROGRESS_INTERVAL 0.5
 
@@ -15,16 +15,9 @@ static bool shown;
 static int shown_len;
 static double last_draw;
 
-double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void cli_progress_enable(bool want)
 {
-    enabled = want && isatty(STDERR_FILENO);
+    enabled = want && cli_stderr_is_terminal();
 }
 
 bool cli_progress_enabled(void)

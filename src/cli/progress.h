@@ -6,7 +6,6 @@
 #include <stddef.h>
 
 /* Seconds on a monotonic clock (only differences are meaningful). */
-double cli_now(void);
 
 /* Enable the line only when stderr is a terminal and the user did not ask
  * for quiet output; disabled, every call below is a no-op. */

@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "os.h"
 
 /* Each setup step below returns -1 to go on, or the exit status after
  * printing why it cannot. */
@@ -50,14 +51,8 @@ static void run_free(run_state *r)
 static int check_save_dir(const char *path)
 {
     char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (access(dir, W_OK | X_OK) != 0)
+    cli_dirname(path, dir, sizeof dir);
+    if (!cli_folder_writable(dir))
         return cli_error("cannot save the model to '%s': folder '%s' is not writable (%s); choose "
                          "another --save path",
                          path, dir, strerror(errno));

@@ -2,6 +2,7 @@
  * rows, when the training set is on the device), step. The loss is
  * read back only at the end and for rationed progress redraws, because every
  * read stalls the host until the device has drained its queue. */
+#include "os.h"
 #include "progress.h"
 #include "train.h"
 #include "train_parallel.h"

@@ -27,6 +27,20 @@ static bool own_params(const clnn_context *ctx, const clnn__gemm_args *g,
     return true;
 }
 
+clnn_status clnn_gemm_backend_available(clnn_gemm_backend backend)
+{
+    clnn__clear_error();
+    switch (backend) {
+    case CLNN_GEMM_AUTO:
+    case CLNN_GEMM_OWN:
+        return CLNN_OK;
+    case CLNN_GEMM_CLBLAST:
+        return clnn__gemm_clblast_available();
+    }
+    return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_gemm_backend_available: unknown backend %d",
+                      (int)backend);
+}
+
 /* Arithmetic and minimum memory traffic of g, for the profile. */
 static void work(const clnn__gemm_args *g, double *flops, double *bytes)
 {

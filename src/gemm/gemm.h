@@ -37,6 +37,9 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *args);
  * gemm_outer kernel can. */
 bool clnn__gemm_gathers(const clnn_context *ctx, const clnn__gemm_args *g);
 clnn_status clnn__gemm_clblast(clnn_context *ctx, const clnn__gemm_args *args);
+/* CLNN_OK when this build has CLBlast and the system's loads (once per
+ * process), else CLNN_ERR_UNSUPPORTED saying why and what to do. */
+clnn_status clnn__gemm_clblast_available(void);
 /* g0 = Aᵀ·B and g1 = A·B (a dense layer's weight and input gradients) in one
  * launch, when the own kernels run both, with g0's parameters (*done =
  * true); otherwise nothing is launched and the caller runs them one by

@@ -315,6 +315,11 @@ static void clblast_candidates(tuner *tu, const clnn__clblast_set *current)
 {
     const clnn__clblast_set library = {.overridden = false};
     tu->clb_library = -1;
+    if (clnn__gemm_clblast_available() != CLNN_OK) {
+        clnn__log(CLNN_LOG_INFO, "tuning clnn's own kernels only: %s", clnn_last_error());
+        clnn__clear_error();
+        return;
+    }
     if (clnn__gemm_clblast_pristine(tu->ctx)) {
         tu->clb_library = (int)tu->nclb;
         add_clb(tu, &library, CLB_OPAQUE);
@@ -602,7 +607,7 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
     st = clnn__finish(ctx);
     if (st != CLNN_OK)
         return st;
-    const double start = clnn__tune_now();
+    const double start = clnn__now();
 
     /* The table to merge into: the file's, whether or not this context
      * applies it (CLNN_TUNING=0 or an explicit backend only stop applying). */
@@ -645,7 +650,7 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
         gs->active = clnn__tuning_enabled(ctx);
     }
     gs->have_report = true;
-    gs->seconds = clnn__tune_now() - start;
+    gs->seconds = clnn__now() - start;
     snprintf(gs->path, sizeof gs->path, "%s", path);
     clnn__log(CLNN_LOG_INFO, "tuned %zu GEMM shapes in %.1f s: %s", tuned, gs->seconds, path);
     return CLNN_OK;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/atomic_file.h"
+#include "base/platform.h"
 #include "io/json.h"
 #include "runtime/kernel_sources.h"
 #include "runtime/program_cache.h"
@@ -40,9 +40,7 @@ static void device_string(const clnn_context *ctx, cl_device_info what, const ch
     char full[1024];
     if (clGetDeviceInfo(ctx->device, what, sizeof full, full, NULL) == CL_SUCCESS) {
         full[sizeof full - 1] = '\0';
-        size_t n = strnlen(full, cap - 1);
-        memcpy(buf, full, n);
-        buf[n] = '\0';
+        clnn__copy_string(buf, cap, full);
     } else {
         snprintf(buf, cap, "%s", fallback);
     }
@@ -83,10 +81,10 @@ clnn_status clnn__tuning_path(const clnn_context *ctx, bool create_dir, char *bu
     for (int i = 0; i < KEY_COUNT; i++)
         h = clnn__fnv1a(h, k.value[i], strlen(k.value[i]) + 1); /* the NUL separates fields */
     char dir[4000];
-    st = clnn__cache_dir("tuning", create_dir, dir, sizeof dir);
+    st = clnn__cache_dir(ctx, "tuning", create_dir, dir, sizeof dir);
     if (st != CLNN_OK)
         return st;
-    int n = snprintf(buf, cap, "%s/%016llx.json", dir, (unsigned long long)h);
+    int n = snprintf(buf, cap, "%s" CLNN__PATH_SEP "%016llx.json", dir, (unsigned long long)h);
     if (n < 0 || (size_t)n >= cap)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "tuning file path longer than %zu bytes",
                           cap);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "net/spec.h"
 
@@ -21,12 +20,6 @@
 #define GUARD 64
 #define GUARD_VALUE 7.25f
 
-double clnn__tune_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------- shapes */
 
@@ -330,21 +323,21 @@ static double measure(tuner *tu, tune_shape *s, run_fn run, const void *cand, co
     }
     /* One timed call sizes the rounds: enough calls to fill round_s, which
      * drowns the clFinish round trip for launch-bound shapes. */
-    double t0 = clnn__tune_now();
+    double t0 = clnn__now();
     st = run(ctx, g, cand);
     if (st == CLNN_OK)
         st = clnn__finish(ctx);
-    double single = clnn__tune_now() - t0;
+    double single = clnn__now() - t0;
     int reps = single > 0 ? (int)(tu->round_s / single) : 64;
     reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
     double best = single;
     for (int r = 0; r < tu->rounds && st == CLNN_OK; r++) {
-        t0 = clnn__tune_now();
+        t0 = clnn__now();
         for (int i = 0; i < reps && st == CLNN_OK; i++)
             st = run(ctx, g, cand);
         if (st == CLNN_OK)
             st = clnn__finish(ctx);
-        double per = (clnn__tune_now() - t0) / reps;
+        double per = (clnn__now() - t0) / reps;
         best = per < best ? per : best;
     }
     if (st != CLNN_OK) {

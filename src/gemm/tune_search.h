@@ -58,7 +58,6 @@ typedef struct tuner {
     int rounds;
 } tuner;
 
-double clnn__tune_now(void);
 /* The distinct GEMM shapes of o's network at o's batch sizes, less those in
  * skip (may be NULL). */
 clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn_tune_options *o,

@@ -86,11 +86,24 @@ bool clnn__tuning_enabled(const clnn_context *ctx)
     return !ctx->gemm_explicit && !(s && s->disabled);
 }
 
+static bool uses_clblast(const clnn__tuning *t)
+{
+    bool used = t->default_backend == CLNN_GEMM_CLBLAST;
+    for (size_t i = 0; i < t->count; i++)
+        used |= t->entries[i].backend == CLNN_GEMM_CLBLAST;
+    return used;
+}
+
 /* A missing file is the normal untuned case; an unreadable or malformed one
  * is only worth a warning: the context works untuned, and the next tune
  * replaces the file. */
 clnn_status clnn__gemm_context_init(clnn_context *ctx)
 {
+    if (ctx->gemm == CLNN_GEMM_CLBLAST) {
+        clnn_status st = clnn__gemm_clblast_available();
+        if (st != CLNN_OK)
+            return st;
+    }
     /* The environment is read once, so a context keeps one behaviour. */
     const char *env = getenv("CLNN_TUNING");
     if (env && strcmp(env, "0") == 0) {
@@ -115,6 +128,10 @@ clnn_status clnn__gemm_context_init(clnn_context *ctx)
         clnn__log(CLNN_LOG_DEBUG, "no tuning file %s: GEMMs untuned", path);
     } else if (st != CLNN_OK) {
         clnn__log(CLNN_LOG_WARN, "ignoring the tuning file: %s", clnn_last_error());
+    } else if (matches && uses_clblast(&t) && clnn__gemm_clblast_available() != CLNN_OK) {
+        clnn__log(CLNN_LOG_WARN, "ignoring the tuning file %s, which chose CLBlast: %s; tune "
+                                 "again to use clnn's own kernels at their best",
+                  path, clnn_last_error());
     } else if (matches) {
         clnn__gemm_state *s = clnn__gemm_state_get(ctx);
         if (!s) {

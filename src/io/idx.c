@@ -2,7 +2,7 @@
  * dimensions, then exactly the elements. */
 #include "io/idx.h"
 
-#include "io/atomic_file.h"
+#include "base/platform.h"
 #include "io/gunzip.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
 #include "io/safetensors.h"
 #include "io/st_checksum.h"
 
-#include "io/atomic_file.h"
+#include "base/platform.h"
 #include "io/json.h"
 
 #include <inttypes.h>

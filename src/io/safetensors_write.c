@@ -6,7 +6,7 @@
 #include "io/safetensors.h"
 #include "io/st_checksum.h"
 
-#include "io/atomic_file.h"
+#include "base/platform.h"
 #include "io/json.h"
 
 #include <stdio.h>

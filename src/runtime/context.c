@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 void clnn_context_options_init(clnn_context_options *options)
 {
@@ -42,15 +41,15 @@ static clnn_status resolve_gemm(clnn_gemm_backend requested, clnn_gemm_backend *
     if (requested != CLNN_GEMM_AUTO)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "unknown GEMM backend %d", (int)requested);
     const char *env = getenv("CLNN_GEMM");
-    if (!env || !*env || strcasecmp(env, "auto") == 0) {
+    if (!env || !*env || clnn__strcasecmp(env, "auto") == 0) {
         /* Until a tuning file chooses per shape by measurement (clnn tune, or
          * the quick tune clnn train runs), clnn's own portable kernels: they
          * measured 5-20x faster than CLBlast's untuned parameters on PoCL. */
         *explicit = false;
         *out = CLNN_GEMM_OWN;
-    } else if (strcasecmp(env, "clblast") == 0) {
+    } else if (clnn__strcasecmp(env, "clblast") == 0) {
         *out = CLNN_GEMM_CLBLAST;
-    } else if (strcasecmp(env, "own") == 0) {
+    } else if (clnn__strcasecmp(env, "own") == 0) {
         *out = CLNN_GEMM_OWN;
     } else {
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
@@ -82,9 +81,9 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
     clnn_context *ctx = clnn__calloc(1, sizeof *ctx);
     if (!ctx)
         return CLNN_ERR_OUT_OF_MEMORY;
-    if (mtx_init(&ctx->programs_lock, mtx_plain) != thrd_success) {
+    if (clnn__mutex_init(&ctx->programs_lock) != CLNN_OK) {
         free(ctx);
-        return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "cannot create a mutex");
+        return CLNN_ERR_OUT_OF_MEMORY;
     }
     ctx->gemm = gemm;
     ctx->gemm_explicit = gemm_explicit;
@@ -156,7 +155,7 @@ void clnn_context_free(clnn_context *ctx)
         clReleaseContext(ctx->cl);
         clnn__live_add(CLNN__LIVE_CONTEXT, -1);
     }
-    mtx_destroy(&ctx->programs_lock);
+    clnn__mutex_destroy(&ctx->programs_lock);
     free(ctx);
 }
 

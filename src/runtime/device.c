@@ -5,18 +5,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define NO_PLATFORM_HINT                                                                           \
     "no OpenCL platform found: install an OpenCL driver (ICD); for the CPU, the Debian "           \
     "package pocl-opencl-icd (apt-get install pocl-opencl-icd); for GPUs, the vendor's OpenCL "    \
     "driver. 'clinfo -l' lists what the loader sees"
 
-clnn_status clnn__devices(cl_platform_id **platforms_out, cl_device_id **devices_out, size_t *count)
+#define LISTED_BY "clnn_device_get_info (or the clnn tool's 'clnn devices') lists them"
+
+/* Every device of every platform, found once per process under a lock:
+ * drivers set their devices up on the first clGetPlatformIDs, and PoCL is
+ * not safe against two threads doing that at once (a crash inside device
+ * discovery, or one thread told there is no device). A failed discovery is
+ * not kept, so the next call tries again. */
+static clnn__mutex discovery_lock = CLNN__MUTEX_INIT;
+static cl_platform_id *found_platforms; /* per device: its platform */
+static cl_device_id *found_devices;
+static size_t found_count;
+
+static clnn_status discover(cl_platform_id **platforms_out, cl_device_id **devices_out,
+                            size_t *count)
 {
-    *platforms_out = NULL;
-    *devices_out = NULL;
-    *count = 0;
     cl_uint np = 0;
     cl_int err = clnn__fault_hit("clGetPlatformIDs") ? CL_OUT_OF_HOST_MEMORY
                                                       : clGetPlatformIDs(0, NULL, &np);
@@ -76,6 +85,36 @@ clnn_status clnn__devices(cl_platform_id **platforms_out, cl_device_id **devices
     return CLNN_OK;
 }
 
+clnn_status clnn__devices(cl_platform_id **platforms_out, cl_device_id **devices_out, size_t *count)
+{
+    *platforms_out = NULL;
+    *devices_out = NULL;
+    *count = 0;
+    clnn_status st = clnn__opencl_load(NULL);
+    if (st != CLNN_OK)
+        return st;
+    clnn__mutex_lock(&discovery_lock);
+    if (!found_devices)
+        st = discover(&found_platforms, &found_devices, &found_count);
+    if (st == CLNN_OK) {
+        *platforms_out = clnn__calloc(found_count, sizeof **platforms_out);
+        *devices_out = clnn__calloc(found_count, sizeof **devices_out);
+        if (!*platforms_out || !*devices_out) {
+            free(*platforms_out);
+            free(*devices_out);
+            *platforms_out = NULL;
+            *devices_out = NULL;
+            st = CLNN_ERR_OUT_OF_MEMORY;
+        } else {
+            memcpy(*platforms_out, found_platforms, found_count * sizeof **platforms_out);
+            memcpy(*devices_out, found_devices, found_count * sizeof **devices_out);
+            *count = found_count;
+        }
+    }
+    clnn__mutex_unlock(&discovery_lock);
+    return st;
+}
+
 clnn_status clnn_device_count(size_t *count)
 {
     clnn__clear_error();
@@ -98,9 +137,7 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
     if (clGetDeviceInfo(d, what, sizeof full, full, NULL) != CL_SUCCESS)
         return;
     full[sizeof full - 1] = '\0';
-    size_t n = strnlen(full, cap - 1);
-    memcpy(dst, full, n);
-    dst[n] = '\0';
+    clnn__copy_string(dst, cap, full);
 }
 
 /* CLNN_DEVICE_TYPE=cpu|gpu|accelerator|other makes every device count as that
@@ -109,11 +146,12 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
  * clnn builds for CPUs. */
 static clnn_status type_override(clnn_device_type *type)
 {
-    const char *want = getenv("CLNN_DEVICE_TYPE");
-    if (!want || !*want)
+    char buf[64];
+    const char *want = clnn__env("CLNN_DEVICE_TYPE", buf, sizeof buf);
+    if (!want)
         return CLNN_OK;
     for (int t = CLNN_DEVICE_OTHER; t <= CLNN_DEVICE_ACCELERATOR; t++) {
-        if (strcasecmp(want, clnn_device_type_name((clnn_device_type)t)) == 0) {
+        if (clnn__strcasecmp(want, clnn_device_type_name((clnn_device_type)t)) == 0) {
             *type = (clnn_device_type)t;
             return CLNN_OK;
         }
@@ -180,7 +218,7 @@ clnn_status clnn_device_get_info(size_t index, clnn_device_info *info)
     if (st == CLNN_OK && index >= n)
         st = clnn__fail(CLNN_ERR_NO_DEVICE,
                         "device index %zu does not exist: there are %zu devices (0..%zu); "
-                        "'clnn devices' lists them",
+                        LISTED_BY,
                         index, n, n - 1);
     if (st == CLNN_OK)
         st = fill_info(index, plats[index], devs[index], info);
@@ -204,20 +242,6 @@ const char *clnn_device_type_name(clnn_device_type type)
     return "other";
 }
 
-static bool contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return true;
-    }
-    return n == 0;
-}
-
 static bool parse_index(const char *s, size_t *out)
 {
     if (!*s)
@@ -237,10 +261,11 @@ clnn_status clnn_device_select(const char *selector, size_t *index)
     clnn__clear_error();
     if (!index)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_device_select: index is NULL");
-    const char *origin = "--device";
+    const char *origin = "the device selector ";
+    char env[512];
     if (!selector || !*selector) {
-        selector = getenv("CLNN_DEVICE");
-        origin = "CLNN_DEVICE";
+        selector = clnn__env("CLNN_DEVICE", env, sizeof env);
+        origin = "CLNN_DEVICE=";
     }
     clnn_device_type unused;
     clnn_status st = type_override(&unused); /* a bad value is the error, not "no match" */
@@ -266,8 +291,8 @@ clnn_status clnn_device_select(const char *selector, size_t *index)
     } else if (parse_index(selector, &found)) {
         if (found >= n)
             st = clnn__fail(CLNN_ERR_NO_DEVICE,
-                            "%s=%s: no device with that index; there are %zu devices (0..%zu); "
-                            "'clnn devices' lists them",
+                            "%s'%s': no device with that index; there are %zu devices (0..%zu); "
+                            LISTED_BY,
                             origin, selector, n, n - 1);
     } else {
         for (size_t i = 0; i < n && found == n; i++) {
@@ -276,13 +301,13 @@ clnn_status clnn_device_select(const char *selector, size_t *index)
                 continue;
             char all[512];
             snprintf(all, sizeof all, "%s %s %s", info.platform, info.name, info.vendor);
-            if (contains_nocase(all, selector))
+            if (clnn__contains_nocase(all, selector))
                 found = i;
         }
         if (found == n)
             st = clnn__fail(CLNN_ERR_NO_DEVICE,
-                            "%s='%s' matches no OpenCL device (by index or by a part of its "
-                            "platform, name or vendor); 'clnn devices' lists them",
+                            "%s'%s' matches no OpenCL device (by index or by a part of its "
+                            "platform, name or vendor); " LISTED_BY,
                             origin, selector);
     }
     free(plats);

@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static once_flag env_once = ONCE_FLAG_INIT;
-static mtx_t spec_lock;
+static clnn__once env_once = CLNN__ONCE_INIT;
+static clnn__mutex spec_lock = CLNN__MUTEX_INIT;
 static char spec_call[64];
 static unsigned long long spec_n;
 static atomic_ullong calls_matching;
 static atomic_ullong calls_total;
 static atomic_long live[CLNN__LIVE_KINDS];
-static _Thread_local const char *injected_call;
+static CLNN__THREAD_LOCAL const char *injected_call;
 
 static void parse_spec(const char *spec)
 {
@@ -42,18 +42,17 @@ static void parse_spec(const char *spec)
 
 static void init_from_env(void)
 {
-    mtx_init(&spec_lock, mtx_plain);
     parse_spec(getenv("CLNN_FAULT_INJECT"));
 }
 
 void clnn__fault_configure(const char *spec)
 {
-    call_once(&env_once, init_from_env);
-    mtx_lock(&spec_lock);
+    clnn__call_once(&env_once, init_from_env);
+    clnn__mutex_lock(&spec_lock);
     parse_spec(spec);
     atomic_store(&calls_matching, 0);
     atomic_store(&calls_total, 0);
-    mtx_unlock(&spec_lock);
+    clnn__mutex_unlock(&spec_lock);
 }
 
 unsigned long long clnn__fault_calls(void)
@@ -63,7 +62,7 @@ unsigned long long clnn__fault_calls(void)
 
 bool clnn__fault_hit(const char *call)
 {
-    call_once(&env_once, init_from_env);
+    clnn__call_once(&env_once, init_from_env);
     atomic_fetch_add(&calls_total, 1);
     if (spec_n == 0)
         return false;

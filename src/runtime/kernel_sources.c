@@ -1,6 +1,8 @@
 /* Embedded kernel sources, overridable from disk for kernel development. */
 #include "runtime/kernel_sources.h"
 
+#include "base/platform.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +11,8 @@
 static clnn_status read_override(const char *dir, const char *name, char **text, size_t *length)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-    FILE *f = fopen(path, "rb");
+    snprintf(path, sizeof path, "%s" CLNN__PATH_SEP "%s.cl", dir, name);
+    FILE *f = clnn__fopen(path, "rb");
     if (!f)
         return clnn__fail(CLNN_ERR_IO,
                           "CLNN_KERNEL_DIR is set but '%s' cannot be opened: %s; unset "
@@ -50,8 +52,9 @@ clnn_status clnn__kernel_source_get(const char *name, const char **text, size_t 
                                     char **owned)
 {
     *owned = NULL;
-    const char *dir = getenv("CLNN_KERNEL_DIR");
-    if (dir && *dir) {
+    char buf[3072];
+    const char *dir = clnn__env("CLNN_KERNEL_DIR", buf, sizeof buf);
+    if (dir) {
         clnn_status st = read_override(dir, name, owned, length);
         *text = *owned;
         return st;

@@ -12,7 +12,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <time.h>
 
 /* Each timed run of the FLOP/s probe lasts at least this long, so event
  * granularity and launch latency do not count (seconds of device time). */
@@ -248,19 +247,12 @@ static clnn_status copy_gbps(probe_queue *p, size_t bytes, double *gbps)
     return st;
 }
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* n launches of the empty kernel, each waited for when wait_each is set,
  * else all queued and waited for once; seconds per launch. */
 static clnn_status empty_launches(probe_queue *p, cl_kernel kernel, size_t global, size_t local,
                                   int n, bool wait_each, double *per_launch)
 {
-    const double t0 = wall_seconds();
+    const double t0 = clnn__now();
     cl_int err = CL_SUCCESS;
     for (int i = 0; i < n && err == CL_SUCCESS; i++) {
         err = clnn__fault_hit("clEnqueueNDRangeKernel")
@@ -270,7 +262,7 @@ static clnn_status empty_launches(probe_queue *p, cl_kernel kernel, size_t globa
         if (err == CL_SUCCESS && (wait_each || i == n - 1))
             err = clnn__fault_hit("clFinish") ? CL_OUT_OF_RESOURCES : clFinish(p->queue);
     }
-    *per_launch = (wall_seconds() - t0) / n;
+    *per_launch = (clnn__now() - t0) / n;
     return clnn__cl_check(err, "launching probe kernel probe_empty");
 }
 

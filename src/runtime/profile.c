@@ -92,7 +92,7 @@ const char *clnn__profile_intern(clnn_context *ctx, const char *s)
     for (size_t i = 0; i < ctx->nprofile_strings; i++)
         if (strcmp(ctx->profile_strings[i], s) == 0)
             return ctx->profile_strings[i];
-    char *copy = strdup(s);
+    char *copy = clnn__strdup(s);
     char **list = realloc(ctx->profile_strings, (ctx->nprofile_strings + 1) * sizeof *list);
     if (!copy || !list) {
         free(copy);

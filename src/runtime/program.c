@@ -198,9 +198,9 @@ clnn_status clnn__kernel(clnn_context *ctx, const char *source, const char *opti
                               n);
         options = one;
     }
-    mtx_lock(&ctx->programs_lock);
+    clnn__mutex_lock(&ctx->programs_lock);
     clnn_status st = get_kernel(ctx, source, options, kernel_name, out);
-    mtx_unlock(&ctx->programs_lock);
+    clnn__mutex_unlock(&ctx->programs_lock);
     return st;
 }
 

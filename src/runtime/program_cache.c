@@ -11,52 +11,32 @@
  * the cache off everywhere. */
 #include "runtime/program_cache.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "io/atomic_file.h"
 
 #define MAGIC "CLNNPROG1\n"
 
-static clnn_status mkdirs(char *path)
+clnn_status clnn__cache_dir(const clnn_context *ctx, const char *sub, bool create, char *buf,
+                            size_t cap)
 {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0777);
-        *p = '/';
-        if (rc != 0 && errno != EEXIST)
-            return clnn__fail(CLNN_ERR_IO, "cannot create cache folder '%s': %s", path,
-                              strerror(errno));
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return clnn__fail(CLNN_ERR_IO, "cannot create cache folder '%s': %s", path,
-                          strerror(errno));
-    return CLNN_OK;
-}
-
-clnn_status clnn__cache_dir(const char *sub, bool create, char *buf, size_t cap)
-{
-    const char *env = getenv("CLNN_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (env && *env)
-        n = snprintf(buf, cap, "%s/%s", env, sub);
-    else if (xdg && *xdg)
-        n = snprintf(buf, cap, "%s/clnn/%s", xdg, sub);
-    else if (home && *home)
-        n = snprintf(buf, cap, "%s/.cache/clnn/%s", home, sub);
+    char root[3072];
+    clnn_status st = CLNN_OK;
+    if (ctx->cache_dir)
+        snprintf(root, sizeof root, "%s", ctx->cache_dir);
     else
-        return clnn__fail(CLNN_ERR_IO, "no cache folder: set CLNN_CACHE_DIR, XDG_CACHE_HOME or "
-                                       "HOME");
+        st = clnn__user_cache_dir(root, sizeof root);
+    if (st != CLNN_OK)
+        return st;
+    int n = snprintf(buf, cap, "%s" CLNN__PATH_SEP "%s", root, sub);
     if (n < 0 || (size_t)n >= cap)
-        return clnn__fail(CLNN_ERR_IO, "cache folder path too long");
-    return create ? mkdirs(buf) : CLNN_OK;
+        return clnn__fail(CLNN_ERR_IO, "the cache folder's path '%s' is too long; choose a "
+                                       "shorter one",
+                          root);
+    if (create && (st = clnn__mkdirs(buf)) != CLNN_OK)
+        return clnn__fail_context(st, "cache folder");
+    return CLNN_OK;
 }
 
 bool clnn__program_cache_enabled(const clnn_context *ctx)
@@ -73,23 +53,30 @@ char *clnn__program_cache_key(const clnn_context *ctx, const char *name, const c
     uint64_t h = CLNN__FNV1A_BASIS;
     for (size_t i = 0; i < count; i++)
         h = clnn__fnv1a(h, texts[i], lengths[i]);
-    char *key = NULL;
-    if (asprintf(&key, "%s|%s|%s|%s|clnn %s|%s|%s|%zu|%016llx", ctx->info.platform,
-                 ctx->info.name, ctx->info.driver_version, ctx->info.device_version,
-                 clnn_version(), name, options, lengths[count - 1], (unsigned long long)h) < 0)
-        return NULL;
+#define KEY_FORMAT "%s|%s|%s|%s|clnn %s|%s|%s|%zu|%016llx"
+#define KEY_ARGS                                                                                   \
+    ctx->info.platform, ctx->info.name, ctx->info.driver_version, ctx->info.device_version,        \
+        clnn_version(), name, options, lengths[count - 1], (unsigned long long)h
+    int n = snprintf(NULL, 0, KEY_FORMAT, KEY_ARGS);
+    char *key = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (key)
+        snprintf(key, (size_t)n + 1, KEY_FORMAT, KEY_ARGS);
     return key;
+#undef KEY_FORMAT
+#undef KEY_ARGS
 }
 
-static bool path_for(const char *key, bool create, char *buf, size_t cap)
+static bool path_for(const clnn_context *ctx, const char *key, bool create, char *buf,
+                     size_t cap)
 {
     char dir[3072];
-    clnn_status st = clnn__cache_dir("programs", create, dir, sizeof dir);
+    clnn_status st = clnn__cache_dir(ctx, "programs", create, dir, sizeof dir);
     clnn__clear_error(); /* a cache that cannot be used is not an error */
     if (st != CLNN_OK)
         return false;
     uint64_t h = clnn__fnv1a(CLNN__FNV1A_BASIS, key, strlen(key));
-    return snprintf(buf, cap, "%s/%016llx.bin", dir, (unsigned long long)h) < (int)cap;
+    return snprintf(buf, cap, "%s" CLNN__PATH_SEP "%016llx.bin", dir, (unsigned long long)h) <
+           (int)cap;
 }
 
 cl_program clnn__program_cache_load(clnn_context *ctx, const char *key)
@@ -97,7 +84,7 @@ cl_program clnn__program_cache_load(clnn_context *ctx, const char *key)
     char path[4096];
     uint8_t *data = NULL;
     size_t len = 0;
-    if (!path_for(key, false, path, sizeof path) || clnn__read_file(path, &data, &len) != CLNN_OK) {
+    if (!path_for(ctx, key, false, path, sizeof path) || clnn__read_file(path, &data, &len) != CLNN_OK) {
         clnn__clear_error();
         return NULL;
     }
@@ -126,7 +113,7 @@ void clnn__program_cache_store(clnn_context *ctx, const char *key, cl_program pr
 {
     char path[4096];
     size_t size = 0;
-    if (!path_for(key, true, path, sizeof path) ||
+    if (!path_for(ctx, key, true, path, sizeof path) ||
         clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
         size == 0)
         return;

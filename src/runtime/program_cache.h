@@ -4,10 +4,11 @@
 
 #include "runtime/runtime.h"
 
-/* <cache root>/<sub>: $CLNN_CACHE_DIR, else $XDG_CACHE_HOME/clnn, else
- * ~/.cache/clnn. Created only when create is set, by writers: looking a file
- * up must not leave folders in the user's home. */
-clnn_status clnn__cache_dir(const char *sub, bool create, char *buf, size_t cap);
+/* <cache root>/<sub>: the context's cache folder if it was given one, else
+ * the user's (clnn__user_cache_dir). Created only when create is set, by
+ * writers: looking a file up must not leave folders in the user's home. */
+clnn_status clnn__cache_dir(const clnn_context *ctx, const char *sub, bool create, char *buf,
+                            size_t cap);
 /* CLNN_PROGRAM_CACHE, else on except on PoCL (read once per context: its
  * program_cache field). */
 bool clnn__program_cache_enabled(const clnn_context *ctx);

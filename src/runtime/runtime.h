@@ -3,10 +3,9 @@
 #ifndef CLNN_RUNTIME_H
 #define CLNN_RUNTIME_H
 
-#include <CL/cl.h>
-#include <threads.h>
-
+#include "base/platform.h"
 #include "internal.h"
+#include "runtime/opencl.h"
 
 typedef struct clnn__program_entry clnn__program_entry;
 typedef struct clnn__replay clnn__replay;
@@ -42,11 +41,13 @@ struct clnn_context {
     char **profile_strings;
     size_t nprofile_strings;
     /* Compiled programs keyed by (source name, build options). */
-    mtx_t programs_lock;
+    clnn__mutex programs_lock;
     clnn__program_entry *programs;
     /* Profiling: the last launch of each (scope, kernel), see replay.c. */
     clnn__replay *replays;
     size_t nreplays, replays_cap;
+    /* The cache folder given in the context options (NULL: the user's). */
+    char *cache_dir;
     /* Whether compiled programs go to the on-disk cache (program_cache.c),
      * decided when the context is made. */
     bool program_cache;

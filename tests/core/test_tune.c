@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "io/atomic_file.h"
+#include "base/platform.h"
 #include "io/json.h"
 
 /* A small stack with every GEMM kind: forward (N·Tᵀ), weight gradient

@@ -3,7 +3,7 @@
  * parent directory, a directory in the way, or a file size limit. */
 #include "io_test.h"
 
-#include "io/atomic_file.h"
+#include "base/platform.h"
 
 #include <errno.h>
 #include <signal.h>
