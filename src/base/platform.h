@@ -121,6 +121,9 @@ clnn_status clnn__atomic_write(const char *path, const void *const *chunks, cons
  * full disk would (SIZE_MAX: never, the default). Process-wide. */
 void clnn__atomic_write_fail_after(size_t bytes);
 
+/* Whether something exists at path. */
+bool clnn__file_exists(const char *path);
+
 /* Create a folder and its missing parents. */
 clnn_status clnn__mkdirs(const char *path);
 

@@ -441,6 +441,12 @@ clnn_status clnn__read_file(const char *path, uint8_t **data, size_t *len)
     return CLNN_OK;
 }
 
+bool clnn__file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
 static clnn_status mkdir_one(const char *path)
 {
     if (mkdir(path, 0777) == 0 || errno == EEXIST)

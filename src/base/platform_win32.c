@@ -515,6 +515,14 @@ clnn_status clnn__read_file(const char *path, uint8_t **data, size_t *len)
     return CLNN_OK;
 }
 
+bool clnn__file_exists(const char *path)
+{
+    wchar_t *w = widen(path);
+    bool found = w && GetFileAttributesW(w) != INVALID_FILE_ATTRIBUTES;
+    free(w);
+    return found;
+}
+
 static clnn_status mkdir_one(const char *path)
 {
     wchar_t *w = widen(path);

@@ -1,11 +1,12 @@
 /* Image classification datasets in host memory, loaded from IDX files. */
 #include "io/idx.h"
 
+#include "base/platform.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct clnn_dataset {
     size_t count;
@@ -93,11 +94,11 @@ clnn_status clnn_dataset_load_idx(const char *images_path, const char *labels_pa
 static char *join(const char *dir, const char *name, const char *suffix)
 {
     size_t dl = strlen(dir);
-    int slash = dl > 0 && dir[dl - 1] != '/';
+    int slash = dl > 0 && dir[dl - 1] != '/' && dir[dl - 1] != CLNN__PATH_SEP[0];
     size_t n = dl + (size_t)slash + strlen(name) + strlen(suffix) + 1;
     char *p = clnn__malloc(n);
     if (p)
-        snprintf(p, n, "%s%s%s%s", dir, slash ? "/" : "", name, suffix);
+        snprintf(p, n, "%s%s%s%s", dir, slash ? CLNN__PATH_SEP : "", name, suffix);
     return p;
 }
 
@@ -107,13 +108,12 @@ static clnn_status locate(const char *dir, const char *name, const char *what, c
     char *plain = join(dir, name, "");
     char *gz = join(dir, name, ".gz");
     clnn_status st = CLNN_OK;
-    struct stat sb;
     if (!plain || !gz) {
         st = CLNN_ERR_OUT_OF_MEMORY;
-    } else if (stat(plain, &sb) == 0) {
+    } else if (clnn__file_exists(plain)) {
         *path = plain;
         plain = NULL;
-    } else if (stat(gz, &sb) == 0) {
+    } else if (clnn__file_exists(gz)) {
         *path = gz;
         gz = NULL;
     } else {
