@@ -13,6 +13,23 @@
 /* meson treats exit code 77 as SKIP. */
 #define CLNN_TEST_SKIP 77
 
+/* The GEMM backends of this build, for the tests that run with each:
+ * CLBlast where it is built in (CLNN_HAVE_CLBLAST, seen by the tests that
+ * link the internal objects; meson -Dclblast, and never in a Windows build,
+ * for which there is no CLBlast to build against), clnn's own kernels
+ * always. A build without CLBlast has no CLBlast variants to run; in a build
+ * with it, a CLBlast that does not load fails them. */
+#ifdef CLNN_HAVE_CLBLAST
+#define CLNN_TEST_BACKENDS 2
+#else
+#define CLNN_TEST_BACKENDS 1
+#endif
+static const clnn_gemm_backend clnn_test_backends[CLNN_TEST_BACKENDS] = {
+#ifdef CLNN_HAVE_CLBLAST
+    CLNN_GEMM_CLBLAST,
+#endif
+    CLNN_GEMM_OWN};
+
 /* Fail the test with the library's message when a call does not return OK. */
 #define ck_assert_clnn_ok(expr)                                                                    \
     do {                                                                                           \

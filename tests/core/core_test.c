@@ -50,8 +50,6 @@ void core_check_close(const char *what, const float *a, const double *ref, size_
                   err, tol, w, n ? (double)a[w] : 0.0, n ? ref[w] : 0.0);
 }
 
-const clnn_gemm_backend core_backends[2] = {CLNN_GEMM_CLBLAST, CLNN_GEMM_OWN};
-
 static clnn_context *contexts[3];
 
 static void free_contexts(void)

@@ -60,8 +60,10 @@ void core_check_close(const char *what, const float *a, const double *ref, size_
 
 /* ------------------------------------------------------- contexts and nets */
 
-/* The two GEMM backends every device test runs with. */
-extern const clnn_gemm_backend core_backends[2];
+/* The GEMM backends every device test runs with (see clnn_test.h): CLBlast
+ * where it is built in, then clnn's own. */
+#define CORE_BACKENDS CLNN_TEST_BACKENDS
+#define core_backends clnn_test_backends
 
 /* A context on the test device with the given GEMM backend, created once per
  * process and kept (kernel builds are cached per context). */

@@ -245,7 +245,7 @@ static Suite *batchnorm_suite(void)
     Suite *s = suite_create("core-batchnorm");
     TCase *tc = tcase_create("batchnorm");
     tcase_add_test(tc, test_running_stats_over_batches);
-    tcase_add_loop_test(tc, test_running_stats_after_training, 0, 2);
+    tcase_add_loop_test(tc, test_running_stats_after_training, 0, CORE_BACKENDS);
     tcase_add_test(tc, test_batch_of_one);
     tcase_add_test(tc, test_constant_feature);
     suite_add_tcase(s, tc);

@@ -144,8 +144,8 @@ static Suite *e2e_suite(void)
 {
     Suite *s = suite_create("core-e2e");
     TCase *tc = tcase_create("e2e");
-    tcase_add_loop_test(tc, test_training_reaches_accuracy, 0, 2);
-    tcase_add_loop_test(tc, test_training_is_deterministic, 0, 2);
+    tcase_add_loop_test(tc, test_training_reaches_accuracy, 0, CORE_BACKENDS);
+    tcase_add_loop_test(tc, test_training_is_deterministic, 0, CORE_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -141,7 +141,7 @@ static void run_case_bias(shape sh, bool ta, bool tb, float alpha, float beta, s
 
     float *got = malloc(c.total * sizeof *got), *result = malloc(sh.m * sh.n * sizeof *result);
     ck_assert(got && result);
-    for (size_t bi = 0; bi < 2; bi++) {
+    for (size_t bi = 0; bi < CORE_BACKENDS; bi++) {
         clnn_context *ctx = core_context(core_backends[bi]);
         cl_mem ma = upload(ctx, &a), mb = upload(ctx, &b), mc = upload(ctx, &c), mbias = NULL;
         if (with_bias) {
@@ -233,7 +233,7 @@ START_TEST(test_gemm_bias_rounds_as_separate_add)
     for (size_t i = 0; i < h.n * h.k; i++)
         w[i] = (float)core_rng_uniform(&r, -1, 1);
     bias_vec bias = make_bias(h.n, 2, &r);
-    for (size_t bi = 0; bi < 2; bi++) {
+    for (size_t bi = 0; bi < CORE_BACKENDS; bi++) {
         clnn_context *ctx = core_context(core_backends[bi]);
         cl_mem mx, mw, mb, my;
         ck_assert_clnn_ok(clnn__buffer_create(ctx, h.m * h.k * sizeof(float), &mx));
@@ -362,7 +362,7 @@ END_TEST
 START_TEST(test_empty_gemm_is_noop)
 {
     /* m or n of 0: nothing to compute, C untouched, no launch. */
-    for (size_t bi = 0; bi < 2; bi++) {
+    for (size_t bi = 0; bi < CORE_BACKENDS; bi++) {
         clnn_context *ctx = core_context(core_backends[bi]);
         cl_mem c;
         float v = 3.0f;

@@ -174,8 +174,8 @@ static void check_tensor(fd_run *run, const char *name, const char *label, core_
 /* Loop index: mode × backend. */
 START_TEST(test_gradients_match_finite_differences)
 {
-    bool training = _i / 2 == 0;
-    clnn_gemm_backend backend = core_backends[_i % 2];
+    bool training = _i / CORE_BACKENDS == 0;
+    clnn_gemm_backend backend = core_backends[_i % CORE_BACKENDS];
     char label[96];
     snprintf(label, sizeof label, "%s (%s, %s)", SPEC, training ? "train" : "eval",
              clnn_gemm_backend_name(backend));
@@ -210,7 +210,7 @@ static Suite *gradcheck_suite(void)
 {
     Suite *s = suite_create("core-gradcheck");
     TCase *tc = tcase_create("finite-differences");
-    tcase_add_loop_test(tc, test_gradients_match_finite_differences, 0, 4);
+    tcase_add_loop_test(tc, test_gradients_match_finite_differences, 0, 2 * CORE_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -124,9 +124,9 @@ static void compare_run(size_t c, bool training, clnn_gemm_backend backend)
 /* Loop index: case × mode × backend. */
 START_TEST(test_layers_match_reference)
 {
-    size_t c = (size_t)_i / 4;
-    bool training = (_i / 2) % 2 == 0;
-    compare_run(c, training, core_backends[_i % 2]);
+    size_t c = (size_t)_i / (2 * CORE_BACKENDS);
+    bool training = (_i / CORE_BACKENDS) % 2 == 0;
+    compare_run(c, training, core_backends[_i % CORE_BACKENDS]);
 }
 END_TEST
 
@@ -140,11 +140,11 @@ START_TEST(test_unfused_layers_match_reference)
     for (size_t c = 0; c < N_CASES; c++) {
         if (!strstr(cases[c].spec, "bn,relu"))
             continue;
-        for (int k = 0; k < 4; k++, runs++)
-            compare_run(c, k / 2 == 0, core_backends[k % 2]);
+        for (int k = 0; k < 2 * CORE_BACKENDS; k++, runs++)
+            compare_run(c, k / CORE_BACKENDS == 0, core_backends[k % CORE_BACKENDS]);
     }
     ck_assert_int_eq(unsetenv("CLNN_NO_FUSION"), 0);
-    ck_assert_uint_ge(runs, 12);
+    ck_assert_uint_ge(runs, 6 * CORE_BACKENDS);
 }
 END_TEST
 
@@ -346,12 +346,12 @@ static Suite *layers_suite(void)
 {
     Suite *s = suite_create("core-layers");
     TCase *tc = tcase_create("layers");
-    tcase_add_loop_test(tc, test_layers_match_reference, 0, (int)(N_CASES * 4));
+    tcase_add_loop_test(tc, test_layers_match_reference, 0, (int)(N_CASES * 2 * CORE_BACKENDS));
     tcase_add_test(tc, test_unfused_layers_match_reference);
-    tcase_add_loop_test(tc, test_row_padding_keeps_every_bit, 0, 2);
-    tcase_add_loop_test(tc, test_fusion_keeps_every_bit, 0, 2);
-    tcase_add_loop_test(tc, test_weight_layouts_agree, 0, 2);
-    tcase_add_loop_test(tc, test_smaller_batch_after_larger, 0, 2);
+    tcase_add_loop_test(tc, test_row_padding_keeps_every_bit, 0, CORE_BACKENDS);
+    tcase_add_loop_test(tc, test_fusion_keeps_every_bit, 0, CORE_BACKENDS);
+    tcase_add_loop_test(tc, test_weight_layouts_agree, 0, CORE_BACKENDS);
+    tcase_add_loop_test(tc, test_smaller_batch_after_larger, 0, CORE_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -93,7 +93,7 @@ static void compare(clnn_net *net, const shadow *s, const char *label, uint64_t 
  * clnn_net_set_optimizer again before that step (state must reset). */
 static void run(const config *c, uint64_t steps, uint64_t restart_at)
 {
-    clnn_net *net = core_net(core_context(CLNN_GEMM_CLBLAST), IN, SPEC, 6);
+    clnn_net *net = core_net(core_context(core_backends[0]), IN, SPEC, 6);
     core_rng r = core_rng_make(21);
     core_randomize_bn(net, &r);
     ck_assert_clnn_ok(clnn_net_set_optimizer(net, &c->o));
@@ -169,8 +169,8 @@ END_TEST
 START_TEST(test_set_lr_keeps_state)
 {
     const config *c = &configs[2]; /* sgd momentum */
-    clnn_net *a = core_net(core_context(CLNN_GEMM_CLBLAST), IN, SPEC, 6);
-    clnn_net *b = core_net(core_context(CLNN_GEMM_CLBLAST), IN, SPEC, 6);
+    clnn_net *a = core_net(core_context(core_backends[0]), IN, SPEC, 6);
+    clnn_net *b = core_net(core_context(core_backends[0]), IN, SPEC, 6);
     ck_assert_clnn_ok(clnn_net_set_optimizer(a, &c->o));
     clnn_optimizer_options half = c->o;
     half.lr = c->o.lr / 2;

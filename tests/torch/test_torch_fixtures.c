@@ -50,9 +50,8 @@
 #include "io/safetensors.h"
 
 static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam"};
-static const clnn_gemm_backend backends[] = {CLNN_GEMM_CLBLAST, CLNN_GEMM_OWN};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
-#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+#define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
 /* See the comment at the top for the reasoning behind each. */
 typedef struct tolerance {
@@ -388,7 +387,7 @@ static void teardown_run(run *r)
 START_TEST(test_replay)
 {
     run r;
-    setup_run(&r, scenarios[(size_t)_i / N_BACKENDS], backends[(size_t)_i % N_BACKENDS]);
+    setup_run(&r, scenarios[(size_t)_i / N_BACKENDS], clnn_test_backends[(size_t)_i % N_BACKENDS]);
     ck_assert(clnn_net_is_training(r.net));
     size_t steps = meta_size(&r, "steps");
 
