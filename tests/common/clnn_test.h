@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clnn.h"
+#include "clnn_test_os.h"
 
 /* meson treats exit code 77 as SKIP. */
 #define CLNN_TEST_SKIP 77

@@ -1,13 +1,9 @@
 /* Helpers shared by the core tests (see core_test.h). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf, mkdtemp, nftw */
-#endif
 #include "core_test.h"
 
-#include <ftw.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 void core_fill(float *x, size_t n, double lo, double hi, core_rng *r)
 {
@@ -202,25 +198,15 @@ float *core_read_all(clnn_net *net, bool grads, bool trainable_only, size_t *cou
 
 char *core_tmpdir(void)
 {
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    char *dir = NULL;
-    ck_assert_int_ge(asprintf(&dir, "%s/clnn-core-XXXXXX", base), 0);
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp(%s) failed", dir);
+    char *dir = clnn_test_tmpdir("clnn-core");
+    ck_assert_msg(dir != NULL, "cannot make a scratch folder in %s: %s", clnn_test_tmp_base(),
+                  strerror(errno));
     return dir;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(path);
 }
 
 void core_rmtree(const char *dir)
 {
-    if (dir)
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    clnn_test_rmtree(dir);
 }
 
 int core_run(Suite *s)

@@ -94,7 +94,7 @@ float *core_read_all(clnn_net *net, bool grads, bool trainable_only, size_t *cou
 
 /* --------------------------------------------------------------- running */
 
-/* Scratch directory under $TMPDIR (or /tmp), and its removal. */
+/* A scratch directory (clnn_test_tmpdir), and its removal. */
 char *core_tmpdir(void);
 void core_rmtree(const char *dir);
 

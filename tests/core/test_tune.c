@@ -3,9 +3,6 @@
  * context (GEMMs dispatched as the file says), training with tuned kernels
  * against training without them, and the cases where a file must not apply:
  * another key, a malformed file, CLNN_TUNING=0, an explicit backend. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf, mkdtemp */
-#endif
 #include "core_test.h"
 
 #include <stdlib.h>
@@ -368,9 +365,8 @@ int main(void)
     clnn_test_require_device();
     /* A scratch cache, so the test neither reads nor replaces the user's
      * (made here, outside any test, where Check's asserts cannot report). */
-    const char *tmp = getenv("TMPDIR");
-    if (asprintf(&cache_dir, "%s/clnn-tune-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 ||
-        !mkdtemp(cache_dir)) {
+    cache_dir = clnn_test_tmpdir("clnn-tune");
+    if (!cache_dir) {
         perror("clnn-tune scratch folder");
         return EXIT_FAILURE;
     }

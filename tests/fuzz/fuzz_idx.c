@@ -1,15 +1,20 @@
 /* libFuzzer harness for the IDX reader, plain and gzip-compressed. Each
  * input goes both through the in-memory parser (after clnn__gunzip when it
  * starts with the gzip magic) and through clnn__idx_read on an in-memory
- * file, the path the dataset loader takes; the two must agree. */
+ * file (a scratch file where there is no memfd), the path the dataset
+ * loader takes; the two must agree. */
 #include "fuzz_common.h"
 
 #include "io/gunzip.h"
 #include "io/idx.h"
 
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#else
+#include "clnn_test_os.h"
+#endif
 
 /* The limit clnn__idx_read applies (MAX_DECOMPRESSED in src/io/idx.c). */
 #define MAX_OUT ((size_t)1 << 30)
@@ -33,6 +38,7 @@ static clnn_status parse_memory(const uint8_t *data, size_t size, clnn__idx *idx
     return st;
 }
 
+#ifdef __linux__
 /* Parse through a memfd and its /proc/self/fd path: no disk involved. */
 static clnn_status parse_file(const uint8_t *data, size_t size, clnn__idx *idx)
 {
@@ -49,6 +55,21 @@ static clnn_status parse_file(const uint8_t *data, size_t size, clnn__idx *idx)
     close(fd);
     return st;
 }
+#else
+/* Without memfd: through a scratch file. */
+static clnn_status parse_file(const uint8_t *data, size_t size, clnn__idx *idx)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/clnn-fuzz-idx-%ld", clnn_test_tmp_base(), (long)getpid());
+    FILE *f = fopen(path, "wb");
+    FUZZ_CHECK(f != NULL);
+    FUZZ_CHECK(fwrite(data, 1, size, f) == size);
+    FUZZ_CHECK(fclose(f) == 0);
+    clnn_status st = clnn__idx_read(path, idx);
+    remove(path);
+    return st;
+}
+#endif
 
 static void check_result(const clnn__idx *idx)
 {

@@ -4,44 +4,39 @@
 #define CLNN_IO_TEST_H
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf, mkdtemp, nftw */
+#define _GNU_SOURCE 1 /* asprintf */
 #endif
 #include "clnn_test.h"
 
 #include <dirent.h>
-#include <ftw.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* A fresh empty directory under $TMPDIR (or /tmp); the caller frees it
- * and removes it with io_test_rmtree. */
+/* A message names the system's reason, then clnn's advice. The reason is
+ * checked where it is POSIX's strerror text; on Windows its wording is the
+ * system's (and its language's), so only the advice after it is. */
+#ifdef _WIN32
+#define IO_TEST_REASON(posix_text) ""
+#else
+#define IO_TEST_REASON(posix_text) posix_text
+#endif
+
+/* A fresh empty directory (clnn_test_tmpdir); the caller frees it and
+ * removes it with io_test_rmtree. */
 static inline char *io_test_tmpdir(void)
 {
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    char *dir = NULL;
-    ck_assert_int_ge(asprintf(&dir, "%s/clnn-io-XXXXXX", base), 0);
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp(%s) failed", dir);
+    char *dir = clnn_test_tmpdir("clnn-io");
+    ck_assert_msg(dir != NULL, "cannot make a scratch folder in %s: %s", clnn_test_tmp_base(),
+                  strerror(errno));
     return dir;
-}
-
-static inline int io_test_rm_entry(const char *path, const struct stat *sb, int type,
-                                   struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
 }
 
 static inline void io_test_rmtree(char *dir)
 {
-    nftw(dir, io_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    clnn_test_rmtree(dir);
     free(dir);
 }
 
@@ -64,6 +59,7 @@ static inline void io_test_write(const char *path, const void *data, size_t len)
 /* Whole file into a malloc'ed buffer; NULL if it cannot be opened. */
 static inline uint8_t *io_test_slurp(const char *path, size_t *len)
 {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;

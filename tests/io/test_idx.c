@@ -2,6 +2,7 @@
  * them. Every file is generated here into a scratch directory. */
 #include "io_test.h"
 
+#include "base/platform.h"
 #include "io/gunzip.h"
 #include "io/idx.h"
 
@@ -431,8 +432,9 @@ START_TEST(test_load_split)
     clnn_dataset_free(ds);
 
     char *want = NULL;
-    ck_assert_int_ge(asprintf(&want, "neither '%s/t10k-images-idx3-ubyte' nor "
-                                     "'%s/t10k-images-idx3-ubyte.gz' exists",
+    ck_assert_int_ge(asprintf(&want,
+                              "neither '%s" CLNN__PATH_SEP "t10k-images-idx3-ubyte' nor "
+                              "'%s" CLNN__PATH_SEP "t10k-images-idx3-ubyte.gz' exists",
                               dir, dir),
                      0);
     ck_assert_fails_with(clnn_dataset_load_split(dir, "test", &ds), CLNN_ERR_IO, want);

@@ -6,9 +6,10 @@
 #include "clnn_test.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/platform.h"
 
 #define IN 21
 #define GLOBAL 16
@@ -18,11 +19,31 @@
 #define SPEC "dense:17,bn,relu,dense:16,bn,relu,dense:4"
 #define MAX_K 2
 
+/* The group's threads meet at a barrier made of the platform layer's mutex
+ * and condition variable (macOS and Windows have no pthread barriers). */
 typedef struct group {
     int k;
-    pthread_barrier_t barrier;
+    clnn__mutex lock;
+    clnn__cond turn;
+    int waiting;         /* threads at the barrier */
+    unsigned long round; /* barriers passed */
     float *slots[MAX_K]; /* each thread writes only its own slot */
 } group;
+
+static void barrier_wait(group *g)
+{
+    clnn__mutex_lock(&g->lock);
+    unsigned long round = g->round;
+    if (++g->waiting == g->k) {
+        g->waiting = 0;
+        g->round++;
+        clnn__cond_broadcast(&g->turn);
+    } else {
+        while (round == g->round)
+            clnn__cond_wait(&g->turn, &g->lock);
+    }
+    clnn__mutex_unlock(&g->lock);
+}
 
 typedef struct replica {
     group *g;
@@ -41,7 +62,7 @@ static clnn_status barrier_allreduce(float *data, size_t count, void *user)
     replica *r = user;
     group *g = r->g;
     g->slots[r->rank] = data;
-    pthread_barrier_wait(&g->barrier);
+    barrier_wait(g);
     float *sum = malloc(count * sizeof *sum);
     if (!sum)
         return CLNN_ERR_OUT_OF_MEMORY;
@@ -51,10 +72,10 @@ static clnn_status barrier_allreduce(float *data, size_t count, void *user)
             s += g->slots[q][i];
         sum[i] = s;
     }
-    pthread_barrier_wait(&g->barrier);
+    barrier_wait(g);
     memcpy(data, sum, count * sizeof *sum);
     free(sum);
-    pthread_barrier_wait(&g->barrier);
+    barrier_wait(g);
     return CLNN_OK;
 }
 
@@ -66,7 +87,7 @@ static void batch(int step, float *x, int32_t *y)
         y[i] = (i * 7 + step) % 4;
 }
 
-static void *train(void *arg)
+static void train(void *arg)
 {
     replica *r = arg;
     int k = r->g->k;
@@ -119,23 +140,24 @@ static void *train(void *arg)
     snprintf(r->error, sizeof r->error, "%s", clnn_last_error());
     clnn_net_free(net);
     clnn_context_free(ctx);
-    return NULL;
 }
 
 static void run_group(int k, bool sync_bn, replica *out)
 {
     group g = {.k = k};
-    pthread_barrier_init(&g.barrier, NULL, (unsigned)k);
-    pthread_t t[MAX_K];
+    ck_assert_clnn_ok(clnn__mutex_init(&g.lock));
+    ck_assert_clnn_ok(clnn__cond_init(&g.turn));
+    clnn__thread t[MAX_K];
     for (int i = 0; i < k; i++) {
         out[i] = (replica){.g = &g, .rank = i, .sync_bn = sync_bn};
-        ck_assert_int_eq(pthread_create(&t[i], NULL, train, &out[i]), 0);
+        ck_assert_clnn_ok(clnn__thread_start(&t[i], train, &out[i]));
     }
     for (int i = 0; i < k; i++) {
-        pthread_join(t[i], NULL);
+        clnn__thread_join(&t[i]);
         ck_assert_msg(out[i].status == CLNN_OK, "k=%d rank %d: %s", k, i, out[i].error);
     }
-    pthread_barrier_destroy(&g.barrier);
+    clnn__cond_destroy(&g.turn);
+    clnn__mutex_destroy(&g.lock);
 }
 
 static double max_rel_diff(const replica *a, const replica *b)

@@ -9,7 +9,7 @@
 #define SPEC "dense:4,bn,relu,dense:3"
 #define IN 5
 
-static char dir[] = "/tmp/clnn-corrupt-XXXXXX";
+static char *dir;
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -85,8 +85,9 @@ END_TEST
 int main(void)
 {
     clnn_test_require_device();
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    dir = clnn_test_tmpdir("clnn-corrupt");
+    if (!dir) {
+        perror("clnn-corrupt scratch folder");
         return 1;
     }
     Suite *s = suite_create("corrupt");
@@ -96,5 +97,6 @@ int main(void)
     suite_add_tcase(s, tc);
     int rc = clnn_test_run(s);
     rmdir(dir);
+    free(dir);
     return rc;
 }

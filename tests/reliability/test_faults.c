@@ -123,8 +123,8 @@ int main(void)
      * drivers other than PoCL, would turn those injected faults into OKs. */
     setenv("CLNN_PROGRAM_CACHE", "0", 1);
     clnn_test_require_device();
-    snprintf(model_path, sizeof model_path, "%s/clnn-faults-%ld.safetensors",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    snprintf(model_path, sizeof model_path, "%s/clnn-faults-%ld.safetensors", clnn_test_tmp_base(),
+             (long)getpid());
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("inject");
     tcase_set_timeout(tc, 900);

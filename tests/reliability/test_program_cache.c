@@ -10,7 +10,7 @@
 
 #define IN 11
 
-static char dir[] = "/tmp/clnn-progcache-XXXXXX";
+static char *dir;
 static int cache_hits;
 
 static void count_hits(clnn_log_level level, const char *msg, void *user)
@@ -97,8 +97,9 @@ END_TEST
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    dir = clnn_test_tmpdir("clnn-progcache");
+    if (!dir) {
+        perror("clnn-progcache scratch folder");
         return 1;
     }
     setenv("CLNN_CACHE_DIR", dir, 1);
@@ -114,5 +115,6 @@ int main(void)
     snprintf(programs, sizeof programs, "%s/programs", dir);
     rmdir(programs);
     rmdir(dir);
+    free(dir);
     return rc;
 }

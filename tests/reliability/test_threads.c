@@ -6,7 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
+
+#include "base/platform.h"
 
 #define IN 29
 #define BATCH 16
@@ -29,8 +30,9 @@ static void make_batch(int step, float *x, int32_t *y)
         y[i] = (i + step) % 5;
 }
 
-/* pthreads rather than C11 threads: ThreadSanitizer intercepts only these. */
-static void *train(void *arg)
+/* The platform layer's threads: pthreads on POSIX (which ThreadSanitizer
+ * intercepts, unlike C11 threads), Win32 threads on Windows. */
+static void train(void *arg)
 {
     job *j = arg;
     clnn_context_options o;
@@ -69,7 +71,6 @@ static void *train(void *arg)
     snprintf(j->error, sizeof j->error, "%s", clnn_last_error());
     clnn_net_free(net);
     clnn_context_free(ctx);
-    return NULL;
 }
 
 START_TEST(test_two_threads)
@@ -82,14 +83,14 @@ START_TEST(test_two_threads)
         ck_assert_msg(alone[i].status == CLNN_OK, "alone: %s", alone[i].error);
     }
     for (int round = 0; round < 3; round++) {
-        pthread_t t[2];
+        clnn__thread t[2];
         for (int i = 0; i < 2; i++) {
             free(together[i].weights);
             together[i].weights = NULL;
-            ck_assert_int_eq(pthread_create(&t[i], NULL, train, &together[i]), 0);
+            ck_assert_clnn_ok(clnn__thread_start(&t[i], train, &together[i]));
         }
         for (int i = 0; i < 2; i++) {
-            pthread_join(t[i], NULL);
+            clnn__thread_join(&t[i]);
             ck_assert_msg(together[i].status == CLNN_OK, "thread %d: %s", i, together[i].error);
             ck_assert_msg(memcmp(alone[i].weights, together[i].weights,
                                  alone[i].count * sizeof(float)) == 0,

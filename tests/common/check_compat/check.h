@@ -15,6 +15,7 @@
 #include <string.h>
 
 #if defined(__MINGW32__)
+#include <stdio.h> /* __MINGW_PRINTF_FORMAT: the printf family in use */
 #define CK__PRINTF(fmt, args) __attribute__((format(__MINGW_PRINTF_FORMAT, fmt, args)))
 #elif defined(__GNUC__)
 #define CK__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
