@@ -30,17 +30,18 @@ int cli_getopt_error(const char *cmd, int result, char **argv)
      * offending word at argv[optind - 1] and the short option in optopt. */
     const char *word = optind > 0 ? argv[optind - 1] : "";
     bool is_long = strncmp(word, "--", 2) == 0;
+    size_t len = strcspn(word, "=");
+    /* A value given to a long option that takes none: glibc's getopt_long
+     * returns '?' with optopt set, the BSD one (MinGW's) ':'. */
+    if (is_long && word[len] == '=' && (result == ':' || optopt != 0))
+        return cli_usage_error(cmd, "option '%.*s' does not take a value", (int)len, word);
     if (result == ':') {
         if (is_long)
             return cli_usage_error(cmd, "option '%s' requires a value", word);
         return cli_usage_error(cmd, "option '-%c' requires a value", optopt);
     }
-    if (is_long) {
-        size_t len = strcspn(word, "=");
-        if (optopt != 0 && word[len] == '=')
-            return cli_usage_error(cmd, "option '%.*s' does not take a value", (int)len, word);
+    if (is_long)
         return cli_usage_error(cmd, "unrecognized or ambiguous option '%.*s'", (int)len, word);
-    }
     return cli_usage_error(cmd, "unrecognized option '-%c'", optopt);
 }
 
