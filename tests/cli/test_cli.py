@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end checks of the clnn command-line tool: exit statuses and messages.
 
-Usage: test_cli.py [--binary PATH] GROUP, GROUP one of usage, no-platform,
-errors, train, resume, bench, metrics, plot (plot-without-cairo in a build without
-cairo), eval-classes, tune. PATH defaults to $CLNN_BINARY. The train group requires a test
+Usage: test_cli.py [--binary PATH] [--wrapper CMD] [--without-clblast] GROUP,
+GROUP one of usage, no-platform, errors, train, resume, bench, metrics, plot
+(plot-without-cairo in a build without cairo), eval-classes, tune. PATH
+defaults to $CLNN_BINARY. The train group requires a test
 accuracy of at least 0.8 after two short epochs on a separable pattern, and
 that `clnn eval` of the saved model prints the same accuracy and loss. Groups that need an OpenCL
 device exit 77 (skip) without one, or fail when CLNN_TEST_REQUIRE_DEVICE=1.
+CMD runs the binary (e.g. wine for a Windows clnn.exe); --without-clblast
+tells that the build has no CLBlast (meson -Dclblast=disabled, Windows), so
+--gemm clblast must fail.
 """
 import argparse
 import gzip
@@ -15,6 +19,7 @@ import math
 import os
 import random
 import re
+import shlex
 import signal
 import struct
 import subprocess
@@ -27,6 +32,8 @@ SKIP = 77
 TIMEOUT = 300
 
 failures = []
+# Whether the build has CLBlast (see --without-clblast).
+have_clblast = True
 
 
 class Result:
@@ -42,11 +49,13 @@ class Result:
 
 
 def run(binary, args, env=None):
+    """binary, as every group's: the command that runs clnn (its path, after
+    the --wrapper words)."""
     full_env = dict(os.environ)
     full_env.pop('CLNN_VERBOSE', None)
     if env:
         full_env.update(env)
-    proc = subprocess.run([binary] + args, capture_output=True, text=True, env=full_env,
+    proc = subprocess.run(binary + args, capture_output=True, text=True, env=full_env,
                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     return Result(args, proc)
 
@@ -67,6 +76,12 @@ def check(binary, args, rc, stdout=(), stderr=(), env=None, name=None):
     else:
         print(f'ok   {label}')
     return r
+
+
+def local_path(path):
+    """A path clnn printed, as this script opens it: a Windows clnn joins
+    paths with backslashes, which this script's own paths never contain."""
+    return path.replace('\\', '/')
 
 
 def fail(label, message):
@@ -177,7 +192,7 @@ def group_usage(binary, tmp):
 
     # Runtime failures that are found before any device is needed.
     r = check(binary, ['train', '--data', '/nonexistent'], 1, stderr=['clnn: error: '])
-    if not re.search(r'/nonexistent/\S*(train|t10k)', r.err):
+    if not re.search(r'/nonexistent[/\\]\S*(train|t10k)', r.err):  # / or Windows's \
         fail('train --data /nonexistent', f'message does not name the missing file: {r.err!r}')
     missing = os.path.join(tmp, 'missing.safetensors')
     check(binary, ['eval', missing], 1, stderr=['clnn: error: ', missing])
@@ -187,18 +202,22 @@ def group_usage(binary, tmp):
 
 def group_no_platform(binary, tmp):
     """ocl-icd reads OCL_ICD_VENDORS instead of /etc/OpenCL/vendors, so an
-    empty folder makes the machine look like one without any OpenCL driver."""
+    empty folder makes the machine look like one without any OpenCL driver.
+    Under Wine, WINEDLLOVERRIDES=opencl=d also takes away Wine's OpenCL.dll:
+    a Windows machine without any OpenCL driver at all."""
     write_dataset(tmp)
     vendors = os.path.join(tmp, 'vendors')
     os.mkdir(vendors)
-    env = {'OCL_ICD_VENDORS': vendors}
-    for args in (['devices'], ['train', '--data', tmp]):
-        r = check(binary, args, 1, stderr=['clnn: error: '], env=env,
-                  name=' '.join(args) + ' (no OpenCL platform)')
-        low = r.err.lower()
-        if 'install' not in low or not ('icd' in low or 'driver' in low):
-            fail(' '.join(args) + ' (no OpenCL platform)',
-                 f'message does not say to install an OpenCL driver/ICD: {r.err!r}')
+    cases = [('no OpenCL platform', {'OCL_ICD_VENDORS': vendors})]
+    if os.path.basename(binary[0]) == 'wine':
+        cases.append(('no OpenCL.dll', {'WINEDLLOVERRIDES': 'opencl=d'}))
+    for what, env in cases:
+        for args in (['devices'], ['train', '--data', tmp]):
+            label = f"{' '.join(args)} ({what})"
+            r = check(binary, args, 1, stderr=['clnn: error: '], env=env, name=label)
+            low = r.err.lower()
+            if 'install' not in low or not ('icd' in low or 'driver' in low):
+                fail(label, f'message does not say to install an OpenCL driver/ICD: {r.err!r}')
 
 
 def group_errors(binary, tmp):
@@ -322,7 +341,7 @@ def group_resume(binary, tmp):
     rng = random.Random(11)
     kills = 0
     for attempt in range(6):
-        proc = subprocess.Popen([binary] + args, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(binary + args, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         # Wait until a (new) checkpoint exists, then a little more, then kill.
         start = time.monotonic()
@@ -491,13 +510,17 @@ def group_bench(binary, tmp):
         if doc['data_rows_on_device'] != 0:
             fail('bench --host-batches',
                  f"data_rows_on_device {doc['data_rows_on_device']!r}, not 0")
-    r = check(binary, tiny + ['--json', '--no-probe', '--optimizer', 'adam', '--gemm', 'clblast'],
+    gemm = 'clblast' if have_clblast else 'own'
+    r = check(binary, tiny + ['--json', '--no-probe', '--optimizer', 'adam', '--gemm', gemm],
               0, name='bench --json --no-probe (adam)')
     doc = bench_json('bench --no-probe', r)
     if doc is not None:
         check_bench_report('bench --no-probe', doc, probe=False)
-        if doc['optimizer'] != 'adam' or doc['gemm'] != 'clblast':
+        if doc['optimizer'] != 'adam' or doc['gemm'] != gemm:
             fail('bench --no-probe', f"optimizer {doc['optimizer']!r}, gemm {doc['gemm']!r}")
+    if not have_clblast:
+        check(binary, tiny + ['--no-probe', '--gemm', 'clblast'], 1,
+              stderr=['clnn: error: ', 'CLBlast is not available', 'built without it'])
     check(binary, tiny, 0, name='bench (tables)',
           stdout=['device ', 'start-up ', 'first-step latency', 'peak ', 'GFLOP/s', 'batch 8: ',
                   'batch 16: ', 'samples/s', 'launch overhead',
@@ -538,7 +561,7 @@ def group_kill(binary, tmp):
             os.remove(part)
             os.remove(ckpt)
             args = fresh
-        proc = subprocess.Popen([binary] + args, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(binary + args, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.1, 0.6))
         if proc.poll() is not None:
@@ -884,7 +907,7 @@ def group_tune(binary, tmp):
             if (s['chosen'] not in ('own', 'clblast') or not s['chosen_us'] or not s['gflops']
                     or s['candidates'] < 1 or s['m'] * s['n'] * s['k'] <= 0):
                 fail('tune --json shape', repr(s))
-        path = doc.get('file', '')
+        path = local_path(doc.get('file', ''))
         if not path.startswith(cache) or not os.path.exists(path):
             fail('tune file', f'{path!r} is not a file under {cache!r}')
         else:
@@ -948,11 +971,16 @@ GROUPS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--binary', default=os.environ.get('CLNN_BINARY'))
+    parser.add_argument('--wrapper', default='', help='command that runs the binary')
+    parser.add_argument('--without-clblast', action='store_true',
+                        help='the build has no CLBlast: --gemm clblast must fail')
     parser.add_argument('group', choices=sorted(GROUPS))
     args = parser.parse_args()
     if not args.binary:
         parser.error('give --binary or set CLNN_BINARY')
-    binary = os.path.abspath(args.binary)
+    binary = shlex.split(args.wrapper) + [os.path.abspath(args.binary)]
+    global have_clblast
+    have_clblast = not args.without_clblast
     with tempfile.TemporaryDirectory(prefix='clnn-cli-') as tmp:
         GROUPS[args.group](binary, tmp)
     if failures:

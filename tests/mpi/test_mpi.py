@@ -145,7 +145,7 @@ def main():
     if mpirun is None:
         print('no mpirun or mpiexec on PATH (Debian: openmpi-bin)')
         return 1 if required else SKIP
-    test_cli.require_device(binary)
+    test_cli.require_device([binary])  # test_cli takes the command as a list
     with tempfile.TemporaryDirectory(prefix='clnn-mpi-') as tmp:
         run_checks(binary, mpirun, tmp)
     if failures:
@@ -172,7 +172,7 @@ def run_checks(binary, mpirun, tmp):
 
     # K = 1: the reference. --sync-bn is accepted and has no effect here.
     one = os.path.join(tmp, 'one.safetensors')
-    r = test_cli.run(binary, common + ['--sync-bn', '--save', one])
+    r = test_cli.run([binary], common + ['--sync-bn', '--save', one])
     if r.rc != 0 or 'has no effect in a single process' not in r.out or not os.path.exists(one):
         fail('K=1', f'expected a saved model and a note on --sync-bn\n{r.describe()}')
         return
