@@ -561,12 +561,15 @@ def group_kill(binary, tmp):
             os.remove(part)
             os.remove(ckpt)
             args = fresh
-        proc = subprocess.Popen(binary + args, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        err_path = os.path.join(tmp, 'run.err')
+        with open(err_path, 'w') as err:
+            proc = subprocess.Popen(binary + args, stdout=subprocess.DEVNULL, stderr=err)
         time.sleep(rng.uniform(0.1, 0.6))
         if proc.poll() is not None:
             if proc.returncode != 0:
-                fail('kill', f'a run exited with status {proc.returncode} by itself')
+                with open(err_path) as err:
+                    fail('kill', f'a run exited with status {proc.returncode} by itself after '
+                                 f'{kills} kills: $ clnn {" ".join(args)}\n{err.read()}')
                 return
             continue  # finished by itself: compared at the top of the loop
         proc.send_signal(signal.SIGKILL)
