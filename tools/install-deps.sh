@@ -7,9 +7,12 @@
 #   tools/install-deps.sh --torch    also PyTorch, NumPy and OpenBLAS
 #                                    (tools/make-fixtures.py, comparisons)
 #   tools/install-deps.sh --dev      also shellcheck and oclgrind
+#   tools/install-deps.sh --windows  also MinGW-w64 with its zlib, and Wine
+#                                    (the Windows build and tools/test-windows.sh)
 #   tools/install-deps.sh --ci-tools also clang with its libFuzzer and sanitizer
 #                                    runtimes, valgrind and oclgrind
-#                                    (tools/fuzz.sh, tools/check-reliability.sh)
+#                                    (tools/fuzz.sh, tools/check-reliability.sh),
+#                                    and what --windows installs
 #   tools/install-deps.sh --check    only report what is missing (exit 1 if any)
 set -euo pipefail
 
@@ -20,17 +23,19 @@ packages=(
     libopenmpi-dev openmpi-bin
     libcairo2-dev doxygen
 )
+windows=(gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64)
 check_only=0
 
 usage() {
-    sed -n '2,13s/^# \{0,1\}//p' "$0"
+    sed -n '2,16s/^# \{0,1\}//p' "$0"
 }
 
 while (($#)); do
     case "$1" in
         --torch) packages+=(python3-torch python3-numpy libopenblas0-pthread) ;;
         --dev) packages+=(shellcheck oclgrind) ;;
-        --ci-tools) packages+=(clang libclang-rt-dev valgrind oclgrind) ;;
+        --windows) packages+=("${windows[@]}") ;;
+        --ci-tools) packages+=(clang libclang-rt-dev valgrind oclgrind "${windows[@]}") ;;
         --check) check_only=1 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
