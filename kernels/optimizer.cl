@@ -3,7 +3,29 @@
  *
  * Each work-item updates W consecutive values (vec, LOAD and STORE from
  * common.cl); n is a multiple of W, as the host pads the flat buffers (the
- * padding stays zero: its gradient is zero, so is every update of it). */
+ * padding stays zero: its gradient is zero, so is every update of it).
+ *
+ * A step that leaves a parameter NaN or infinite (training diverged) sets
+ * metrics[flag_at] to 1, and nothing else ever writes it here: the host reads it
+ * with the metrics when results are read (src/net/compute.c), so that no
+ * step has to wait. Every writer writes the same value. */
+
+/* Whether any of the W values of v is NaN or infinite. (Relational
+ * functions give a vector -1 per true lane, which any() reads, but a
+ * scalar 1.) */
+#if W == 1
+#define ANY_NONFINITE(v) (!isfinite(v))
+#else
+#define ANY_NONFINITE(v) any(!isfinite(v))
+#endif
+
+static void store_param(const vec p, __global float *params, const int i,
+                        __global float *metrics, const int flag_at)
+{
+    STORE(p, params, i);
+    if (ANY_NONFINITE(p))
+        metrics[flag_at] = 1.0f;
+}
 
 /* torch.optim.SGD: d = g + wd·p; buf = d on the first step, else
  * momentum·buf + (1 − dampening)·d; d = d + momentum·buf (nesterov) or buf;
@@ -12,7 +34,8 @@
 __kernel void sgd_step(__global float *p, __global const float *g, __global float *buf,
                        const int n, const float lr, const float weight_decay,
                        const float momentum, const float one_minus_dampening,
-                       const int nesterov, const int first)
+                       const int nesterov, const int first, __global float *metrics,
+                       const int flag_at)
 {
     const int i = get_global_id(0) * W;
     if (i >= n)
@@ -25,7 +48,7 @@ __kernel void sgd_step(__global float *p, __global const float *g, __global floa
         STORE(b, buf, i);
         d = nesterov ? d + momentum * b : b;
     }
-    STORE(LOAD(p, i) - lr * d, p, i);
+    store_param(LOAD(p, i) - lr * d, p, i, metrics, flag_at);
 }
 #endif
 
@@ -37,7 +60,8 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
                         __global float *v, const int n, const float weight_decay,
                         const float beta1, const float one_minus_beta1, const float beta2,
                         const float one_minus_beta2, const float step_size,
-                        const float bias_correction2_sqrt, const float eps)
+                        const float bias_correction2_sqrt, const float eps,
+                        __global float *metrics, const int flag_at)
 {
     const int i = get_global_id(0) * W;
     if (i >= n)
@@ -50,6 +74,6 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
     STORE(mi, m, i);
     STORE(vi, v, i);
     const vec denom = sqrt(vi) / bias_correction2_sqrt + eps;
-    STORE(LOAD(p, i) - step_size * (mi / denom), p, i);
+    store_param(LOAD(p, i) - step_size * (mi / denom), p, i, metrics, flag_at);
 }
 #endif

@@ -16,10 +16,12 @@ static clnn_status sgd(clnn_net *net)
     int n = (int)net->nparams_padded, nesterov = o->nesterov ? 1 : 0, first = net->opt_steps == 0;
     float lr = (float)o->lr, wd = (float)o->weight_decay, mom = (float)o->momentum;
     float one_minus_damp = (float)(1.0 - o->dampening);
+    int flag_at = CLNN__METRICS_DIVERGED;
     return CLNN__LAUNCH(net->ctx, k, "sgd_step", 1, global, lp, CLNN__ARG(net->params),
                         CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(n), CLNN__ARG(lr),
                         CLNN__ARG(wd), CLNN__ARG(mom), CLNN__ARG(one_minus_damp),
-                        CLNN__ARG(nesterov), CLNN__ARG(first));
+                        CLNN__ARG(nesterov), CLNN__ARG(first), CLNN__ARG(net->metrics),
+                        CLNN__ARG(flag_at));
 }
 
 static clnn_status adam(clnn_net *net)
@@ -38,11 +40,12 @@ static clnn_status adam(clnn_net *net)
     float wd = (float)o->weight_decay, b1 = (float)o->beta1, b2 = (float)o->beta2;
     float omb1 = (float)(1.0 - o->beta1), omb2 = (float)(1.0 - o->beta2);
     float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
+    int flag_at = CLNN__METRICS_DIVERGED;
     return CLNN__LAUNCH(net->ctx, k, "adam_step", 1, global, lp, CLNN__ARG(net->params),
                         CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(net->opt_b),
-                        CLNN__ARG(n), CLNN__ARG(wd), CLNN__ARG(b1), CLNN__ARG(omb1),
-                        CLNN__ARG(b2), CLNN__ARG(omb2), CLNN__ARG(step_size),
-                        CLNN__ARG(bc2_sqrt), CLNN__ARG(eps));
+                        CLNN__ARG(n), CLNN__ARG(wd), CLNN__ARG(b1), CLNN__ARG(omb1), CLNN__ARG(b2),
+                        CLNN__ARG(omb2), CLNN__ARG(step_size), CLNN__ARG(bc2_sqrt), CLNN__ARG(eps),
+                        CLNN__ARG(net->metrics), CLNN__ARG(flag_at));
 }
 
 clnn_status clnn__optimizer_step(clnn_net *net)
