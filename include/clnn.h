@@ -464,7 +464,8 @@ CLNN_API clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, dou
  * (clnn_net_read_loss, clnn_net_metrics_read, clnn_net_evaluate,
  * clnn_net_predict, clnn_net_predict_output and every save) return
  * CLNN_ERR_NONFINITE instead of numbers computed from such weights. The
- * device notes it during the step, so training itself waits for nothing.
+ * parameters are checked on the device by those calls, once after any
+ * steps, so training steps neither wait nor pay for it.
  * Lower the learning rate (clnn_net_set_lr) and start again from finite
  * weights (clnn_net_load_weights, clnn_net_load_checkpoint, or a new net). */
 

@@ -3,29 +3,7 @@
  *
  * Each work-item updates W consecutive values (vec, LOAD and STORE from
  * common.cl); n is a multiple of W, as the host pads the flat buffers (the
- * padding stays zero: its gradient is zero, so is every update of it).
- *
- * A step that leaves a parameter NaN or infinite (training diverged) sets
- * metrics[flag_at] to 1, and nothing else ever writes it here: the host reads it
- * with the metrics when results are read (src/net/compute.c), so that no
- * step has to wait. Every writer writes the same value. */
-
-/* Whether any of the W values of v is NaN or infinite. (Relational
- * functions give a vector -1 per true lane, which any() reads, but a
- * scalar 1.) */
-#if W == 1
-#define ANY_NONFINITE(v) (!isfinite(v))
-#else
-#define ANY_NONFINITE(v) any(!isfinite(v))
-#endif
-
-static void store_param(const vec p, __global float *params, const int i,
-                        __global float *metrics, const int flag_at)
-{
-    STORE(p, params, i);
-    if (ANY_NONFINITE(p))
-        metrics[flag_at] = 1.0f;
-}
+ * padding stays zero: its gradient is zero, so is every update of it). */
 
 /* torch.optim.SGD: d = g + wd·p; buf = d on the first step, else
  * momentum·buf + (1 − dampening)·d; d = d + momentum·buf (nesterov) or buf;
@@ -34,8 +12,7 @@ static void store_param(const vec p, __global float *params, const int i,
 __kernel void sgd_step(__global float *p, __global const float *g, __global float *buf,
                        const int n, const float lr, const float weight_decay,
                        const float momentum, const float one_minus_dampening,
-                       const int nesterov, const int first, __global float *metrics,
-                       const int flag_at)
+                       const int nesterov, const int first)
 {
     const int i = get_global_id(0) * W;
     if (i >= n)
@@ -48,7 +25,7 @@ __kernel void sgd_step(__global float *p, __global const float *g, __global floa
         STORE(b, buf, i);
         d = nesterov ? d + momentum * b : b;
     }
-    store_param(LOAD(p, i) - lr * d, p, i, metrics, flag_at);
+    STORE(LOAD(p, i) - lr * d, p, i);
 }
 #endif
 
@@ -60,8 +37,7 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
                         __global float *v, const int n, const float weight_decay,
                         const float beta1, const float one_minus_beta1, const float beta2,
                         const float one_minus_beta2, const float step_size,
-                        const float bias_correction2_sqrt, const float eps,
-                        __global float *metrics, const int flag_at)
+                        const float bias_correction2_sqrt, const float eps)
 {
     const int i = get_global_id(0) * W;
     if (i >= n)
@@ -74,6 +50,27 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
     STORE(mi, m, i);
     STORE(vi, v, i);
     const vec denom = sqrt(vi) / bias_correction2_sqrt + eps;
-    store_param(LOAD(p, i) - step_size * (mi / denom), p, i, metrics, flag_at);
+    STORE(LOAD(p, i) - step_size * (mi / denom), p, i);
+}
+#endif
+
+/* Sets metrics[flag_at] to 1 when any of the n parameters is NaN or infinite: run
+ * before results are read after steps (src/net/compute.c), not in the steps
+ * themselves, where a conditional store kept PoCL from vectorising the SGD
+ * step (a quarter slower). Every writer writes the same value. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_find_nonfinite)
+__kernel void find_nonfinite(__global const float *p, const int n, __global float *metrics,
+                             const int flag_at)
+{
+    const int i = get_global_id(0) * W;
+    if (i >= n)
+        return;
+#if W == 1
+    const int bad = !isfinite(LOAD(p, i));
+#else
+    const int bad = any(!isfinite(LOAD(p, i))); /* -1 per true lane, which any() reads */
+#endif
+    if (bad)
+        metrics[flag_at] = 1.0f;
 }
 #endif

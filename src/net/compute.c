@@ -615,8 +615,17 @@ clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, 
     return clnn__buffer_read_rows(net->ctx, net->outputs[layer], net->batch, l->out, l->ld, dst);
 }
 
+/* Wait and read the metrics and the divergence flag, after checking the
+ * parameters if steps have changed them since the last read: the check runs
+ * here, once per read of results, so that no training step pays for it. */
 static clnn_status read_metrics(clnn_net *net, float m[CLNN__METRICS_FLOATS])
 {
+    if (net->params_unchecked) {
+        clnn_status st = clnn__find_nonfinite(net);
+        if (st != CLNN_OK)
+            return st;
+        net->params_unchecked = false;
+    }
     return clnn__buffer_read(net->ctx, net->metrics, 0, CLNN__METRICS_FLOATS * sizeof(float), m);
 }
 
@@ -630,12 +639,12 @@ static clnn_status diverged(const char *fn, const char *what)
                       fn, what);
 }
 
-/* CLNN_ERR_NONFINITE when an optimizer step has left a parameter non-finite
- * (the flag kernels/optimizer.cl raises in the metrics), m as just read. */
+/* CLNN_ERR_NONFINITE when a parameter is no longer finite (the flag
+ * find_nonfinite raises in the metrics), m as just read. */
 static clnn_status check_params_finite(const char *fn, const float *m)
 {
     if (m[CLNN__METRICS_DIVERGED] != 0.0f)
-        return diverged(fn, "an optimizer step left a parameter NaN or infinite");
+        return diverged(fn, "a parameter is NaN or infinite");
     return CLNN_OK;
 }
 
@@ -658,28 +667,11 @@ clnn_status clnn__net_params_finite(clnn_net *net, const char *fn)
     return st == CLNN_OK ? check_params_finite(fn, m) : st;
 }
 
-clnn_status clnn__net_params_checked(clnn_net *net, bool finite)
+clnn_status clnn__net_params_written(clnn_net *net)
 {
-    float flag = finite ? 0.0f : 1.0f;
-    return clnn__buffer_write(net->ctx, net->metrics, CLNN__METRICS_DIVERGED * sizeof(float),
-                              sizeof flag, &flag, true, NULL);
-}
-
-clnn_status clnn__net_params_recheck(clnn_net *net)
-{
-    float m[CLNN__METRICS_FLOATS];
-    clnn_status st = read_metrics(net, m);
-    if (st != CLNN_OK || m[CLNN__METRICS_DIVERGED] == 0.0f)
-        return st;
-    float *p = clnn__malloc(net->nparams_padded * sizeof *p);
-    if (!p)
-        return CLNN_ERR_OUT_OF_MEMORY;
-    st = clnn__buffer_read(net->ctx, net->params, 0, net->nparams_padded * sizeof *p, p);
-    bool finite = true;
-    for (size_t i = 0; i < net->nparams_padded && st == CLNN_OK && finite; i++)
-        finite = isfinite(p[i]);
-    free(p);
-    return st == CLNN_OK && finite ? clnn__net_params_checked(net, true) : st;
+    net->params_unchecked = true;
+    return clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_DIVERGED * sizeof(float),
+                             sizeof(float));
 }
 
 clnn_status clnn_net_read_loss(clnn_net *net, float *loss)

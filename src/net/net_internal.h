@@ -75,9 +75,9 @@ typedef struct clnn__rows {
 } clnn__rows;
 
 /* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl), then
- * the divergence flag: nonzero once an optimizer step has left a parameter
- * NaN or infinite (kernels/optimizer.cl), zero again when finite parameters
- * are loaded. Checkpoints keep the two slots (CLNN__METRICS_SAVED floats). */
+ * the divergence flag: set by find_nonfinite (kernels/optimizer.cl) when a
+ * parameter is NaN or infinite, zeroed when the host writes parameters.
+ * Checkpoints keep the two slots (CLNN__METRICS_SAVED floats). */
 #define CLNN__METRICS_TRAIN 0
 #define CLNN__METRICS_EVAL 4
 #define CLNN__METRICS_SAVED 8
@@ -117,6 +117,8 @@ struct clnn_net {
 
     clnn_optimizer_options opt;
     bool opt_set; /* clnn_net_set_optimizer has chosen opt */
+    /* Steps have changed the parameters since find_nonfinite last ran. */
+    bool params_unchecked;
     uint64_t opt_steps;
 
     /* Data parallelism (clnn_net_set_parallel). */
@@ -193,11 +195,11 @@ clnn_status clnn__check_labels(const clnn_net *net, const char *fn, const int32_
 /* Wait, and CLNN_ERR_NONFINITE naming fn if an optimizer step has left a
  * parameter non-finite. */
 clnn_status clnn__net_params_finite(clnn_net *net, const char *fn);
-/* Record whether the parameters are all finite, after the host wrote them. */
-clnn_status clnn__net_params_checked(clnn_net *net, bool finite);
-/* After the host wrote some parameters of a net that had diverged: clear
- * the flag if every parameter is finite now (one download, only then). */
-clnn_status clnn__net_params_recheck(clnn_net *net);
+/* The host wrote parameters: the flag is cleared, to be set again by the
+ * next check if any parameter is still not finite. */
+clnn_status clnn__net_params_written(clnn_net *net);
+/* Queue find_nonfinite over the parameters (layers/optimizer.c). */
+clnn_status clnn__find_nonfinite(clnn_net *net);
 /* Free the device copy of the training set. */
 void clnn__data_release(clnn_net *net);
 /* CLNN_ERR_STATE, naming fn, unless the net holds a training set. */

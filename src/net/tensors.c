@@ -151,7 +151,7 @@ clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, 
     if (t->storage != CLNN__IN_PARAMS)
         return clnn__tensor_upload(net, t, net->stats, src);
     st = clnn__tensor_upload(net, t, net->params, src);
-    return st == CLNN_OK ? clnn__net_params_recheck(net) : st;
+    return st == CLNN_OK ? clnn__net_params_written(net) : st;
 }
 
 clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t bytes)
