@@ -129,6 +129,18 @@ static int build_net(const train_options *o, run_state *r)
                (o->init && clnn_net_load_weights(r->net, o->init) != CLNN_OK)) {
         return cli_library_error();
     }
+    for (size_t i = 0; i < o->n_metadata; i++) {
+        const char *entry = o->metadata[i], *eq = strchr(entry, '=');
+        char *key = malloc((size_t)(eq - entry) + 1);
+        if (!key)
+            return cli_error("out of host memory for --metadata");
+        memcpy(key, entry, (size_t)(eq - entry));
+        key[eq - entry] = '\0';
+        clnn_status st = clnn_net_set_metadata(r->net, key, eq + 1);
+        free(key);
+        if (st != CLNN_OK)
+            return cli_library_error_hint("--metadata %s", entry);
+    }
     size_t classes = clnn_dataset_classes(r->train);
     if (clnn_dataset_classes(r->test) > classes)
         classes = clnn_dataset_classes(r->test);
