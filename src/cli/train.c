@@ -277,7 +277,8 @@ static int resume_settings(train_options *o, size_t *epoch, size_t *batch)
         !read_meta_size(o->resume, "user.limit", &limit) ||
         !read_meta_size(o->resume, "user.shuffle", &shuffle) || batch_size == 0)
         return cli_error("'%s' is not a checkpoint written by clnn train --checkpoint-every "
-                         "(its position metadata is missing or invalid)%s%s",
+                         "(its position metadata is missing or invalid)%s%s; to start from a "
+                         "model's weights, give it to --init instead of --resume",
                          o->resume, *clnn_last_error() ? ": " : "", clnn_last_error());
     o->seed = seed;
     o->batch = batch_size;
