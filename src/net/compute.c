@@ -236,6 +236,15 @@ clnn_status clnn__check_count(const char *fn, const char *arg, const void *p, si
     return CLNN_OK;
 }
 
+clnn_status clnn__check_batch(const clnn_net *net, const char *fn, const float *x, size_t rows,
+                              size_t features, const int32_t *labels, size_t count)
+{
+    clnn_status st = clnn__check_rows(net, fn, x, rows, features);
+    return st == CLNN_OK
+               ? clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x")
+               : st;
+}
+
 /* Checks and buffers every forward needs, wherever its rows come from. */
 static clnn_status forward_begin(clnn_net *net, const char *fn, size_t batch, bool training)
 {
@@ -527,9 +536,7 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows, siz
     const char *fn = "clnn_net_train_batch";
     clnn_status st = single_step_ready(net, fn);
     if (st == CLNN_OK)
-        st = clnn__check_rows(net, fn, x, rows, features);
-    if (st == CLNN_OK)
-        st = clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x");
+        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
     net->global_batch = rows;
@@ -575,9 +582,7 @@ clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, siz
     if (st == CLNN_OK)
         st = check_optimizer(net, fn);
     if (st == CLNN_OK)
-        st = clnn__check_rows(net, fn, x, rows, features);
-    if (st == CLNN_OK)
-        st = clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x");
+        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
     if (global_batch < rows)
@@ -739,9 +744,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t
     const char *fn = "clnn_net_evaluate";
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st == CLNN_OK)
-        st = clnn__check_rows(net, fn, x, rows, features);
-    if (st == CLNN_OK)
-        st = clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x");
+        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
     if (batch == 0)

@@ -88,9 +88,7 @@ clnn_status clnn_net_set_data(clnn_net *net, const float *x, size_t rows, size_t
         clnn__data_release(net);
         return st;
     }
-    st = clnn__check_rows(net, fn, x, rows, features);
-    if (st == CLNN_OK)
-        st = clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x");
+    st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
     const size_t f = net->in_features, n = rows;

@@ -192,6 +192,9 @@ clnn_status clnn__check_count(const char *fn, const char *arg, const void *p, si
                               size_t needed, const char *unit);
 clnn_status clnn__check_labels(const clnn_net *net, const char *fn, const int32_t *labels,
                                size_t n);
+/* Rows of x and their labels, one per row: the two checks above. */
+clnn_status clnn__check_batch(const clnn_net *net, const char *fn, const float *x, size_t rows,
+                              size_t features, const int32_t *labels, size_t count);
 /* Wait, and CLNN_ERR_NONFINITE naming fn if an optimizer step has left a
  * parameter non-finite. */
 clnn_status clnn__net_params_finite(clnn_net *net, const char *fn);

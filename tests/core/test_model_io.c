@@ -92,6 +92,8 @@ START_TEST(test_memory_image_is_the_file)
     expect_same_outputs(net, from_file);
     expect_same_outputs(net, from_memory);
     expect_meta(from_memory, "description", "four classes, ünïcode");
+    clnn_net_free(from_file);
+    from_file = NULL;
 
     /* load_weights from memory into a net of the same stack. */
     clnn_net *other = core_net(ctx, IN, SPEC, 99);
