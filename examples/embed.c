@@ -89,17 +89,19 @@ int main(void)
     for (int epoch = 0; epoch < EPOCHS; epoch++) {
         TRY(clnn_net_metrics_reset(net));
         for (size_t i = 0; i + BATCH <= SAMPLES; i += BATCH)
-            TRY(clnn_net_train_batch(net, train_x + i * FEATURES, train_y + i, BATCH));
+            TRY(clnn_net_train_batch(net, train_x + i * FEATURES, BATCH, FEATURES, train_y + i,
+                                     BATCH));
         double loss, acc;
         TRY(clnn_net_metrics_read(net, &loss, &acc, NULL)); /* waits for the device */
         printf("epoch %d  train loss %.4f  train acc %.4f\n", epoch + 1, loss, acc);
     }
 
     double test_loss, test_acc;
-    TRY(clnn_net_evaluate(net, test_x, test_y, SAMPLES, 256, &test_loss, &test_acc));
+    TRY(clnn_net_evaluate(net, test_x, SAMPLES, FEATURES, test_y, SAMPLES, 256, &test_loss,
+                          &test_acc));
     printf("test loss %.4f  test acc %.4f\n", test_loss, test_acc);
 
-    TRY(clnn_net_predict(net, test_x, 8, predicted));
+    TRY(clnn_net_predict(net, test_x, 8, FEATURES, predicted, 8));
     printf("predicted");
     for (int i = 0; i < 8; i++)
         printf(" %d", (int)predicted[i]);

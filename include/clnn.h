@@ -331,6 +331,47 @@ CLNN_API size_t clnn_net_layer_count(const clnn_net *net);
  * length it needs; writes at most cap bytes including the terminator. */
 CLNN_API size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap);
 
+/** One layer of the stack, as clnn_net_layer_info describes it. The caller
+ * sets struct_size to sizeof(clnn_layer_info) (`clnn_layer_info info =
+ * {.struct_size = sizeof info};`); the library writes no more than that. */
+typedef struct clnn_layer_info {
+    size_t struct_size;
+    const char *kind; /* "dense", "batchnorm1d" or "relu" */
+    const char *name; /* the name given in the spec or clnn_net_add_*, "" when unnamed */
+    size_t in_features;
+    size_t out_features;
+    /* What its state-dict tensors begin with: the name, else the layer's
+     * index as torch.nn.Sequential numbers it ("fc1" → "fc1.weight", "0" →
+     * "0.weight"); a ReLU has no tensors. */
+    const char *prefix;
+} clnn_layer_info;
+
+/** Describe layer index (0 .. clnn_net_layer_count − 1). The strings stay
+ * valid while the network lives. */
+CLNN_API clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_info *info);
+
+/* Metadata: string keys and values of the caller's (class names, input
+ * normalisation, a description) that every save writes into the safetensors
+ * __metadata__ (clnn_net_save, clnn_net_save_to_memory and checkpoints) and
+ * clnn_net_load / clnn_net_load_from_memory read back, so that PyTorch's
+ * safe_open(path).metadata() sees them too. Keys are 1 to 255 bytes of
+ * UTF-8, values at most 1 MiB of UTF-8, at most 1024 entries. Keys that
+ * begin with "clnn." or "user." (clnn_net_save_checkpoint's entries) and the
+ * key "format" are the library's own: refused here, and not loaded. */
+
+/** Set key to value, or remove key when value is NULL (a key not set is no
+ * error then). */
+CLNN_API clnn_status clnn_net_set_metadata(clnn_net *net, const char *key, const char *value);
+/** Copy the value of key into buf (at most cap bytes with the terminator,
+ * truncated if longer) and return the length it needs, terminator
+ * included; 0 when the key is not set. */
+CLNN_API size_t clnn_net_metadata(const clnn_net *net, const char *key, char *buf, size_t cap);
+/** Number of metadata entries, and the key of entry index (0 .. count − 1),
+ * copied as clnn_net_metadata copies values (0 when index is out of range).
+ * Entries keep the order they were set or loaded in. */
+CLNN_API size_t clnn_net_metadata_count(const clnn_net *net);
+CLNN_API size_t clnn_net_metadata_key(const clnn_net *net, size_t index, char *buf, size_t cap);
+
 /** Training mode (batch statistics in BatchNorm) or eval mode (running
  * statistics). A new network is in training mode. */
 CLNN_API clnn_status clnn_net_set_training(clnn_net *net, bool training);
@@ -370,39 +411,54 @@ CLNN_API clnn_status clnn_net_set_lr(clnn_net *net, double lr);
 /* --------------------------------------------------------------- compute */
 
 /* The calls below queue work and return without waiting for the device,
- * unless they read results back. Host arrays may be reused on return. */
+ * unless they read results back. Host arrays may be reused on return.
+ *
+ * Every call that reads or writes a caller's array takes its size, and
+ * returns CLNN_ERR_SHAPE, with a message naming the argument, what was given
+ * and what the network needs, when it does not match: inputs as
+ * (x, rows, features), rows × features floats, features equal to
+ * clnn_net_in_features; labels as (labels, count), one per row (count equal
+ * to rows); outputs as (out, count), count equal to what the call writes. */
 
-/** Forward a batch (batch × in_features) in the current mode. */
-CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch);
+/** Forward rows × features inputs in the current mode. */
+CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t features);
 /** Softmax cross-entropy (mean over the batch) against labels of the last
- * forward, and backpropagation of its gradient to every parameter. */
-CLNN_API clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels);
+ * forward (count: its rows), and backpropagation of its gradient to every
+ * parameter. */
+CLNN_API clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels, size_t count);
 /** One optimizer step with the gradients of the last backward. */
 CLNN_API clnn_status clnn_net_step(clnn_net *net);
 /** forward + backward + step, with the inputs and labels checked (finite,
- * in range) before anything runs, and sent to the device in one transfer. */
-CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels, size_t batch);
+ * in range) before anything runs, and sent to the device in one transfer.
+ * Training calls (this one, clnn_net_train_rows, clnn_net_train_shard,
+ * clnn_net_step) need an optimizer: CLNN_ERR_STATE until
+ * clnn_net_set_optimizer (or clnn_net_load_checkpoint) has chosen one. */
+CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows,
+                                          size_t features, const int32_t *labels, size_t count);
 
-/** Keep a training set on the device: n rows of in_features floats and
- * their labels, checked once (finite values, labels 0..out_features−1) and
- * uploaded once (n × in_features × 4 bytes of device memory, plus 8 bytes
- * per order entry), so that clnn_net_train_rows moves no samples between
- * host and device: the first dense layer reads its rows through the order
- * where its GEMM kernel can, else one gather launch per step copies them on
- * the device. Waits for queued work; replaces earlier data and sets the
- * identity order. All three empty (NULL, NULL, 0) frees the data. */
-CLNN_API clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labels,
-                                       size_t n);
+/** Keep a training set on the device: rows × features floats (features
+ * equal to clnn_net_in_features) and one label per row, checked once
+ * (finite values, labels 0..out_features−1) and uploaded once (rows ×
+ * features × 4 bytes of device memory, plus 8 bytes per order entry), so
+ * that clnn_net_train_rows moves no samples between host and device: the
+ * first dense layer reads its rows through the order where its GEMM kernel
+ * can, else one gather launch per step copies them on the device. Waits for
+ * queued work; replaces earlier data and sets the identity order. x and
+ * labels NULL with rows and count 0 frees the data. */
+CLNN_API clnn_status clnn_net_set_data(clnn_net *net, const float *x, size_t rows, size_t features,
+                                       const int32_t *labels, size_t count);
 /** The order clnn_net_train_rows takes the data's rows in: count row
- * indices, each below n (e.g. an epoch's shuffle; repeats allowed). One
- * transfer; steps already queued keep the order they were queued with. */
+ * indices, each below the data's rows (e.g. an epoch's shuffle; repeats
+ * allowed). One transfer; steps already queued keep the order they were
+ * queued with. */
 CLNN_API clnn_status clnn_net_set_data_order(clnn_net *net, const uint32_t *order, size_t count);
 /** forward + backward + step on the rows at positions first .. first+batch−1
  * of the data's order: the same results, bit for bit, as
  * clnn_net_train_batch with those rows and labels. */
 CLNN_API clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch);
 
-/** Wait and read the output (batch × out_features logits) of the last forward. */
+/** Wait and read the output (rows × out_features logits) of the last
+ * forward, as computed (no check for non-finite values). */
 CLNN_API clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count);
 /** Wait and read the mean loss of the last backward. */
 CLNN_API clnn_status clnn_net_read_loss(clnn_net *net, float *loss);
@@ -412,11 +468,37 @@ CLNN_API clnn_status clnn_net_read_loss(clnn_net *net, float *loss);
 CLNN_API clnn_status clnn_net_metrics_reset(clnn_net *net);
 CLNN_API clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accuracy, uint64_t *samples);
 
-/** Evaluate n samples in eval mode in batches of batch; restores the mode. */
-CLNN_API clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labels, size_t n,
-                                       size_t batch, double *mean_loss, double *accuracy);
-/** Class with the largest logit for each of n samples, in eval mode. */
-CLNN_API clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *classes);
+/* Divergence: when an optimizer step has left a parameter NaN or infinite,
+ * or a loss is no longer finite, the calls that read results
+ * (clnn_net_read_loss, clnn_net_metrics_read, clnn_net_evaluate,
+ * clnn_net_predict, clnn_net_predict_output and every save) return
+ * CLNN_ERR_NONFINITE instead of numbers computed from such weights. The
+ * parameters are checked on the device by those calls, once after any
+ * steps, so training steps neither wait nor pay for it.
+ * Lower the learning rate (clnn_net_set_lr) and start again from finite
+ * weights (clnn_net_load_weights, clnn_net_load_checkpoint, or a new net). */
+
+/** Evaluate rows samples in eval mode in batches of batch; restores the mode. */
+CLNN_API clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t features,
+                                       const int32_t *labels, size_t count, size_t batch,
+                                       double *mean_loss, double *accuracy);
+/** Class with the largest logit for each of rows samples, in eval mode, into
+ * classes (count: rows). */
+CLNN_API clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t rows, size_t features,
+                                      int32_t *classes, size_t count);
+
+/** What clnn_net_predict_output writes per sample. */
+typedef enum clnn_output_kind {
+    CLNN_OUTPUT_LOGITS = 0,       /* the last layer's outputs */
+    CLNN_OUTPUT_PROBABILITIES = 1 /* their softmax: class probabilities summing to 1 */
+} clnn_output_kind;
+
+/** The outputs of rows samples in eval mode, rows × out_features floats into
+ * out (count: rows × out_features): logits, or class probabilities (softmax
+ * of the logits, computed on the host in double precision). */
+CLNN_API clnn_status clnn_net_predict_output(clnn_net *net, const float *x, size_t rows,
+                                             size_t features, clnn_output_kind kind, float *out,
+                                             size_t count);
 
 /* ------------------------------------------------------ data parallelism */
 
@@ -438,11 +520,12 @@ typedef struct clnn_parallel_options {
  * across processes, one layer at a time while backpropagation goes on. Every
  * replica must start from the same parameters (same seed or file). */
 CLNN_API clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *options);
-/** Train on this process's shard (batch rows) of a global batch of
+/** Train on this process's shard (rows rows) of a global batch of
  * global_batch rows: forward, the gradient of the mean loss over the global
  * batch, allreduce, step. clnn_net_train_batch is the case of one process. */
-CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const int32_t *labels,
-                                          size_t batch, size_t global_batch);
+CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows,
+                                          size_t features, const int32_t *labels, size_t count,
+                                          size_t global_batch);
 
 /* ------------------------------------------------- parameters and buffers */
 
@@ -472,17 +555,33 @@ CLNN_API clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, flo
 /* ---------------------------------------------------------- model files */
 
 /** Save parameters and buffers as safetensors with PyTorch's state-dict
- * names; the layer spec and clnn version go to __metadata__. The file is
- * written to a temporary name and renamed, so a failure leaves any earlier
- * file intact. */
+ * names; the layer spec, clnn version and the network's metadata
+ * (clnn_net_set_metadata) go to __metadata__. The file is written to a
+ * temporary name and renamed, so a failure leaves any earlier file intact. */
 CLNN_API clnn_status clnn_net_save(clnn_net *net, const char *path);
+/** The same file, byte for byte, in memory: *data gets a buffer of *size
+ * bytes that the caller frees with clnn_free. */
+CLNN_API clnn_status clnn_net_save_to_memory(clnn_net *net, void **data, size_t *size);
+/** Free what the library allocated for the caller (clnn_net_save_to_memory);
+ * NULL is a no-op. */
+CLNN_API void clnn_free(void *data);
 /** Create a network from a safetensors file written by clnn_net_save (or by
- * PyTorch with a "clnn.spec" metadata entry or a spec given here). spec may
- * be NULL to use the file's metadata. */
+ * PyTorch with a "clnn.spec" metadata entry or a spec given here), with the
+ * file's metadata. spec may be NULL to use the file's metadata. */
 CLNN_API clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec, clnn_net **out);
+/** The same from size bytes at data (a file's image, as
+ * clnn_net_save_to_memory gives), checked as strictly as a file: a
+ * malformed, truncated or damaged image is refused with CLNN_ERR_BAD_FILE
+ * and nothing is read past size bytes. data may be freed on return. */
+CLNN_API clnn_status clnn_net_load_from_memory(clnn_context *ctx, const void *data, size_t size,
+                                               const char *spec, clnn_net **out);
 /** Load the tensors of a file into an initialised network; every tensor of the
- * network must be present with the same shape, and no other (strict). */
+ * network must be present with the same shape, and no other (strict). The
+ * network keeps its metadata. */
 CLNN_API clnn_status clnn_net_load_weights(clnn_net *net, const char *path);
+/** The same from size bytes at data. */
+CLNN_API clnn_status clnn_net_load_weights_from_memory(clnn_net *net, const void *data,
+                                                       size_t size);
 
 /** A key and value of a file's metadata. */
 typedef struct clnn_metadata {
@@ -494,7 +593,8 @@ typedef struct clnn_metadata {
  * optimizer (settings, step count, momentum buffers or Adam moments, as
  * "optimizer.<tensor>.<buffer>" tensors), the training metrics accumulated
  * since the last reset, and the caller's entries (for example epoch and batch
- * position) as metadata "user.<key>". Written atomically like clnn_net_save.
+ * position) as metadata "user.<key>" (read them with clnn_file_metadata).
+ * Written atomically like clnn_net_save.
  * clnn_net_load and clnn_net_load_weights read a checkpoint as a model. */
 CLNN_API clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path,
                                               const clnn_metadata *user, size_t user_count);
@@ -505,7 +605,8 @@ CLNN_API clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path,
  * if it had not stopped. */
 CLNN_API clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path);
 /** Copy the metadata value of key in a safetensors file into value (cap bytes).
- * CLNN_ERR_INVALID_ARGUMENT when the key is absent. */
+ * CLNN_ERR_INVALID_ARGUMENT when the key is absent, CLNN_ERR_SHAPE when the
+ * value and its terminator need more than cap bytes. */
 CLNN_API clnn_status clnn_file_metadata(const char *path, const char *key, char *value, size_t cap);
 
 /* ----------------------------------------------------------------- data */

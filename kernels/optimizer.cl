@@ -53,3 +53,24 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
     STORE(LOAD(p, i) - step_size * (mi / denom), p, i);
 }
 #endif
+
+/* Sets metrics[flag_at] to 1 when any of the n parameters is NaN or infinite: run
+ * before results are read after steps (src/net/compute.c), not in the steps
+ * themselves, where a conditional store kept PoCL from vectorising the SGD
+ * step (a quarter slower). Every writer writes the same value. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_find_nonfinite)
+__kernel void find_nonfinite(__global const float *p, const int n, __global float *metrics,
+                             const int flag_at)
+{
+    const int i = get_global_id(0) * W;
+    if (i >= n)
+        return;
+#if W == 1
+    const int bad = !isfinite(LOAD(p, i));
+#else
+    const int bad = any(!isfinite(LOAD(p, i))); /* -1 per true lane, which any() reads */
+#endif
+    if (bad)
+        metrics[flag_at] = 1.0f;
+}
+#endif

@@ -99,7 +99,7 @@ static int place_data(bench_state *s, clnn_net *net)
 {
     if (s->o->host_batches)
         return -1;
-    clnn_status st = clnn_net_set_data(net, s->x, s->y, s->rows);
+    clnn_status st = clnn_net_set_data(net, s->x, s->rows, s->o->features, s->y, s->rows);
     if (st == CLNN_ERR_UNSUPPORTED)
         return cli_error("%s; or give clnn bench fewer --rows, or --host-batches",
                          clnn_last_error());
@@ -140,7 +140,7 @@ static int queue_steps(bench_state *s, clnn_net *net, size_t batch, size_t steps
         clnn_status st;
         if (s->o->host_batches) {
             size_t slot = s->cursor++ % DATA_SLOTS;
-            st = clnn_net_train_batch(net, s->x + slot * s->max_batch * f,
+            st = clnn_net_train_batch(net, s->x + slot * s->max_batch * f, batch, f,
                                       s->y + slot * s->max_batch, batch);
         } else {
             st = clnn_net_train_rows(net, s->cursor++ % (s->rows / batch) * batch, batch);

@@ -37,6 +37,9 @@ void cmd_tune_help(void);
 
 /* Print "clnn: error: <clnn_last_error()>" and return CLI_EXIT_FAILURE. */
 int cli_library_error(void);
+/* The same with the tool's own words on what to do, "(<formatted hint>)",
+ * after the library's, which names API calls rather than options. */
+int cli_library_error_hint(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* Print "clnn: error: <formatted message>" and return CLI_EXIT_FAILURE. */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 

@@ -158,7 +158,8 @@ static int report_classes(clnn_dataset *test, clnn_net *net, const char *const *
         free(matrix);
         return cli_error("out of host memory for the predictions of %zu samples", n);
     }
-    if (clnn_net_predict(net, clnn_dataset_images(test), n, pred) != CLNN_OK) {
+    if (clnn_net_predict(net, clnn_dataset_images(test), n, clnn_dataset_features(test), pred, n) !=
+        CLNN_OK) {
         free(pred);
         free(matrix);
         return cli_library_error();
@@ -232,8 +233,8 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
     free(spec);
     size_t n = clnn_dataset_count(test);
     double loss = 0.0, acc = 0.0;
-    if (clnn_net_evaluate(net, clnn_dataset_images(test), clnn_dataset_labels(test), n, o->batch,
-                          &loss, &acc) != CLNN_OK)
+    if (clnn_net_evaluate(net, clnn_dataset_images(test), n, clnn_dataset_features(test),
+                          clnn_dataset_labels(test), n, o->batch, &loss, &acc) != CLNN_OK)
         return cli_library_error();
     char l[32], a[32];
     printf("test loss %s  test acc %s  (%zu samples)\n", cli_format_metric(loss, l, sizeof l),
@@ -256,9 +257,17 @@ int cmd_eval(int argc, char **argv)
     clnn_dataset *test = NULL;
     clnn_context *ctx = NULL;
     clnn_net *net = NULL;
-    if (clnn_dataset_load_split(o.data_dir, "test", &test) != CLNN_OK ||
-        cli_context_open(o.device, o.gemm, &ctx) != CLNN_OK ||
-        clnn_net_load(ctx, o.model, NULL, &net) != CLNN_OK)
+    char spec[8];
+    clnn_status meta = clnn_file_metadata(o.model, "clnn.spec", spec, sizeof spec);
+    if (meta == CLNN_ERR_INVALID_ARGUMENT)
+        return cli_error("model '%s' has no clnn.spec metadata, so clnn eval cannot tell its "
+                         "layers: save it with metadata={\"clnn.spec\": \"dense:256,...\", "
+                         "\"clnn.in_features\": \"784\"} (README, Model files)",
+                         o.model);
+    if (clnn_dataset_load_split(o.data_dir, "test", &test) != CLNN_OK)
+        status = cli_library_error_hint("--data DIR names the folder");
+    else if (cli_context_open(o.device, o.gemm, &ctx) != CLNN_OK ||
+             clnn_net_load(ctx, o.model, NULL, &net) != CLNN_OK)
         status = cli_library_error();
     else
         status = evaluate(&o, test, ctx, net);

@@ -48,6 +48,8 @@ void cmd_train_help(void)
            "                          (default none)\n"
            "      --init FILE         start from the weights in FILE instead of a random\n"
            "                          initialisation (a clnn or PyTorch safetensors file)\n"
+           "      --metadata KEY=VALUE  store KEY=VALUE in the saved model's and the\n"
+           "                          checkpoints' metadata (repeatable; e.g. class names)\n"
            "      --no-shuffle        visit the training samples in file order\n"
            "      --checkpoint-every N  write a checkpoint every N steps and at the end of\n"
            "                          each epoch (default 0: never)\n"
@@ -106,6 +108,7 @@ enum {
     OPT_SYNC_BN,
     OPT_NO_TUNE,
     OPT_HOST_BATCHES,
+    OPT_METADATA,
 };
 
 static const struct option longopts[] = {
@@ -134,6 +137,7 @@ static const struct option longopts[] = {
     {"sync-bn", no_argument, NULL, OPT_SYNC_BN},
     {"no-tune", no_argument, NULL, OPT_NO_TUNE},
     {"host-batches", no_argument, NULL, OPT_HOST_BATCHES},
+    {"metadata", required_argument, NULL, OPT_METADATA},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -231,6 +235,13 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         break;
     case OPT_HOST_BATCHES:
         o->host_batches = true;
+        break;
+    case OPT_METADATA:
+        if (!strchr(v, '=') || v[0] == '=')
+            return cli_usage_error("train", "--metadata takes KEY=VALUE, not '%s'", v);
+        if (o->n_metadata == TRAIN_METADATA_MAX)
+            return cli_usage_error("train", "at most %d --metadata entries", TRAIN_METADATA_MAX);
+        o->metadata[o->n_metadata++] = v;
         break;
     case OPT_SYNC_BN:
         o->sync_bn = true;

@@ -14,6 +14,18 @@ int cli_library_error(void)
     return CLI_EXIT_FAILURE;
 }
 
+int cli_library_error_hint(const char *fmt, ...)
+{
+    char hint[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(hint, sizeof hint, fmt, ap);
+    va_end(ap);
+    const char *msg = clnn_last_error();
+    return cli_error("%s (%s)", msg[0] ? msg : "unknown failure (the library gave no message)",
+                     hint);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;

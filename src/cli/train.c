@@ -63,7 +63,7 @@ static int load_data(const train_options *o, run_state *r)
 {
     if (clnn_dataset_load_split(o->data_dir, "train", &r->train) != CLNN_OK ||
         clnn_dataset_load_split(o->data_dir, "test", &r->test) != CLNN_OK)
-        return cli_library_error();
+        return cli_library_error_hint("--data DIR names the folder");
     size_t features = clnn_dataset_features(r->train);
     if (clnn_dataset_features(r->test) != features)
         return cli_error("the train and test splits in '%s' have different image sizes (%zu and "
@@ -109,9 +109,11 @@ static int build_net(const train_options *o, run_state *r)
     if (cli_context_open(train_par_device(o->device), o->gemm, &r->ctx) != CLNN_OK)
         return cli_library_error();
     if (o->resume) {
-        if (clnn_net_load(r->ctx, o->resume, NULL, &r->net) != CLNN_OK ||
-            clnn_net_load_checkpoint(r->net, o->resume) != CLNN_OK)
+        if (clnn_net_load(r->ctx, o->resume, NULL, &r->net) != CLNN_OK)
             return cli_library_error();
+        if (clnn_net_load_checkpoint(r->net, o->resume) != CLNN_OK)
+            return cli_library_error_hint("to start from a model's weights, give it to --init "
+                                          "instead of --resume");
         if (clnn_net_in_features(r->net) != r->plan.features)
             return cli_error("checkpoint '%s' takes %zu inputs but the data has %zu features",
                              o->resume, clnn_net_in_features(r->net), r->plan.features);
@@ -121,6 +123,18 @@ static int build_net(const train_options *o, run_state *r)
                clnn_net_set_optimizer(r->net, &o->optimizer) != CLNN_OK ||
                (o->init && clnn_net_load_weights(r->net, o->init) != CLNN_OK)) {
         return cli_library_error();
+    }
+    for (size_t i = 0; i < o->n_metadata; i++) {
+        const char *entry = o->metadata[i], *eq = strchr(entry, '=');
+        char *key = malloc((size_t)(eq - entry) + 1);
+        if (!key)
+            return cli_error("out of host memory for --metadata");
+        memcpy(key, entry, (size_t)(eq - entry));
+        key[eq - entry] = '\0';
+        clnn_status st = clnn_net_set_metadata(r->net, key, eq + 1);
+        free(key);
+        if (st != CLNN_OK)
+            return cli_library_error_hint("--metadata %s", entry);
     }
     size_t classes = clnn_dataset_classes(r->train);
     if (clnn_dataset_classes(r->test) > classes)
@@ -179,14 +193,29 @@ static bool write_record(run_state *r, const metrics_record *rec)
     return false;
 }
 
+/* The library's error; for a diverged run, with the option that lowers the
+ * rate (and the rate, when known) and what became of --save. */
+static int library_error(const train_options *o, double lr, clnn_status st)
+{
+    if (st != CLNN_ERR_NONFINITE)
+        return cli_library_error();
+    char now[48] = "", saved[4200] = "";
+    if (isfinite(lr))
+        snprintf(now, sizeof now, ", now %g", lr);
+    if (o->save)
+        snprintf(saved, sizeof saved, "; the model was not saved to '%s'", o->save);
+    return cli_library_error_hint("lower the learning rate with --lr%s%s", now, saved);
+}
+
 /* A step record: the epoch's training figures so far. */
 static bool write_step_record(run_state *r, clnn_net *net, size_t epoch, size_t next_batch)
 {
     metrics_record rec = {.kind = METRICS_STEP, .epoch = epoch + 1,
                           .step = (uint64_t)epoch * r->batches + next_batch,
                           .test_loss = NAN, .test_acc = NAN, .lr = r->lr};
-    if (clnn_net_metrics_read(net, &rec.train_loss, &rec.train_acc, NULL) != CLNN_OK) {
-        cli_library_error();
+    clnn_status st = clnn_net_metrics_read(net, &rec.train_loss, &rec.train_acc, NULL);
+    if (st != CLNN_OK) {
+        library_error(r->options, r->lr, st);
         return false;
     }
     /* Samples trained by this process in this epoch; a resumed epoch began at start_batch. */
@@ -243,7 +272,8 @@ static int resume_settings(train_options *o, size_t *epoch, size_t *batch)
         !read_meta_size(o->resume, "user.limit", &limit) ||
         !read_meta_size(o->resume, "user.shuffle", &shuffle) || batch_size == 0)
         return cli_error("'%s' is not a checkpoint written by clnn train --checkpoint-every "
-                         "(its position metadata is missing or invalid)%s%s",
+                         "(its position metadata is missing or invalid)%s%s; to start from a "
+                         "model's weights, give it to --init instead of --resume",
                          o->resume, *clnn_last_error() ? ": " : "", clnn_last_error());
     o->seed = seed;
     o->batch = batch_size;
@@ -373,7 +403,7 @@ static int place_data(const train_options *o, run_state *r)
     train_plan *p = &r->plan;
     if (o->host_batches || p->ranks > 1)
         return -1;
-    clnn_status st = clnn_net_set_data(r->net, p->x, p->y, p->n);
+    clnn_status st = clnn_net_set_data(r->net, p->x, p->n, p->features, p->y, p->n);
     if (st == CLNN_OK) {
         p->on_device = true;
         return -1;
@@ -433,8 +463,9 @@ static int run_epochs(const train_options *o, run_state *r)
                 return cli_library_error();
         }
         epoch_result res;
-        if (train_epoch(r->net, &r->plan, e, &res) != CLNN_OK)
-            return r->hook_failed ? CLI_EXIT_FAILURE : cli_library_error();
+        clnn_status st = train_epoch(r->net, &r->plan, e, &res);
+        if (st != CLNN_OK)
+            return r->hook_failed ? CLI_EXIT_FAILURE : library_error(o, r->lr, st);
         int par_status = train_par_epoch_end(r->net, e, &res);
         if (par_status >= 0)
             return par_status;
@@ -444,11 +475,10 @@ static int run_epochs(const train_options *o, run_state *r)
         double test_loss = 0.0, test_acc = 0.0;
         /* Only rank 0 reports, so only it evaluates (the replicas are equal). */
         if (train_par_rank() == 0 &&
-            clnn_net_evaluate(r->net, clnn_dataset_images(r->test), clnn_dataset_labels(r->test),
-                              n_test, CLI_EVAL_BATCH, &test_loss, &test_acc) != CLNN_OK)
-            return cli_library_error();
-        if (!isfinite(test_loss))
-            return diverged(o, r->lr, e, "test", test_loss);
+            (st = clnn_net_evaluate(r->net, clnn_dataset_images(r->test), n_test,
+                                    clnn_dataset_features(r->test), clnn_dataset_labels(r->test),
+                                    n_test, CLI_EVAL_BATCH, &test_loss, &test_acc)) != CLNN_OK)
+            return library_error(o, r->lr, st);
         double rate = res.seconds > 0.0 ? (double)res.samples / res.seconds : 0.0;
         cli_progress_clear();
         char tl[32], vl[32], va[32];
@@ -530,8 +560,9 @@ int train_run(const train_options *options)
     }
     /* run_epochs stops at the first non-finite loss, so only a finite model gets here. */
     if (status < 0 && o->save) {
-        if (clnn_net_save(r.net, o->save) != CLNN_OK)
-            status = cli_library_error();
+        clnn_status st = clnn_net_save(r.net, o->save);
+        if (st != CLNN_OK)
+            status = library_error(o, r.lr, st);
         else if (!o->quiet)
             printf("saved the model to %s\n", o->save);
     }

@@ -11,6 +11,9 @@
 
 #define TRAIN_DEFAULT_LAYERS "dense:256,bn,relu,dense:128,bn,relu,dense:10"
 
+/* Most --metadata entries a run takes. */
+#define TRAIN_METADATA_MAX 64
+
 typedef struct train_options {
     const char *layers;
     const char *data_dir;
@@ -35,6 +38,8 @@ typedef struct train_options {
     bool sync_bn;            /* under mpirun: BatchNorm over the global batch (train_parallel.c) */
     bool no_tune;            /* --no-tune: no quick autotune before training */
     bool host_batches;       /* --host-batches: no copy of the training set on the device */
+    const char *metadata[TRAIN_METADATA_MAX]; /* --metadata KEY=VALUE, as given */
+    size_t n_metadata;
 } train_options;
 
 /* Load data, build the network, train, report, save. Returns an exit status. */

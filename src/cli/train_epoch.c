@@ -72,12 +72,12 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
             size_t offset, rows;
             train_par_shard(plan, count, &offset, &rows);
             gather(plan, first + offset, rows);
-            st = clnn_net_train_shard(net, plan->xb, plan->yb, rows, count);
+            st = clnn_net_train_shard(net, plan->xb, rows, plan->features, plan->yb, rows, count);
         } else if (plan->on_device) {
             st = clnn_net_train_rows(net, first, count);
         } else {
             gather(plan, first, count);
-            st = clnn_net_train_batch(net, plan->xb, plan->yb, count);
+            st = clnn_net_train_batch(net, plan->xb, count, plan->features, plan->yb, count);
         }
         trained += count;
         if (st == CLNN_OK && plan->after_step)

@@ -119,7 +119,7 @@ static clnn_status locate(const char *dir, const char *name, const char *what, c
     } else {
         st = clnn__fail(CLNN_ERR_IO,
                         "cannot find the %s: neither '%s' nor '%s' exists; install the Debian "
-                        "package dataset-fashion-mnist or pass --data DIR",
+                        "package dataset-fashion-mnist or give the folder that holds them",
                         what, plain, gz);
     }
     free(plain);

@@ -151,7 +151,7 @@ clnn_status clnn__idx_read(const char *path, clnn__idx *out)
     if (st == CLNN_ERR_IO && errno == ENOENT)
         return clnn__fail(CLNN_ERR_IO,
                           "cannot read '%s': %s; install the Debian package dataset-fashion-mnist "
-                          "or pass --data DIR",
+                          "or give the folder that holds the files",
                           path, strerror(ENOENT));
     if (st != CLNN_OK)
         return st;

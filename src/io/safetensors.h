@@ -63,5 +63,9 @@ typedef struct clnn__st_entry {
 clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size_t count,
                            const char *const *meta_keys, const char *const *meta_values,
                            size_t meta_count);
+/* The same file image, byte for byte, in one malloc'ed buffer (*len bytes). */
+clnn_status clnn__st_image(const clnn__st_entry *entries, size_t count,
+                           const char *const *meta_keys, const char *const *meta_values,
+                           size_t meta_count, uint8_t **image, size_t *len);
 
 #endif

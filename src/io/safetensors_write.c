@@ -193,16 +193,33 @@ static clnn_status check_arguments(const clnn__st_entry *entries, size_t count,
     return st;
 }
 
-clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size_t count,
-                           const char *const *meta_keys, const char *const *meta_values,
-                           size_t meta_count)
+/* A file's layout: the length prefix, the header text and the tensors'
+ * bytes, as chunks to concatenate; and whether the metadata asks for a
+ * checksum, which covers the whole file and so needs it in one piece. */
+typedef struct layout {
+    uint8_t prefix[8];
+    text header;
+    const void **chunks;
+    size_t *lengths;
+    size_t count; /* chunks */
+    bool checksum;
+} layout;
+
+static void layout_free(layout *l)
 {
-    if (!path)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: path is NULL");
+    free(l->header.out);
+    free(l->chunks);
+    free(l->lengths);
+}
+
+static clnn_status layout_build(const clnn__st_entry *entries, size_t count,
+                                const char *const *meta_keys, const char *const *meta_values,
+                                size_t meta_count, layout *l)
+{
+    memset(l, 0, sizeof *l);
     clnn_status st = check_arguments(entries, count, meta_keys, meta_values, meta_count);
     if (st != CLNN_OK)
         return st;
-
     text measure = {NULL, 0};
     build_header(&measure, entries, count, meta_keys, meta_values, meta_count);
     if (measure.len > MAX_HEADER_BYTES)
@@ -210,57 +227,86 @@ clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size
                           "safetensors: header of %zu bytes exceeds the %u-byte limit readers "
                           "accept; use fewer or shorter names",
                           measure.len, MAX_HEADER_BYTES);
-    text header = {clnn__malloc(measure.len), 0};
-    uint8_t *image = NULL;
-    const void **chunks = clnn__calloc(count + 2, sizeof *chunks);
-    size_t *lengths = clnn__calloc(count + 2, sizeof *lengths);
-    if (!header.out || !chunks || !lengths) {
-        st = CLNN_ERR_OUT_OF_MEMORY;
-        goto done;
+    l->header.out = clnn__malloc(measure.len);
+    l->chunks = clnn__calloc(count + 2, sizeof *l->chunks);
+    l->lengths = clnn__calloc(count + 2, sizeof *l->lengths);
+    if (!l->header.out || !l->chunks || !l->lengths) {
+        layout_free(l);
+        return CLNN_ERR_OUT_OF_MEMORY;
     }
-    build_header(&header, entries, count, meta_keys, meta_values, meta_count);
-
-    uint8_t prefix[8];
+    build_header(&l->header, entries, count, meta_keys, meta_values, meta_count);
     for (int i = 0; i < 8; i++)
-        prefix[i] = (uint8_t)((uint64_t)header.len >> (8 * i));
-    chunks[0] = prefix;
-    lengths[0] = sizeof prefix;
-    chunks[1] = header.out;
-    lengths[1] = header.len;
+        l->prefix[i] = (uint8_t)((uint64_t)l->header.len >> (8 * i));
+    l->chunks[0] = l->prefix;
+    l->lengths[0] = sizeof l->prefix;
+    l->chunks[1] = l->header.out;
+    l->lengths[1] = l->header.len;
     for (size_t i = 0; i < count; i++) {
-        chunks[i + 2] = entries[i].data;
-        lengths[i + 2] = entries[i].nbytes;
+        l->chunks[i + 2] = entries[i].data;
+        l->lengths[i + 2] = entries[i].nbytes;
     }
-    bool checksum = false;
+    l->count = count + 2;
     for (size_t i = 0; i < meta_count; i++)
-        checksum |= strcmp(meta_keys[i], CLNN__ST_CHECKSUM_KEY) == 0 &&
-                    clnn__st_checksum_placeholder(meta_values[i]);
-    if (checksum) {
-        /* The checksum covers the whole file, so it is computed on one image. */
-        size_t total = 0;
-        for (size_t i = 0; i < count + 2; i++)
-            total += lengths[i];
-        image = clnn__malloc(total);
-        if (!image) {
-            st = CLNN_ERR_OUT_OF_MEMORY;
-            goto done;
-        }
-        size_t at = 0;
-        for (size_t i = 0; i < count + 2; i++) {
-            if (lengths[i])
-                memcpy(image + at, chunks[i], lengths[i]);
-            at += lengths[i];
-        }
-        clnn__st_checksum_fill(image, total, 8 + header.len);
-        const void *one[1] = {image};
-        st = clnn__atomic_write(path, one, &total, 1);
-    } else {
-        st = clnn__atomic_write(path, chunks, lengths, count + 2);
+        l->checksum |= strcmp(meta_keys[i], CLNN__ST_CHECKSUM_KEY) == 0 &&
+                       clnn__st_checksum_placeholder(meta_values[i]);
+    return CLNN_OK;
+}
+
+/* The chunks in one buffer, with the checksum filled in when asked for. */
+static clnn_status layout_join(const layout *l, uint8_t **image, size_t *len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < l->count; i++)
+        total += l->lengths[i];
+    uint8_t *out = clnn__malloc(total ? total : 1);
+    if (!out)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    size_t at = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        if (l->lengths[i])
+            memcpy(out + at, l->chunks[i], l->lengths[i]);
+        at += l->lengths[i];
     }
-done:
-    free(image);
-    free(header.out);
-    free(chunks);
-    free(lengths);
+    if (l->checksum)
+        clnn__st_checksum_fill(out, total, 8 + l->header.len);
+    *image = out;
+    *len = total;
+    return CLNN_OK;
+}
+
+clnn_status clnn__st_write(const char *path, const clnn__st_entry *entries, size_t count,
+                           const char *const *meta_keys, const char *const *meta_values,
+                           size_t meta_count)
+{
+    if (!path)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "safetensors: path is NULL");
+    layout l;
+    clnn_status st = layout_build(entries, count, meta_keys, meta_values, meta_count, &l);
+    if (st != CLNN_OK)
+        return st;
+    if (l.checksum) {
+        uint8_t *image = NULL;
+        size_t total = 0;
+        st = layout_join(&l, &image, &total);
+        const void *one[1] = {image};
+        if (st == CLNN_OK)
+            st = clnn__atomic_write(path, one, &total, 1);
+        free(image);
+    } else {
+        st = clnn__atomic_write(path, l.chunks, l.lengths, l.count);
+    }
+    layout_free(&l);
+    return st;
+}
+
+clnn_status clnn__st_image(const clnn__st_entry *entries, size_t count,
+                           const char *const *meta_keys, const char *const *meta_values,
+                           size_t meta_count, uint8_t **image, size_t *len)
+{
+    layout l;
+    clnn_status st = layout_build(entries, count, meta_keys, meta_values, meta_count, &l);
+    if (st == CLNN_OK)
+        st = layout_join(&l, image, len);
+    layout_free(&l);
     return st;
 }

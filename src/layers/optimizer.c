@@ -40,9 +40,24 @@ static clnn_status adam(clnn_net *net)
     float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
     return CLNN__LAUNCH(net->ctx, k, "adam_step", 1, global, lp, CLNN__ARG(net->params),
                         CLNN__ARG(net->grads), CLNN__ARG(net->opt_a), CLNN__ARG(net->opt_b),
-                        CLNN__ARG(n), CLNN__ARG(wd), CLNN__ARG(b1), CLNN__ARG(omb1),
-                        CLNN__ARG(b2), CLNN__ARG(omb2), CLNN__ARG(step_size),
-                        CLNN__ARG(bc2_sqrt), CLNN__ARG(eps));
+                        CLNN__ARG(n), CLNN__ARG(wd), CLNN__ARG(b1), CLNN__ARG(omb1), CLNN__ARG(b2),
+                        CLNN__ARG(omb2), CLNN__ARG(step_size), CLNN__ARG(bc2_sqrt), CLNN__ARG(eps));
+}
+
+clnn_status clnn__find_nonfinite(clnn_net *net)
+{
+    cl_kernel k;
+    size_t global[1], local[1];
+    const size_t *lp;
+    clnn_status st = clnn__column_kernel(net->ctx, "optimizer", "find_nonfinite",
+                                         net->nparams_padded, &k, global, local, &lp);
+    if (st != CLNN_OK)
+        return st;
+    int n = (int)net->nparams_padded, flag_at = CLNN__METRICS_DIVERGED;
+    clnn__profile_scope(net->ctx, "divergence check");
+    clnn__profile_work(net->ctx, 0, sizeof(float) * (double)net->nparams);
+    return CLNN__LAUNCH(net->ctx, k, "find_nonfinite", 1, global, lp, CLNN__ARG(net->params),
+                        CLNN__ARG(n), CLNN__ARG(net->metrics), CLNN__ARG(flag_at));
 }
 
 clnn_status clnn__optimizer_step(clnn_net *net)
@@ -53,6 +68,7 @@ clnn_status clnn__optimizer_step(clnn_net *net)
     clnn_status st = net->opt.kind == CLNN_OPTIMIZER_ADAM ? adam(net) : sgd(net);
     if (st == CLNN_OK)
         net->opt_steps++;
+    net->params_unchecked = true; /* see clnn__net_params_finite */
     return st;
 }
 

@@ -89,7 +89,8 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
         if (!data[e])
             st = CLNN_ERR_OUT_OF_MEMORY;
         else
-            st = clnn__buffer_read(net->ctx, net->metrics, 0, 8 * sizeof(float), data[e]);
+            st = clnn__buffer_read(net->ctx, net->metrics, 0, CLNN__METRICS_SAVED * sizeof(float),
+                                   data[e]);
         extra[e] = (clnn__st_entry){.name = "clnn.metrics", .dtype = CLNN__ST_F32, .ndim = 1,
                                     .shape = {8}, .data = data[e], .nbytes = 8 * sizeof(float)};
         e++;
@@ -125,8 +126,12 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
             m.values[m.count++] = user[i].value;
         }
     }
+    const clnn__sink to = {path, NULL, NULL};
+    if (st == CLNN_OK && !path)
+        st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_save_checkpoint: path is NULL");
     if (st == CLNN_OK)
-        st = clnn__net_write(net, path, extra, e, m.keys, m.values, m.count);
+        st = clnn__net_write(net, "clnn_net_save_checkpoint", &to, extra, e, m.keys, m.values,
+                             m.count);
     for (size_t i = 0; i < nextra && names; i++)
         free(names[i]);
     for (size_t i = 0; i < nextra && data; i++)
@@ -146,11 +151,11 @@ static clnn_status meta_double(const clnn__st_file *f, const char *key, const ch
     const char *v = clnn__st_meta(f, key);
     char *end;
     if (!v)
-        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint '%s' lacks metadata '%s'", path, key);
+        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint %s lacks metadata '%s'", path, key);
     errno = 0;
     *out = strtod(v, &end);
     if (end == v || *end || errno)
-        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint '%s': metadata %s='%s' is not a number",
+        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint %s: metadata %s='%s' is not a number",
                           path, key, v);
     return CLNN_OK;
 }
@@ -161,12 +166,12 @@ static clnn_status read_options(const clnn__st_file *f, const char *path,
     const char *kind = clnn__st_meta(f, "clnn.optimizer");
     if (!clnn__st_meta(f, "clnn.checkpoint") || !kind)
         return clnn__fail(CLNN_ERR_BAD_FILE,
-                          "'%s' is a model, not a training checkpoint: it holds no optimizer "
-                          "state (use --init to start from its weights)",
+                          "clnn_net_load_checkpoint: %s is a model, not a training checkpoint: it "
+                          "holds no optimizer state (clnn_net_load_weights starts from its "
+                          "weights)",
                           path);
     if (strcmp(kind, "sgd") != 0 && strcmp(kind, "adam") != 0)
-        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint '%s': unknown optimizer '%s'", path,
-                          kind);
+        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint %s: unknown optimizer '%s'", path, kind);
     clnn_optimizer_options_init(o, strcmp(kind, "adam") == 0 ? CLNN_OPTIMIZER_ADAM
                                                              : CLNN_OPTIMIZER_SGD);
     double nesterov = 0;
@@ -188,7 +193,7 @@ static clnn_status read_options(const clnn__st_file *f, const char *path,
     if (st == CLNN_OK)
         st = meta_double(f, "clnn.optimizer.steps", path, steps);
     if (st == CLNN_OK && !(*steps >= 0 && *steps < 9.0e15))
-        st = clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint '%s': invalid step count", path);
+        st = clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint %s: invalid step count", path);
     o->nesterov = nesterov != 0;
     return st;
 }
@@ -208,15 +213,16 @@ static clnn_status check_optimizer_tensors(clnn_net *net, const clnn__st_file *f
             const clnn__st_tensor *ft = clnn__st_find(f, name);
             if (!ft || ft->dtype != CLNN__ST_F32 || ft->numel != t->numel)
                 return clnn__fail(CLNN_ERR_BAD_FILE,
-                                  "checkpoint '%s': optimizer tensor '%s' is missing or has the "
+                                  "checkpoint %s: optimizer tensor '%s' is missing or has the "
                                   "wrong type or size",
                                   path, name);
         }
     }
     const clnn__st_tensor *m = clnn__st_find(f, "clnn.metrics");
-    if (!m || m->dtype != CLNN__ST_F32 || m->numel != 8)
-        return clnn__fail(CLNN_ERR_BAD_FILE, "checkpoint '%s': tensor 'clnn.metrics' is missing "
-                                             "or malformed",
+    if (!m || m->dtype != CLNN__ST_F32 || m->numel != CLNN__METRICS_SAVED)
+        return clnn__fail(CLNN_ERR_BAD_FILE,
+                          "checkpoint %s: tensor 'clnn.metrics' is missing "
+                          "or malformed",
                           path);
     return CLNN_OK;
 }
@@ -230,24 +236,28 @@ clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path)
     if (!path)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load_checkpoint: path is NULL");
     clnn__st_file f;
-    st = clnn__st_read(path, &f);
+    char source[4200];
+    const clnn__source from = {path, NULL, 0};
+    st = clnn__source_read(&from, "clnn_net_load_checkpoint", &f, source, sizeof source);
     if (st != CLNN_OK)
         return st;
     clnn_optimizer_options o;
     double steps = 0;
-    st = read_options(&f, path, &o, &steps);
+    st = read_options(&f, source, &o, &steps);
     clnn_optimizer_options saved = net->opt;
+    bool saved_set = net->opt_set;
     if (st == CLNN_OK)
         st = clnn_net_set_optimizer(net, &o); /* validates the settings; zeroes state */
     cl_mem bufs[2];
     const char *suffix[2];
     size_t nbuf = optimizer_buffers(net, bufs, suffix);
     if (st == CLNN_OK)
-        st = check_optimizer_tensors(net, &f, path, nbuf, suffix);
+        st = check_optimizer_tensors(net, &f, source, nbuf, suffix);
     if (st == CLNN_OK)
-        st = clnn__net_apply_file(net, &f, path);
+        st = clnn__net_apply_file(net, &f, source);
     if (st != CLNN_OK) {
         net->opt = saved;
+        net->opt_set = saved_set;
         clnn__st_free(&f);
         return st;
     }
@@ -284,8 +294,10 @@ clnn_status clnn_file_metadata(const char *path, const char *key, char *value, s
     if (!v)
         st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "'%s' has no metadata '%s'", path, key);
     else if (strlen(v) >= cap)
-        st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "metadata '%s' of '%s' is longer than %zu",
-                        key, path, cap - 1);
+        st = clnn__fail(CLNN_ERR_SHAPE,
+                        "clnn_file_metadata: value has room for %zu bytes (cap) but metadata '%s' "
+                        "of '%s' needs %zu with its terminator",
+                        cap, key, path, strlen(v) + 1);
     else
         strcpy(value, v);
     clnn__st_free(&f);

@@ -2,6 +2,7 @@
  * waiting for the device except where results are read back. */
 #include "net/net_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,52 @@ bool clnn_net_is_training(const clnn_net *net)
     return net && net->training;
 }
 
+/* A rate or factor the kernels take as a float: finite, >= 0 and no larger
+ * than the largest float (a larger double becomes infinity there). */
+static clnn_status check_factor(const char *fn, const char *field, double v, const char *what)
+{
+    if (!(v >= 0 && v <= FLT_MAX))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: %s is %g: %s must be finite, >= 0 and at most %g (the largest "
+                          "float)",
+                          fn, field, v, what, (double)FLT_MAX);
+    return CLNN_OK;
+}
+
+static clnn_status check_options(const clnn_optimizer_options *o)
+{
+    const char *fn = "clnn_net_set_optimizer";
+    if (o->kind != CLNN_OPTIMIZER_SGD && o->kind != CLNN_OPTIMIZER_ADAM)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: options.kind is %d: use CLNN_OPTIMIZER_SGD or CLNN_OPTIMIZER_ADAM "
+                          "(unknown optimizer kind)",
+                          fn, (int)o->kind);
+    clnn_status st = check_factor(fn, "options.lr", o->lr, "the learning rate");
+    if (st == CLNN_OK)
+        st = check_factor(fn, "options.weight_decay", o->weight_decay, "the weight decay");
+    if (st != CLNN_OK)
+        return st;
+    if (o->kind == CLNN_OPTIMIZER_SGD) {
+        st = check_factor(fn, "options.momentum", o->momentum, "the momentum");
+        if (st == CLNN_OK && !(fabs(o->dampening) <= FLT_MAX))
+            st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                            "%s: options.dampening is %g: the dampening must be finite", fn,
+                            o->dampening);
+        if (st == CLNN_OK && o->nesterov && (o->momentum <= 0 || o->dampening != 0))
+            st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                            "%s: options.nesterov: Nesterov momentum requires a momentum > 0 "
+                            "and zero dampening (as torch.optim.SGD)",
+                            fn);
+        return st;
+    }
+    if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: options.beta1 and options.beta2 are (%g, %g): invalid Adam betas; "
+                          "each must be in [0, 1)",
+                          fn, o->beta1, o->beta2);
+    return check_factor(fn, "options.eps", o->eps, "Adam's eps");
+}
+
 clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *o)
 {
     clnn__clear_error();
@@ -35,30 +82,9 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *
         return st;
     if (!o)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_optimizer: options is NULL");
-    if (o->kind != CLNN_OPTIMIZER_SGD && o->kind != CLNN_OPTIMIZER_ADAM)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "unknown optimizer kind %d", (int)o->kind);
-    if (!(o->lr >= 0 && isfinite(o->lr)))
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid learning rate %g: must be >= 0",
-                          o->lr);
-    if (!(o->weight_decay >= 0 && isfinite(o->weight_decay)))
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid weight decay %g: must be >= 0",
-                          o->weight_decay);
-    if (o->kind == CLNN_OPTIMIZER_SGD) {
-        if (!(o->momentum >= 0 && isfinite(o->momentum)))
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid momentum %g: must be >= 0",
-                              o->momentum);
-        if (o->nesterov && (o->momentum <= 0 || o->dampening != 0))
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                              "Nesterov momentum requires a momentum > 0 and zero dampening "
-                              "(as torch.optim.SGD)");
-    } else {
-        if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                              "invalid Adam betas (%g, %g): each must be in [0, 1)", o->beta1,
-                              o->beta2);
-        if (!(o->eps >= 0 && isfinite(o->eps)))
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid Adam eps %g", o->eps);
-    }
+    st = check_options(o);
+    if (st != CLNN_OK)
+        return st;
     size_t bytes = (net->nparams_padded + 1) * sizeof(float);
     st = clnn__buffer_zero(net->ctx, net->opt_a, 0, bytes);
     if (st == CLNN_OK)
@@ -67,18 +93,23 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *
         return st;
     net->opt = *o;
     net->opt_steps = 0;
+    net->opt_set = true;
     return CLNN_OK;
 }
 
 clnn_status clnn_net_set_lr(clnn_net *net, double lr)
 {
     clnn__clear_error();
-    if (!net)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_lr: net is NULL");
-    if (!(lr >= 0 && isfinite(lr)))
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "invalid learning rate %g: must be >= 0", lr);
-    net->opt.lr = lr;
-    return CLNN_OK;
+    clnn_status st = clnn__net_check_ready(net, "clnn_net_set_lr");
+    if (st == CLNN_OK)
+        st = check_factor("clnn_net_set_lr", "lr", lr, "the learning rate");
+    if (st == CLNN_OK && !net->opt_set)
+        st = clnn__fail(CLNN_ERR_STATE,
+                        "clnn_net_set_lr: the network has no optimizer yet; choose one with "
+                        "clnn_net_set_optimizer (its options.lr sets the first rate)");
+    if (st == CLNN_OK)
+        net->opt.lr = lr;
+    return st;
 }
 
 /* Wait for the upload that last used this staging slot, then refill it. */
@@ -99,8 +130,8 @@ static inline uint32_t nonfinite_bits(float f)
 /* Copies the batch into its staging slot and checks it for non-finite
  * values in the same pass: a separate check read the whole batch a second
  * time on the host every step. */
-static clnn_status copy_input(const clnn_net *net, float *restrict dst, const float *restrict x,
-                              size_t batch)
+static clnn_status copy_input(const clnn_net *net, const char *fn, float *restrict dst,
+                              const float *restrict x, size_t batch)
 {
     const size_t n = batch * net->in_features;
     enum { BLOCK = 16 }; /* a fixed inner trip count lets -O2 vectorise it */
@@ -123,9 +154,9 @@ static clnn_status copy_input(const clnn_net *net, float *restrict dst, const fl
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
             return clnn__fail(CLNN_ERR_NONFINITE,
-                              "input sample %zu, feature %zu is %s: clean or normalise the data "
-                              "before training",
-                              i / net->in_features, i % net->in_features,
+                              "%s: x holds a non-finite value: sample %zu, feature %zu is %s; "
+                              "clean or normalise the data first",
+                              fn, i / net->in_features, i % net->in_features,
                               isnan(x[i]) ? "NaN" : "infinite");
     return CLNN_OK;
 }
@@ -162,25 +193,63 @@ static bool loss_sums_bias_grad(const clnn_net *net, size_t i)
            net->layers[i].spec.kind == CLNN__LAYER_DENSE;
 }
 
-clnn_status clnn__check_labels(const clnn_net *net, const int32_t *labels, size_t batch)
+clnn_status clnn__check_labels(const clnn_net *net, const char *fn, const int32_t *labels,
+                               size_t batch)
 {
-    if (!labels)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "labels is NULL");
     size_t classes = clnn_net_out_features(net);
     for (size_t i = 0; i < batch; i++)
         if (labels[i] < 0 || (size_t)labels[i] >= classes)
             return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                              "label %d of sample %zu is outside 0..%zu: the last layer has %zu "
-                              "outputs, one per class",
-                              (int)labels[i], i, classes - 1, classes);
+                              "%s: label %d of sample %zu is outside 0..%zu: the last layer has "
+                              "%zu outputs, one per class",
+                              fn, (int)labels[i], i, classes - 1, classes);
     return CLNN_OK;
 }
 
+clnn_status clnn__check_rows(const clnn_net *net, const char *fn, const float *x, size_t rows,
+                             size_t features)
+{
+    if (!x)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+    if (rows == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: rows is 0: give at least one row", fn);
+    if (features != net->in_features)
+        return clnn__fail(CLNN_ERR_SHAPE,
+                          "%s: x has %zu features per row (the features argument) but the "
+                          "network takes %zu (clnn_net_in_features)",
+                          fn, features, net->in_features);
+    if (rows > SIZE_MAX / sizeof(float) / features)
+        return clnn__fail(CLNN_ERR_SHAPE, "%s: %zu rows of %zu features overflow the address space",
+                          fn, rows, features);
+    return CLNN_OK;
+}
+
+clnn_status clnn__check_count(const char *fn, const char *arg, const void *p, size_t count,
+                              size_t needed, const char *unit)
+{
+    if (!p)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, arg);
+    if (count != needed)
+        return clnn__fail(CLNN_ERR_SHAPE,
+                          "%s: %s has %zu entries (its count argument) but the call needs %zu: %s",
+                          fn, arg, count, needed, unit);
+    return CLNN_OK;
+}
+
+clnn_status clnn__check_batch(const clnn_net *net, const char *fn, const float *x, size_t rows,
+                              size_t features, const int32_t *labels, size_t count)
+{
+    clnn_status st = clnn__check_rows(net, fn, x, rows, features);
+    return st == CLNN_OK
+               ? clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x")
+               : st;
+}
+
 /* Checks and buffers every forward needs, wherever its rows come from. */
-static clnn_status forward_begin(clnn_net *net, size_t batch, bool training)
+static clnn_status forward_begin(clnn_net *net, const char *fn, size_t batch, bool training)
 {
     if (batch == 0)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: batch size is 0");
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: the batch has no rows", fn);
     /* Synchronised BatchNorm sees the global batch; otherwise each process
      * normalises its own rows. */
     size_t bn_rows = training && clnn__sync_batchnorm(net) ? net->global_batch : batch;
@@ -188,11 +257,11 @@ static clnn_status forward_begin(clnn_net *net, size_t batch, bool training)
         for (size_t i = 0; i < net->nlayers; i++)
             if (net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D)
                 return clnn__fail(CLNN_ERR_BATCH_TOO_SMALL,
-                                  "BatchNorm1d (layer %zu) got a batch of 1 in training mode: "
-                                  "expected more than 1 value per channel when training; use a "
-                                  "batch size of at least 2, drop a last batch of 1, or switch "
-                                  "to eval mode",
-                                  i);
+                                  "%s: %s of 1 row is too small for BatchNorm (layer %zu) in "
+                                  "training mode (expected more than 1 value per channel when "
+                                  "training); use a batch of at least 2 rows, or eval mode "
+                                  "(clnn_net_set_training(net, false))",
+                                  fn, clnn__sync_batchnorm(net) ? "a global batch" : "a batch", i);
     }
     return clnn__net_reserve(net, batch);
 }
@@ -200,15 +269,15 @@ static clnn_status forward_begin(clnn_net *net, size_t batch, bool training)
 /* The caller's rows (and labels, when it has them already: training steps)
  * go to the device in one transfer through a staging slot; else backward
  * sends the labels (upload_labels). */
-static clnn_status input_from_host(clnn_net *net, const float *x, const int32_t *labels,
-                                   size_t batch, clnn__rows *in0)
+static clnn_status input_from_host(clnn_net *net, const char *fn, const float *x,
+                                   const int32_t *labels, size_t batch, clnn__rows *in0)
 {
     clnn__staging *s = &net->staging[net->staging_next];
     clnn_status st = staging_wait(&s->x_done);
     if (st == CLNN_OK)
         st = staging_wait(&s->labels_done);
     if (st == CLNN_OK)
-        st = copy_input(net, s->x, x, batch);
+        st = copy_input(net, fn, s->x, x, batch);
     if (st != CLNN_OK)
         return st;
     net->staging_next = (net->staging_next + 1) % CLNN__STAGING;
@@ -295,35 +364,37 @@ static clnn_status forward_layers(clnn_net *net, const clnn__rows *in0, size_t b
     return st;
 }
 
-static clnn_status forward(clnn_net *net, const float *x, const int32_t *labels, size_t batch,
-                           bool training)
+/* x and labels (when given) have been checked against the net's shape. */
+static clnn_status forward(clnn_net *net, const char *fn, const float *x, const int32_t *labels,
+                           size_t batch, bool training)
 {
-    if (!x)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "forward: x is NULL");
-    clnn_status st = forward_begin(net, batch, training);
+    clnn_status st = forward_begin(net, fn, batch, training);
     if (st == CLNN_OK && labels)
-        st = clnn__check_labels(net, labels, batch);
+        st = clnn__check_labels(net, fn, labels, batch);
     clnn__rows in0;
     if (st == CLNN_OK)
-        st = input_from_host(net, x, labels, batch, &in0);
+        st = input_from_host(net, fn, x, labels, batch, &in0);
     return st == CLNN_OK ? forward_layers(net, &in0, batch, training) : st;
 }
 
-clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t batch)
+clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t features)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_forward");
+    const char *fn = "clnn_net_forward";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__check_rows(net, fn, x, rows, features);
     if (st != CLNN_OK)
         return st;
-    net->global_batch = batch;
-    return forward(net, x, NULL, batch, net->training);
+    net->global_batch = rows;
+    return forward(net, fn, x, NULL, rows, net->training);
 }
 
 /* Labels of the last forward go to the device through the staging slot that
  * forward used, after its rows (still being uploaded from the slot's front). */
-static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
+static clnn_status upload_labels(clnn_net *net, const char *fn, const int32_t *labels)
 {
-    clnn_status st = clnn__check_labels(net, labels, net->batch);
+    clnn_status st = clnn__check_labels(net, fn, labels, net->batch);
     if (st != CLNN_OK)
         return st;
     size_t slot = (net->staging_next + CLNN__STAGING - 1) % CLNN__STAGING;
@@ -340,11 +411,9 @@ static clnn_status upload_labels(clnn_net *net, const int32_t *labels)
                               net->batch * sizeof(int32_t), s->x + at, false, &s->labels_done);
 }
 
-static clnn_status backward(clnn_net *net, const int32_t *labels)
+static clnn_status backward(clnn_net *net, const char *fn, const int32_t *labels)
 {
-    if (!net->forward_done)
-        return clnn__fail(CLNN_ERR_STATE, "backward needs a forward pass first");
-    clnn_status st = net->labels_sent ? CLNN_OK : upload_labels(net, labels);
+    clnn_status st = net->labels_sent ? CLNN_OK : upload_labels(net, fn, labels);
     size_t rows = net->batch, last = net->nlayers - 1;
     int cur = 0;
     clnn__profile_scope(net->ctx, "loss");
@@ -391,21 +460,48 @@ static clnn_status backward(clnn_net *net, const int32_t *labels)
     return st;
 }
 
-clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels)
+clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels, size_t count)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_backward");
-    return st == CLNN_OK ? backward(net, labels) : st;
+    const char *fn = "clnn_net_backward";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st != CLNN_OK)
+        return st;
+    if (!net->forward_done)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: no forward pass to backpropagate; call "
+                          "clnn_net_forward first",
+                          fn);
+    st = clnn__check_count(fn, "labels", labels, count, net->batch,
+                           "one label per row of the last forward");
+    return st == CLNN_OK ? backward(net, fn, labels) : st;
+}
+
+/* Training needs an optimizer the caller chose: a silent default would train
+ * with settings nobody asked for. */
+static clnn_status check_optimizer(const clnn_net *net, const char *fn)
+{
+    if (!net->opt_set)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: the network has no optimizer; choose one with "
+                          "clnn_net_set_optimizer first (clnn_optimizer_options_init gives "
+                          "PyTorch's defaults)",
+                          fn);
+    return CLNN_OK;
 }
 
 clnn_status clnn_net_step(clnn_net *net)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_step");
+    const char *fn = "clnn_net_step";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = check_optimizer(net, fn);
     if (st != CLNN_OK)
         return st;
     if (!net->backward_done)
-        return clnn__fail(CLNN_ERR_STATE, "clnn_net_step needs gradients: call backward first");
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: no gradients to step with; call clnn_net_backward first", fn);
     return clnn__optimizer_step(net);
 }
 
@@ -414,34 +510,47 @@ static clnn_status single_step_ready(const clnn_net *net, const char *fn)
 {
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st == CLNN_OK && clnn__parallel(net))
-        return clnn__fail(CLNN_ERR_STATE, "the network is a data-parallel replica: train it with "
-                                          "clnn_net_train_shard, which knows the global batch");
-    return st;
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: the network is a data-parallel replica: train it with "
+                          "clnn_net_train_shard, which knows the global batch",
+                          fn);
+    return st == CLNN_OK ? check_optimizer(net, fn) : st;
 }
 
-clnn_status clnn_net_train_batch(clnn_net *net, const float *x, const int32_t *labels,
-                                 size_t batch)
+/* A step on rows of the caller's: inputs, labels, then forward + backward + step. */
+static clnn_status host_step(clnn_net *net, const char *fn, const float *x, size_t rows,
+                             const int32_t *labels)
 {
-    clnn__clear_error();
-    clnn_status st = single_step_ready(net, "clnn_net_train_batch");
-    if (st != CLNN_OK)
-        return st;
-    net->global_batch = batch;
-    st = forward(net, x, labels, batch, net->training);
+    clnn_status st = forward(net, fn, x, labels, rows, net->training);
     if (st == CLNN_OK)
-        st = backward(net, labels);
+        st = backward(net, fn, labels);
     if (st == CLNN_OK)
         st = clnn__optimizer_step(net);
     return st;
 }
 
+clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows, size_t features,
+                                 const int32_t *labels, size_t count)
+{
+    clnn__clear_error();
+    const char *fn = "clnn_net_train_batch";
+    clnn_status st = single_step_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
+    if (st != CLNN_OK)
+        return st;
+    net->global_batch = rows;
+    return host_step(net, fn, x, rows, labels);
+}
+
 clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
 {
     clnn__clear_error();
-    clnn_status st = single_step_ready(net, "clnn_net_train_rows");
+    const char *fn = "clnn_net_train_rows";
+    clnn_status st = single_step_ready(net, fn);
     if (st != CLNN_OK)
         return st;
-    st = clnn__data_check(net, "clnn_net_train_rows");
+    st = clnn__data_check(net, fn);
     if (st != CLNN_OK)
         return st;
     const clnn__data *d = &net->data;
@@ -451,38 +560,37 @@ clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
                           "entries (0..%zu): set a longer order or take fewer rows",
                           first, first + batch - 1, d->count, d->count - 1);
     net->global_batch = batch;
-    st = forward_begin(net, batch, net->training);
+    st = forward_begin(net, fn, batch, net->training);
     clnn__rows in0;
     if (st == CLNN_OK)
         st = input_from_data(net, first, batch, &in0);
     if (st == CLNN_OK)
         st = forward_layers(net, &in0, batch, net->training);
     if (st == CLNN_OK)
-        st = backward(net, NULL);
+        st = backward(net, fn, NULL);
     if (st == CLNN_OK)
         st = clnn__optimizer_step(net);
     return st;
 }
 
-clnn_status clnn_net_train_shard(clnn_net *net, const float *x, const int32_t *labels,
-                                 size_t batch, size_t global_batch)
+clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, size_t features,
+                                 const int32_t *labels, size_t count, size_t global_batch)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_train_shard");
+    const char *fn = "clnn_net_train_shard";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = check_optimizer(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
-    if (global_batch < batch || global_batch == 0)
+    if (global_batch < rows)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "clnn_net_train_shard: the global batch (%zu) must be at least this "
-                          "process's batch (%zu)",
-                          global_batch, batch);
+                          "%s: global_batch (%zu) must be at least this process's rows (%zu)", fn,
+                          global_batch, rows);
     net->global_batch = global_batch;
-    st = forward(net, x, labels, batch, net->training);
-    if (st == CLNN_OK)
-        st = backward(net, labels);
-    if (st == CLNN_OK)
-        st = clnn__optimizer_step(net);
-    return st;
+    return host_step(net, fn, x, rows, labels);
 }
 
 clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count)
@@ -493,36 +601,99 @@ clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count)
 clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, size_t count)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_layer_output_read");
+    const char *fn = "clnn_net_layer_output_read";
+    clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
     if (!net->forward_done)
-        return clnn__fail(CLNN_ERR_STATE, "no forward pass has run yet");
-    if (layer >= net->nlayers || !dst)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "layer %zu out of range or dst NULL", layer);
-    size_t want = net->batch * net->layers[layer].out;
-    if (count != want)
-        return clnn__fail(CLNN_ERR_SHAPE, "layer %zu output has %zu values (%zu × %zu), not %zu",
-                          layer, want, net->batch, net->layers[layer].out, count);
+        return clnn__fail(CLNN_ERR_STATE, "%s: no forward pass has run yet", fn);
+    if (layer >= net->nlayers)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: layer %zu is out of range (%zu layers)",
+                          fn, layer, net->nlayers);
     const clnn__layer *l = &net->layers[layer];
+    char unit[96];
+    snprintf(unit, sizeof unit, "layer %zu's output of the last forward is %zu × %zu", layer,
+             net->batch, l->out);
+    st = clnn__check_count(fn, "dst", dst, count, net->batch * l->out, unit);
+    if (st != CLNN_OK)
+        return st;
     return clnn__buffer_read_rows(net->ctx, net->outputs[layer], net->batch, l->out, l->ld, dst);
 }
 
-static clnn_status read_metrics(clnn_net *net, float m[8])
+/* Wait and read the metrics and the divergence flag, after checking the
+ * parameters if steps have changed them since the last read: the check runs
+ * here, once per read of results, so that no training step pays for it. */
+static clnn_status read_metrics(clnn_net *net, float m[CLNN__METRICS_FLOATS])
 {
-    return clnn__buffer_read(net->ctx, net->metrics, 0, 8 * sizeof(float), m);
+    if (net->params_unchecked) {
+        clnn_status st = clnn__find_nonfinite(net);
+        if (st != CLNN_OK)
+            return st;
+        net->params_unchecked = false;
+    }
+    return clnn__buffer_read(net->ctx, net->metrics, 0, CLNN__METRICS_FLOATS * sizeof(float), m);
+}
+
+/* The refusal of every call that reads results from a diverged network. */
+static clnn_status diverged(const char *fn, const char *what)
+{
+    return clnn__fail(CLNN_ERR_NONFINITE,
+                      "%s: training diverged: %s; lower the learning rate (clnn_net_set_lr, or "
+                      "options.lr of clnn_net_set_optimizer) and start again from finite weights "
+                      "(clnn_net_load_weights, clnn_net_load_checkpoint or a new network)",
+                      fn, what);
+}
+
+/* CLNN_ERR_NONFINITE when a parameter is no longer finite (the flag
+ * find_nonfinite raises in the metrics), m as just read. */
+static clnn_status check_params_finite(const char *fn, const float *m)
+{
+    if (m[CLNN__METRICS_DIVERGED] != 0.0f)
+        return diverged(fn, "a parameter is NaN or infinite");
+    return CLNN_OK;
+}
+
+/* A loss sum read back, or the flag, says the network diverged. */
+static clnn_status check_loss_finite(const char *fn, const float *m, float loss, const char *which)
+{
+    clnn_status st = check_params_finite(fn, m);
+    if (st == CLNN_OK && !isfinite(loss)) {
+        char what[96];
+        snprintf(what, sizeof what, "the %s is %s", which, isnan(loss) ? "NaN" : "infinite");
+        st = diverged(fn, what);
+    }
+    return st;
+}
+
+clnn_status clnn__net_params_finite(clnn_net *net, const char *fn)
+{
+    float m[CLNN__METRICS_FLOATS];
+    clnn_status st = read_metrics(net, m);
+    return st == CLNN_OK ? check_params_finite(fn, m) : st;
+}
+
+clnn_status clnn__net_params_written(clnn_net *net)
+{
+    net->params_unchecked = true;
+    return clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_DIVERGED * sizeof(float),
+                             sizeof(float));
 }
 
 clnn_status clnn_net_read_loss(clnn_net *net, float *loss)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_read_loss");
+    const char *fn = "clnn_net_read_loss";
+    clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
-    if (!net->backward_done || !loss)
-        return clnn__fail(CLNN_ERR_STATE, "no loss: run backward first");
-    float m[8];
+    if (!loss)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: loss is NULL", fn);
+    if (!net->backward_done)
+        return clnn__fail(CLNN_ERR_STATE, "%s: no loss yet; run clnn_net_backward first", fn);
+    float m[CLNN__METRICS_FLOATS];
     st = read_metrics(net, m);
+    if (st == CLNN_OK)
+        st = check_loss_finite(fn, m, m[CLNN__METRICS_TRAIN], "loss of the last batch");
     if (st == CLNN_OK)
         *loss = m[CLNN__METRICS_TRAIN];
     return st;
@@ -553,65 +724,96 @@ clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accu
                                   uint64_t *samples)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_metrics_read");
-    float m[8];
+    const char *fn = "clnn_net_metrics_read";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    float m[CLNN__METRICS_FLOATS];
     if (st == CLNN_OK)
         st = read_metrics(net, m);
+    if (st == CLNN_OK)
+        st = check_loss_finite(fn, m, m[CLNN__METRICS_TRAIN + 1], "training loss");
     if (st == CLNN_OK)
         slot_values(m + CLNN__METRICS_TRAIN, mean_loss, accuracy, samples);
     return st;
 }
 
-clnn_status clnn_net_evaluate(clnn_net *net, const float *x, const int32_t *labels, size_t n,
-                              size_t batch, double *mean_loss, double *accuracy)
+clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t features,
+                              const int32_t *labels, size_t count, size_t batch, double *mean_loss,
+                              double *accuracy)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_evaluate");
+    const char *fn = "clnn_net_evaluate";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
-    if (!x || !labels || n == 0 || batch == 0)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "clnn_net_evaluate: needs data, labels, n > 0 and batch > 0");
+    if (batch == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: batch is 0: give the rows per batch", fn);
     st = clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_EVAL * sizeof(float),
                            4 * sizeof(float));
     size_t last = net->nlayers - 1;
-    for (size_t i = 0; i < n && st == CLNN_OK; i += batch) {
-        size_t rows = CLNN__MIN(batch, n - i);
-        st = forward(net, x + i * net->in_features, NULL, rows, false);
+    for (size_t i = 0; i < rows && st == CLNN_OK; i += batch) {
+        size_t n = CLNN__MIN(batch, rows - i);
+        st = forward(net, fn, x + i * net->in_features, NULL, n, false);
         if (st == CLNN_OK)
-            st = upload_labels(net, labels + i);
+            st = upload_labels(net, fn, labels + i);
         clnn__profile_scope(net->ctx, "loss");
         if (st == CLNN_OK)
-            st = clnn__loss(net, net->outputs[last], rows, rows, net->layers[last].out, NULL,
+            st = clnn__loss(net, net->outputs[last], n, n, net->layers[last].out, NULL,
                             CLNN__METRICS_EVAL, NULL);
     }
-    float m[8];
+    float m[CLNN__METRICS_FLOATS];
     if (st == CLNN_OK)
         st = read_metrics(net, m);
+    if (st == CLNN_OK)
+        st = check_loss_finite(fn, m, m[CLNN__METRICS_EVAL + 1], "evaluation loss");
     if (st == CLNN_OK)
         slot_values(m + CLNN__METRICS_EVAL, mean_loss, accuracy, NULL);
     return st;
 }
 
-clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *classes)
+/* The logits of n samples in eval mode into out (n × out_features, n at
+ * most EVAL_CHUNK), refused when one is not finite. */
+static clnn_status chunk_logits(clnn_net *net, const char *fn, const float *x, size_t n, float *out)
+{
+    const size_t k = clnn_net_out_features(net);
+    clnn_status st = forward(net, fn, x, NULL, n, false);
+    if (st == CLNN_OK)
+        st = clnn__buffer_read(net->ctx, net->outputs[net->nlayers - 1], 0, n * k * sizeof(float),
+                               out);
+    for (size_t i = 0; i < n * k && st == CLNN_OK; i++) {
+        if (isfinite(out[i]))
+            continue;
+        st = clnn__net_params_finite(net, fn); /* the likelier cause, and its fix */
+        if (st == CLNN_OK)
+            st = clnn__fail(CLNN_ERR_NONFINITE,
+                            "%s: output %zu of a sample is %s: its inputs are too large for the "
+                            "weights (normalise them) or the weights are out of range",
+                            fn, i % k, isnan(out[i]) ? "NaN" : "infinite");
+    }
+    return st;
+}
+
+clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t rows, size_t features,
+                             int32_t *classes, size_t count)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_predict");
+    const char *fn = "clnn_net_predict";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__check_rows(net, fn, x, rows, features);
+    if (st == CLNN_OK)
+        st = clnn__check_count(fn, "classes", classes, count, rows, "one class per row of x");
     if (st != CLNN_OK)
         return st;
-    if (!x || !classes)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_predict: NULL argument");
-    size_t k = clnn_net_out_features(net);
-    float *logits = clnn__malloc(CLNN__MIN(n, (size_t)EVAL_CHUNK) * k * sizeof(float));
+    const size_t k = clnn_net_out_features(net), f = net->in_features;
+    float *logits = clnn__malloc(CLNN__MIN(rows, (size_t)EVAL_CHUNK) * k * sizeof(float));
     if (!logits)
         return CLNN_ERR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < n && st == CLNN_OK; i += EVAL_CHUNK) {
-        size_t rows = CLNN__MIN((size_t)EVAL_CHUNK, n - i);
-        st = forward(net, x + i * net->in_features, NULL, rows, false);
-        if (st == CLNN_OK)
-            st = clnn__buffer_read(net->ctx, net->outputs[net->nlayers - 1], 0,
-                                   rows * k * sizeof(float), logits);
-        for (size_t r = 0; r < rows && st == CLNN_OK; r++) {
+    for (size_t i = 0; i < rows && st == CLNN_OK; i += EVAL_CHUNK) {
+        size_t n = CLNN__MIN((size_t)EVAL_CHUNK, rows - i);
+        st = chunk_logits(net, fn, x + i * f, n, logits);
+        for (size_t r = 0; r < n && st == CLNN_OK; r++) {
             size_t best = 0;
             for (size_t j = 1; j < k; j++)
                 if (logits[r * k + j] > logits[r * k + best])
@@ -620,5 +822,51 @@ clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t n, int32_t *c
         }
     }
     free(logits);
+    return st == CLNN_OK ? clnn__net_params_finite(net, fn) : st;
+}
+
+/* Row-wise softmax in place, in double precision: each probability is the
+ * correctly rounded float of exp(z − max) / Σ exp(z − max). */
+static void softmax_rows(float *z, size_t rows, size_t k)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *row = z + r * k;
+        double mx = row[0], sum = 0.0;
+        for (size_t j = 1; j < k; j++)
+            mx = row[j] > mx ? row[j] : mx;
+        for (size_t j = 0; j < k; j++)
+            sum += exp((double)row[j] - mx);
+        for (size_t j = 0; j < k; j++)
+            row[j] = (float)(exp((double)row[j] - mx) / sum);
+    }
+}
+
+clnn_status clnn_net_predict_output(clnn_net *net, const float *x, size_t rows, size_t features,
+                                    clnn_output_kind kind, float *out, size_t count)
+{
+    clnn__clear_error();
+    const char *fn = "clnn_net_predict_output";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__check_rows(net, fn, x, rows, features);
+    if (st != CLNN_OK)
+        return st;
+    if (kind != CLNN_OUTPUT_LOGITS && kind != CLNN_OUTPUT_PROBABILITIES)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: kind is %d: use CLNN_OUTPUT_LOGITS or CLNN_OUTPUT_PROBABILITIES", fn,
+                          (int)kind);
+    const size_t k = clnn_net_out_features(net);
+    char unit[96];
+    snprintf(unit, sizeof unit, "%zu rows × %zu outputs", rows, k);
+    if (rows > SIZE_MAX / sizeof(float) / k)
+        return clnn__fail(CLNN_ERR_SHAPE, "%s: %s overflow the address space", fn, unit);
+    st = clnn__check_count(fn, "out", out, count, rows * k, unit);
+    for (size_t i = 0; i < rows && st == CLNN_OK; i += EVAL_CHUNK)
+        st = chunk_logits(net, fn, x + i * features, CLNN__MIN((size_t)EVAL_CHUNK, rows - i),
+                          out + i * k);
+    if (st == CLNN_OK)
+        st = clnn__net_params_finite(net, fn);
+    if (st == CLNN_OK && kind == CLNN_OUTPUT_PROBABILITIES)
+        softmax_rows(out, rows, k);
     return st;
 }

@@ -29,17 +29,17 @@ clnn_status clnn__data_check(const clnn_net *net, const char *fn)
     return CLNN_OK;
 }
 
-static clnn_status check_rows(const clnn_net *net, const float *x, const int32_t *labels,
-                              size_t n)
+static clnn_status check_values(const clnn_net *net, const char *fn, const float *x,
+                                const int32_t *labels, size_t n)
 {
     const size_t f = net->in_features;
     for (size_t i = 0; i < n * f; i++)
         if (!isfinite(x[i]))
             return clnn__fail(CLNN_ERR_NONFINITE,
-                              "clnn_net_set_data: sample %zu, feature %zu is %s: clean or "
-                              "normalise the data before training",
-                              i / f, i % f, isnan(x[i]) ? "NaN" : "infinite");
-    return clnn__check_labels(net, labels, n);
+                              "%s: x holds a non-finite value: sample %zu, feature %zu is %s; "
+                              "clean or normalise the data first",
+                              fn, i / f, i % f, isnan(x[i]) ? "NaN" : "infinite");
+    return clnn__check_labels(net, fn, labels, n);
 }
 
 /* The order and the labels laid out in it, in buffers of count entries. */
@@ -74,23 +74,24 @@ static clnn_status upload_order(clnn_net *net, const uint32_t *order, size_t cou
     return st;
 }
 
-clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labels, size_t n)
+clnn_status clnn_net_set_data(clnn_net *net, const float *x, size_t rows, size_t features,
+                              const int32_t *labels, size_t count)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_set_data");
+    const char *fn = "clnn_net_set_data";
+    clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
-    if (n == 0 && !x && !labels) {
+    if (rows == 0 && count == 0 && !x && !labels) {
         /* Queued steps may still read the buffers; freed whatever the wait says. */
         st = clnn__finish(net->ctx);
         clnn__data_release(net);
         return st;
     }
-    if (n == 0 || !x || !labels)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "clnn_net_set_data: needs rows, labels and n > 0 (or all three "
-                          "empty, to free the data)");
-    const size_t f = net->in_features;
+    st = clnn__check_batch(net, fn, x, rows, features, labels, count);
+    if (st != CLNN_OK)
+        return st;
+    const size_t f = net->in_features, n = rows;
     const uint64_t max_alloc = net->ctx->info.max_alloc_bytes;
     if (n > INT_MAX || n > SIZE_MAX / sizeof(float) / f ||
         (max_alloc && (uint64_t)n * f * sizeof(float) > max_alloc))
@@ -99,7 +100,7 @@ clnn_status clnn_net_set_data(clnn_net *net, const float *x, const int32_t *labe
                           "%s (at most %llu bytes and 2^31 - 1 rows): train from host batches "
                           "(clnn_net_train_batch) instead",
                           n, f, net->ctx->info.name, (unsigned long long)max_alloc);
-    st = check_rows(net, x, labels, n);
+    st = check_values(net, fn, x, labels, n);
     if (st != CLNN_OK)
         return st;
     uint32_t *identity = clnn__malloc(n * sizeof *identity);

@@ -30,17 +30,37 @@ static size_t first_nonfinite(const uint8_t *data, size_t numel)
     return SIZE_MAX;
 }
 
-clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entry *extra,
-                            size_t nextra, const char *const *keys, const char *const *values,
-                            size_t nmeta)
+/* The metadata of a save: the library's fixed keys, those of the save
+ * (a checkpoint's), then the net's own entries, none of which can repeat
+ * one of those (clnn__meta_reserved). Arrays of NFIXED + nmeta + net->nmeta
+ * entries; *total gets the count. */
+static void gather_metadata(const clnn_net *net, const char *const *fixed_keys,
+                            const char *const *fixed_values, const char *const *keys,
+                            const char *const *values, size_t nmeta, const char **all_keys,
+                            const char **all_values, size_t *total)
 {
-    if (!path || !*path)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "no path given to save the model to");
-    size_t total = net->ntensors + nextra;
+    size_t n = 0;
+    for (size_t i = 0; i < NFIXED; i++, n++)
+        all_keys[n] = fixed_keys[i], all_values[n] = fixed_values[i];
+    for (size_t i = 0; i < nmeta; i++, n++)
+        all_keys[n] = keys[i], all_values[n] = values[i];
+    for (size_t i = 0; i < net->nmeta; i++, n++)
+        all_keys[n] = net->meta_keys[i], all_values[n] = net->meta_values[i];
+    *total = n;
+}
+
+clnn_status clnn__net_write(clnn_net *net, const char *fn, const clnn__sink *to,
+                            const clnn__st_entry *extra, size_t nextra, const char *const *keys,
+                            const char *const *values, size_t nmeta)
+{
+    if (to->path ? !*to->path : !to->data || !to->size)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s", fn,
+                          to->path ? "path is empty" : "data or size is NULL");
+    size_t total = net->ntensors + nextra, nall = NFIXED + nmeta + net->nmeta;
     clnn__st_entry *entries = clnn__calloc(total, sizeof *entries);
     void **data = clnn__calloc(net->ntensors, sizeof *data);
-    const char **all_keys = clnn__calloc(nmeta + NFIXED, sizeof *all_keys);
-    const char **all_values = clnn__calloc(nmeta + NFIXED, sizeof *all_values);
+    const char **all_keys = clnn__calloc(nall, sizeof *all_keys);
+    const char **all_values = clnn__calloc(nall, sizeof *all_values);
     size_t spec_len = clnn_net_spec(net, NULL, 0);
     char *spec = clnn__malloc(spec_len);
     clnn_status st = entries && data && all_keys && all_values && spec ? CLNN_OK
@@ -58,9 +78,10 @@ clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entr
             size_t bad = first_nonfinite(data[i], t->numel);
             if (bad != SIZE_MAX)
                 st = clnn__fail(CLNN_ERR_NONFINITE,
-                                "refusing to save '%s': tensor '%s' holds a non-finite value at "
-                                "element %zu (training diverged; lower the learning rate)",
-                                path, t->name, bad);
+                                "%s: tensor '%s' holds a non-finite value at element %zu, so "
+                                "nothing was written: training diverged; lower the learning rate "
+                                "(clnn_net_set_lr) and start again from finite weights",
+                                fn, t->name, bad);
         }
         entries[i] = (clnn__st_entry){.name = t->name,
                                       .dtype = t->dtype == CLNN_DTYPE_I64 ? CLNN__ST_I64
@@ -78,15 +99,15 @@ clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entr
                                     CLNN__ST_CHECKSUM_KEY};
         const char *fixed_values[] = {"pt", spec, in_features, clnn_version(),
                                       CLNN__ST_CHECKSUM_PLACEHOLDER};
-        for (size_t i = 0; i < NFIXED; i++) {
-            all_keys[i] = fixed_keys[i];
-            all_values[i] = fixed_values[i];
+        gather_metadata(net, fixed_keys, fixed_values, keys, values, nmeta, all_keys, all_values,
+                        &nall);
+        if (to->path) {
+            st = clnn__st_write(to->path, entries, total, all_keys, all_values, nall);
+        } else {
+            uint8_t *image = NULL;
+            st = clnn__st_image(entries, total, all_keys, all_values, nall, &image, to->size);
+            *to->data = st == CLNN_OK ? image : NULL;
         }
-        for (size_t i = 0; i < nmeta; i++) {
-            all_keys[NFIXED + i] = keys[i];
-            all_values[NFIXED + i] = values[i];
-        }
-        st = clnn__st_write(path, entries, total, all_keys, all_values, nmeta + NFIXED);
     }
     for (size_t i = 0; data && i < net->ntensors; i++)
         free(data[i]);
@@ -101,8 +122,48 @@ clnn_status clnn__net_write(clnn_net *net, const char *path, const clnn__st_entr
 clnn_status clnn_net_save(clnn_net *net, const char *path)
 {
     clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_save");
-    return st == CLNN_OK ? clnn__net_write(net, path, NULL, 0, NULL, NULL, 0) : st;
+    const char *fn = "clnn_net_save";
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK && !path)
+        st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
+    const clnn__sink to = {path, NULL, NULL};
+    return st == CLNN_OK ? clnn__net_write(net, fn, &to, NULL, 0, NULL, NULL, 0) : st;
+}
+
+clnn_status clnn_net_save_to_memory(clnn_net *net, void **data, size_t *size)
+{
+    clnn__clear_error();
+    const char *fn = "clnn_net_save_to_memory";
+    if (data)
+        *data = NULL;
+    if (size)
+        *size = 0;
+    clnn_status st = clnn__net_check_ready(net, fn);
+    const clnn__sink to = {NULL, data, size};
+    return st == CLNN_OK ? clnn__net_write(net, fn, &to, NULL, 0, NULL, NULL, 0) : st;
+}
+
+void clnn_free(void *data)
+{
+    free(data);
+}
+
+clnn_status clnn__source_read(const clnn__source *from, const char *fn, clnn__st_file *f,
+                              char *source, size_t cap)
+{
+    memset(f, 0, sizeof *f);
+    if (from->path) {
+        snprintf(source, cap, "'%s'", from->path);
+        return clnn__st_read(from->path, f);
+    }
+    snprintf(source, cap, "the data given to %s", fn);
+    if (!from->data)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: data is NULL", fn);
+    clnn_status st = clnn__st_parse(from->data, from->size, f);
+    if (st == CLNN_ERR_BAD_FILE)
+        return clnn__fail_context(st, "%s (%zu bytes) is not a valid safetensors file", source,
+                                  from->size);
+    return st;
 }
 
 bool clnn__is_model_tensor(const char *name)
@@ -129,26 +190,26 @@ static clnn_status check_file(const clnn_net *net, const clnn__st_file *f, const
         shape_text(t->ndim, t->shape, want, sizeof want);
         if (!ft)
             return clnn__fail(CLNN_ERR_SHAPE,
-                              "'%s' has no tensor '%s' (%s %s) that the network needs; was it "
+                              "%s has no tensor '%s' (%s %s) that the network needs; was it "
                               "saved from a different layer stack?",
                               path, t->name, t->dtype == CLNN_DTYPE_I64 ? "I64" : "F32", want);
         clnn__st_dtype dt = t->dtype == CLNN_DTYPE_I64 ? CLNN__ST_I64 : CLNN__ST_F32;
         if (ft->dtype != dt)
-            return clnn__fail(CLNN_ERR_SHAPE, "'%s': tensor '%s' is %s, expected %s", path,
-                              t->name, clnn__st_dtype_name(ft->dtype), clnn__st_dtype_name(dt));
+            return clnn__fail(CLNN_ERR_SHAPE, "%s: tensor '%s' is %s, expected %s", path, t->name,
+                              clnn__st_dtype_name(ft->dtype), clnn__st_dtype_name(dt));
         shape_text(ft->ndim, ft->shape, got, sizeof got);
         bool same = ft->ndim == t->ndim;
         for (size_t d = 0; same && d < t->ndim; d++)
             same = ft->shape[d] == t->shape[d];
         if (!same)
-            return clnn__fail(CLNN_ERR_SHAPE, "'%s': tensor '%s' has shape %s, the network needs %s",
+            return clnn__fail(CLNN_ERR_SHAPE, "%s: tensor '%s' has shape %s, the network needs %s",
                               path, t->name, got, want);
         if (dt == CLNN__ST_F32) {
             size_t bad = first_nonfinite(ft->data, ft->numel);
             if (bad != SIZE_MAX)
                 return clnn__fail(CLNN_ERR_NONFINITE,
-                                  "'%s': tensor '%s' holds a non-finite value at element %zu",
-                                  path, t->name, bad);
+                                  "%s: tensor '%s' holds a non-finite value at element %zu", path,
+                                  t->name, bad);
         }
     }
     for (size_t i = 0; i < f->count; i++) {
@@ -157,42 +218,60 @@ static clnn_status check_file(const clnn_net *net, const clnn__st_file *f, const
             known = strcmp(f->tensors[i].name, net->tensors[j].name) == 0;
         if (!known)
             return clnn__fail(CLNN_ERR_SHAPE,
-                              "'%s' has a tensor '%s' that the network does not have (loading is "
+                              "%s has a tensor '%s' that the network does not have (loading is "
                               "strict, as load_state_dict(strict=True))",
                               path, f->tensors[i].name);
     }
     return CLNN_OK;
 }
 
-clnn_status clnn__net_apply_file(clnn_net *net, const clnn__st_file *f, const char *path)
+clnn_status clnn__net_apply_file(clnn_net *net, const clnn__st_file *f, const char *source)
 {
-    clnn_status st = check_file(net, f, path);
+    clnn_status st = check_file(net, f, source);
     for (size_t i = 0; i < net->ntensors && st == CLNN_OK; i++) {
         const clnn__st_tensor *ft = clnn__st_find(f, net->tensors[i].name);
         st = clnn_net_tensor_write(net, i, ft->data, ft->nbytes);
     }
+    /* A network that had diverged trains and predicts again. */
+    if (st == CLNN_OK)
+        st = clnn__net_params_written(net);
+    return st;
+}
+
+static clnn_status load_weights(clnn_net *net, const char *fn, const clnn__source *from)
+{
+    clnn__clear_error();
+    clnn_status st = clnn__net_check_ready(net, fn);
+    if (st != CLNN_OK)
+        return st;
+    clnn__st_file f;
+    char source[4200];
+    st = clnn__source_read(from, fn, &f, source, sizeof source);
+    if (st != CLNN_OK)
+        return st;
+    st = clnn__net_apply_file(net, &f, source);
+    clnn__st_free(&f);
     return st;
 }
 
 clnn_status clnn_net_load_weights(clnn_net *net, const char *path)
 {
-    clnn__clear_error();
-    clnn_status st = clnn__net_check_ready(net, "clnn_net_load_weights");
-    if (st != CLNN_OK)
-        return st;
-    if (!path)
+    if (!path) {
+        clnn__clear_error();
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load_weights: path is NULL");
-    clnn__st_file f;
-    st = clnn__st_read(path, &f);
-    if (st != CLNN_OK)
-        return st;
-    st = clnn__net_apply_file(net, &f, path);
-    clnn__st_free(&f);
-    return st;
+    }
+    const clnn__source from = {path, NULL, 0};
+    return load_weights(net, "clnn_net_load_weights", &from);
+}
+
+clnn_status clnn_net_load_weights_from_memory(clnn_net *net, const void *data, size_t size)
+{
+    const clnn__source from = {NULL, data, size};
+    return load_weights(net, "clnn_net_load_weights_from_memory", &from);
 }
 
 /* Input width from metadata, else from the first layer's weight. */
-static clnn_status input_features(const clnn__st_file *f, const char *spec, const char *path,
+static clnn_status input_features(const clnn__st_file *f, const char *spec, const char *source,
                                   size_t *out)
 {
     const char *meta = clnn__st_meta(f, "clnn.in_features");
@@ -200,8 +279,8 @@ static clnn_status input_features(const clnn__st_file *f, const char *spec, cons
         char *end;
         unsigned long long v = strtoull(meta, &end, 10);
         if (*meta < '0' || *meta > '9' || *end || v == 0 || v > CLNN__UNITS_MAX)
-            return clnn__fail(CLNN_ERR_BAD_FILE, "'%s': metadata clnn.in_features='%s' is invalid",
-                              path, meta);
+            return clnn__fail(CLNN_ERR_BAD_FILE, "%s: metadata clnn.in_features='%s' is invalid",
+                              source, meta);
         *out = (size_t)v;
         return CLNN_OK;
     }
@@ -217,21 +296,23 @@ static clnn_status input_features(const clnn__st_file *f, const char *spec, cons
     free(layers);
     if (!w || w->ndim != (dense ? 2u : 1u))
         return clnn__fail(CLNN_ERR_BAD_FILE,
-                          "'%s': cannot tell the input width: no clnn.in_features metadata and "
+                          "%s: cannot tell the input width: no clnn.in_features metadata and "
                           "no usable tensor '%s'",
-                          path, name);
+                          source, name);
     *out = w->shape[dense ? 1 : 0];
     return CLNN_OK;
 }
 
-clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec, clnn_net **out)
+static clnn_status load(clnn_context *ctx, const char *fn, const clnn__source *from,
+                        const char *spec, clnn_net **out)
 {
     clnn__clear_error();
-    if (!ctx || !path || !out)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load: NULL argument");
+    if (!ctx || !out)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, ctx ? "out" : "ctx");
     *out = NULL;
     clnn__st_file f;
-    clnn_status st = clnn__st_read(path, &f);
+    char source[4200];
+    clnn_status st = clnn__source_read(from, fn, &f, source, sizeof source);
     if (st != CLNN_OK)
         return st;
     if (!spec)
@@ -239,13 +320,13 @@ clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec,
     if (!spec) {
         clnn__st_free(&f);
         return clnn__fail(CLNN_ERR_BAD_FILE,
-                          "'%s' has no clnn.spec metadata (it was not written by clnn): give "
-                          "the layer stack explicitly (--layers)",
-                          path);
+                          "%s: %s has no clnn.spec metadata (it was not written by clnn): give "
+                          "the layer stack as the spec argument",
+                          fn, source);
     }
     size_t in = 0;
     clnn_net *net = NULL;
-    st = input_features(&f, spec, path, &in);
+    st = input_features(&f, spec, source, &in);
     if (st == CLNN_OK)
         st = clnn_net_create(ctx, in, &net);
     if (st == CLNN_OK)
@@ -253,7 +334,10 @@ clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec,
     if (st == CLNN_OK)
         st = clnn_net_init(net, 0);
     if (st == CLNN_OK)
-        st = clnn__net_apply_file(net, &f, path);
+        st = clnn__net_apply_file(net, &f, source);
+    if (st == CLNN_OK)
+        st = clnn__meta_load(net, (const char *const *)f.meta_keys,
+                             (const char *const *)f.meta_values, f.meta_count);
     clnn__st_free(&f);
     if (st != CLNN_OK) {
         clnn_net_free(net);
@@ -261,4 +345,23 @@ clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec,
     }
     *out = net;
     return CLNN_OK;
+}
+
+clnn_status clnn_net_load(clnn_context *ctx, const char *path, const char *spec, clnn_net **out)
+{
+    if (!path) {
+        clnn__clear_error();
+        if (out)
+            *out = NULL;
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load: path is NULL");
+    }
+    const clnn__source from = {path, NULL, 0};
+    return load(ctx, "clnn_net_load", &from, spec, out);
+}
+
+clnn_status clnn_net_load_from_memory(clnn_context *ctx, const void *data, size_t size,
+                                      const char *spec, clnn_net **out)
+{
+    const clnn__source from = {NULL, data, size};
+    return load(ctx, "clnn_net_load_from_memory", &from, spec, out);
 }

@@ -66,6 +66,10 @@ static clnn_status add_layer(clnn_net *net, const clnn__layer_spec *spec)
     l->index = net->nlayers;
     l->in = in;
     l->out = spec->kind == CLNN__LAYER_DENSE ? spec->units : in;
+    if (spec->name[0])
+        snprintf(l->prefix, sizeof l->prefix, "%s", spec->name);
+    else
+        snprintf(l->prefix, sizeof l->prefix, "%zu", l->index);
     net->nlayers++;
     return CLNN_OK;
 }
@@ -142,6 +146,34 @@ size_t clnn_net_layer_count(const clnn_net *net)
     return net ? net->nlayers : 0;
 }
 
+clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_info *info)
+{
+    clnn__clear_error();
+    const char *fn = "clnn_net_layer_info";
+    if (!net || !info)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, net ? "info" : "net");
+    if (info->struct_size < sizeof(clnn_layer_info))
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: info->struct_size is %zu; set it to sizeof(clnn_layer_info) (%zu) "
+                          "before the call",
+                          fn, info->struct_size, sizeof(clnn_layer_info));
+    if (index >= net->nlayers)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: index %zu is out of range (%zu layers)",
+                          fn, index, net->nlayers);
+    const clnn__layer *l = &net->layers[index];
+    static const char *const kinds[] = {[CLNN__LAYER_DENSE] = "dense",
+                                        [CLNN__LAYER_BATCHNORM1D] = "batchnorm1d",
+                                        [CLNN__LAYER_RELU] = "relu"};
+    /* A larger struct_size comes from a newer header: its fields past ours stay as they are. */
+    *info = (clnn_layer_info){.struct_size = info->struct_size,
+                              .kind = kinds[l->spec.kind],
+                              .name = l->spec.name,
+                              .in_features = l->in,
+                              .out_features = l->out,
+                              .prefix = l->prefix};
+    return CLNN_OK;
+}
+
 size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap)
 {
     size_t len = 0;
@@ -176,10 +208,7 @@ static clnn_status add_tensor(clnn_net *net, const clnn__layer *l, const char *s
         net->tensors_cap = cap;
     }
     char name[CLNN__NAME_MAX + 64];
-    if (l->spec.name[0])
-        snprintf(name, sizeof name, "%s.%s", l->spec.name, suffix);
-    else
-        snprintf(name, sizeof name, "%zu.%s", l->index, suffix);
+    snprintf(name, sizeof name, "%s.%s", l->prefix, suffix);
     clnn__tensor *t = &net->tensors[net->ntensors];
     memset(t, 0, sizeof *t);
     t->name = clnn__strdup(name);
@@ -351,7 +380,7 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
     if (st == CLNN_OK)
         st = alloc_zeroed(net, pbytes, &net->opt_b);
     if (st == CLNN_OK)
-        st = alloc_zeroed(net, 8 * sizeof(float), &net->metrics);
+        st = alloc_zeroed(net, CLNN__METRICS_FLOATS * sizeof(float), &net->metrics);
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
         clnn__layer *l = &net->layers[i];
         const char *kind = clnn__layer_kind_name(l->spec.kind);
@@ -471,5 +500,6 @@ void clnn_net_free(clnn_net *net)
         free(net->tensors[i].name);
     free(net->tensors);
     free(net->layers);
+    clnn__meta_free(net);
     free(net);
 }

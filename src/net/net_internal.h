@@ -40,6 +40,7 @@ typedef struct clnn__layer {
     cl_mem save_mean, save_invstd;
     cl_mem sync_sums; /* synchronised BatchNorm: 2 × out partial sums */
     char scope_forward[CLNN__NAME_MAX + 64], scope_backward[CLNN__NAME_MAX + 64]; /* profiling labels */
+    char prefix[CLNN__NAME_MAX]; /* of its state-dict names: its name, else its index */
 } clnn__layer;
 
 /* Host copies of a batch waiting to be uploaded; a ring lets the host fill
@@ -73,9 +74,15 @@ typedef struct clnn__rows {
     cl_mem copy;
 } clnn__rows;
 
-/* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl). */
+/* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl), then
+ * the divergence flag: set by find_nonfinite (kernels/optimizer.cl) when a
+ * parameter is NaN or infinite, zeroed when the host writes parameters.
+ * Checkpoints keep the two slots (CLNN__METRICS_SAVED floats). */
 #define CLNN__METRICS_TRAIN 0
 #define CLNN__METRICS_EVAL 4
+#define CLNN__METRICS_SAVED 8
+#define CLNN__METRICS_DIVERGED 8
+#define CLNN__METRICS_FLOATS 9
 
 struct clnn_net {
     clnn_context *ctx;
@@ -109,6 +116,9 @@ struct clnn_net {
     clnn__data data;
 
     clnn_optimizer_options opt;
+    bool opt_set; /* clnn_net_set_optimizer has chosen opt */
+    /* Steps have changed the parameters since find_nonfinite last ran. */
+    bool params_unchecked;
     uint64_t opt_steps;
 
     /* Data parallelism (clnn_net_set_parallel). */
@@ -117,6 +127,10 @@ struct clnn_net {
     float *host_grads;    /* nparams + 1: gradients on their way through allreduce */
     float *host_sums;     /* 2 × max_width: BatchNorm partial sums */
     cl_event *grad_read;  /* per layer: the read of its gradients */
+
+    /* The caller's metadata (metadata.c), in the order set or loaded. */
+    char **meta_keys, **meta_values;
+    size_t nmeta;
 };
 
 /* Grow the per-batch buffers to hold `rows` rows. */
@@ -129,19 +143,66 @@ clnn_status clnn__net_check_ready(const clnn_net *net, const char *fn);
 clnn_status clnn__tensor_download(clnn_net *net, const clnn__tensor *t, cl_mem buf, void *dst);
 clnn_status clnn__tensor_upload(clnn_net *net, const clnn__tensor *t, cl_mem buf, const void *src);
 
-/* Write the state dict plus extra tensors and metadata (model_file.c). */
+/* Where a save goes: a file at path, else a new buffer at *data (*size bytes). */
+typedef struct clnn__sink {
+    const char *path;
+    void **data;
+    size_t *size;
+} clnn__sink;
+/* Write the state dict plus extra tensors and metadata (the library's
+ * keys, then the net's metadata less any of those keys), refusing
+ * non-finite values in fn's name (model_file.c). */
 struct clnn__st_entry;
 struct clnn__st_file;
-clnn_status clnn__net_write(clnn_net *net, const char *path, const struct clnn__st_entry *extra,
-                            size_t nextra, const char *const *keys, const char *const *values,
-                            size_t nmeta);
-/* Strictly load the state-dict tensors of a parsed file (checked first). */
-clnn_status clnn__net_apply_file(clnn_net *net, const struct clnn__st_file *f, const char *path);
+clnn_status clnn__net_write(clnn_net *net, const char *fn, const clnn__sink *to,
+                            const struct clnn__st_entry *extra, size_t nextra,
+                            const char *const *keys, const char *const *values, size_t nmeta);
+/* A file to load: at path, else size bytes at data; parsed into *f with
+ * messages that name it as *source does ("'model.safetensors'", "the data
+ * given to clnn_net_load_from_memory"), source being a buffer of cap bytes. */
+typedef struct clnn__source {
+    const char *path;
+    const void *data;
+    size_t size;
+} clnn__source;
+clnn_status clnn__source_read(const clnn__source *from, const char *fn, struct clnn__st_file *f,
+                              char *source, size_t cap);
+/* Strictly load the state-dict tensors of a parsed file (checked first);
+ * source names the file in messages. */
+clnn_status clnn__net_apply_file(clnn_net *net, const struct clnn__st_file *f, const char *source);
 /* False for the tensors a checkpoint adds ("optimizer.*", "clnn.*"). */
 bool clnn__is_model_tensor(const char *name);
 
-/* CLNN_ERR_INVALID_ARGUMENT unless every label names an output (compute.c). */
-clnn_status clnn__check_labels(const clnn_net *net, const int32_t *labels, size_t n);
+/* Metadata (metadata.c): whether the library owns key ("clnn.*", "user.*",
+ * "format");
+ * the net's entries set from a file's (its reserved keys skipped); freed. */
+bool clnn__meta_reserved(const char *key);
+clnn_status clnn__meta_load(clnn_net *net, const char *const *keys, const char *const *values,
+                            size_t count);
+void clnn__meta_free(clnn_net *net);
+
+/* Argument checks of the calls that take caller arrays (compute.c), each
+ * naming fn. Rows: x non-NULL, rows > 0, features equal to in_features
+ * (else CLNN_ERR_SHAPE). Count: p non-NULL and count == needed (else
+ * CLNN_ERR_SHAPE, saying what unit the count is of). Labels: each names an
+ * output (CLNN_ERR_INVALID_ARGUMENT). */
+clnn_status clnn__check_rows(const clnn_net *net, const char *fn, const float *x, size_t rows,
+                             size_t features);
+clnn_status clnn__check_count(const char *fn, const char *arg, const void *p, size_t count,
+                              size_t needed, const char *unit);
+clnn_status clnn__check_labels(const clnn_net *net, const char *fn, const int32_t *labels,
+                               size_t n);
+/* Rows of x and their labels, one per row: the two checks above. */
+clnn_status clnn__check_batch(const clnn_net *net, const char *fn, const float *x, size_t rows,
+                              size_t features, const int32_t *labels, size_t count);
+/* Wait, and CLNN_ERR_NONFINITE naming fn if an optimizer step has left a
+ * parameter non-finite. */
+clnn_status clnn__net_params_finite(clnn_net *net, const char *fn);
+/* The host wrote parameters: the flag is cleared, to be set again by the
+ * next check if any parameter is still not finite. */
+clnn_status clnn__net_params_written(clnn_net *net);
+/* Queue find_nonfinite over the parameters (layers/optimizer.c). */
+clnn_status clnn__find_nonfinite(clnn_net *net);
 /* Free the device copy of the training set. */
 void clnn__data_release(clnn_net *net);
 /* CLNN_ERR_STATE, naming fn, unless the net holds a training set. */

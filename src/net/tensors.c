@@ -148,8 +148,10 @@ clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, 
         memcpy(t->counter, src, sizeof(int64_t));
         return CLNN_OK;
     }
-    return clnn__tensor_upload(net, t, t->storage == CLNN__IN_PARAMS ? net->params : net->stats,
-                               src);
+    if (t->storage != CLNN__IN_PARAMS)
+        return clnn__tensor_upload(net, t, net->stats, src);
+    st = clnn__tensor_upload(net, t, net->params, src);
+    return st == CLNN_OK ? clnn__net_params_written(net) : st;
 }
 
 clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t bytes)

@@ -243,6 +243,30 @@ def group_errors(binary, tmp):
     open(empty, 'wb').close()
     check(binary, ['eval', '--data', tmp, empty], 1, stderr=['clnn: error: '])
 
+    # The library names its calls; the tool adds its own options.
+    check(binary, ['train', '--data', os.path.join(tmp, 'nowhere'), '--quiet'], 1,
+          stderr=['clnn: error: ', 'give the folder', '(--data DIR names the folder)'])
+    nospec = os.path.join(tmp, 'nospec.safetensors')
+    header = json.dumps({'__metadata__': {'format': 'pt'},
+                         'w': {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}).encode()
+    with open(nospec, 'wb') as f:
+        f.write(struct.pack('<Q', len(header)) + header + b'\0' * 4)
+    check(binary, ['eval', '--data', tmp, nospec], 1,
+          stderr=['clnn: error: ', 'no clnn.spec metadata', 'clnn.in_features'])
+    small = base + ['--layers', 'dense:16,relu,dense:10', '--no-tune']
+    model = os.path.join(tmp, 'small.safetensors')
+    check(binary, small + ['--save', model, '--metadata', 'classes=a,b,c', '--metadata',
+                           'note=x=y'], 0)
+    raw = open(model, 'rb').read()
+    meta = json.loads(raw[8:8 + struct.unpack('<Q', raw[:8])[0]])['__metadata__']
+    if meta.get('classes') != 'a,b,c' or meta.get('note') != 'x=y':
+        fail('train --metadata', f'the saved metadata is {meta}')
+    check(binary, small + ['--resume', model], 1,
+          stderr=['clnn: error: ', 'not a checkpoint', "give it to --init instead of --resume"])
+    check(binary, small + ['--metadata', 'clnn.spec=x'], 1,
+          stderr=['clnn: error: ', 'reserved', '(--metadata clnn.spec=x)'])
+    check(binary, small + ['--metadata', 'novalue'], 2, stderr=['KEY=VALUE'])
+
 
 def last_metric(text, name):
     found = re.findall(name + r' ([0-9.]+|nan|inf|-inf)', text)
@@ -312,7 +336,7 @@ def group_train(binary, tmp):
     before = open(model, 'rb').read()
     check(binary, ['train', '--data', tmp, '--limit', '200', '--lr', '1e20', '--momentum', '0',
                    '--epochs', '3', '--save', model], 1,
-          stderr=['clnn: error: ', 'diverged', 'lower the learning rate'])
+          stderr=['clnn: error: ', 'diverged', 'lower the learning rate', '--lr'])
     if open(model, 'rb').read() != before:
         fail('divergence', f'{model} was changed by a diverging run')
 

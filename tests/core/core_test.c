@@ -87,6 +87,9 @@ clnn_net *core_net(clnn_context *ctx, size_t in_features, const char *spec, uint
     ck_assert_clnn_ok(clnn_net_create(ctx, in_features, &net));
     ck_assert_clnn_ok(clnn_net_add_layers(net, spec));
     ck_assert_clnn_ok(clnn_net_init(net, seed));
+    clnn_optimizer_options sgd;
+    clnn_optimizer_options_init(&sgd, CLNN_OPTIMIZER_SGD);
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &sgd));
     return net;
 }
 

@@ -72,7 +72,9 @@ clnn_context *core_context(clnn_gemm_backend backend);
 /* A new profiling context with the given GEMM backend (the caller frees it). */
 clnn_context *core_profiling_context(clnn_gemm_backend backend);
 
-/* A net from a spec, initialised from seed (asserts success). */
+/* A net from a spec, initialised from seed, with torch.optim.SGD's defaults
+ * as its optimizer (lr 0.01, no momentum), which the tests' references
+ * assume (asserts success). */
 clnn_net *core_net(clnn_context *ctx, size_t in_features, const char *spec, uint64_t seed);
 size_t core_tensor(const clnn_net *net, const char *name);
 

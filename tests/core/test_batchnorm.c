@@ -62,7 +62,7 @@ START_TEST(test_running_stats_over_batches)
     float x[64 * 5];
     for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
         fill_columns(x, batches[b], cols, &r);
-        ck_assert_clnn_ok(clnn_net_forward(net, x, batches[b]));
+        ck_assert_clnn_ok(clnn_net_forward(net, x, batches[b], clnn_net_in_features(net)));
         ref_net_forward(ref, x, batches[b], true);
         char label[64];
         snprintf(label, sizeof label, "after batch %zu (of %zu rows)", b + 1, batches[b]);
@@ -72,7 +72,7 @@ START_TEST(test_running_stats_over_batches)
     }
     /* Eval-mode forwards leave the statistics alone. */
     ck_assert_clnn_ok(clnn_net_set_training(net, false));
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 3));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 3, clnn_net_in_features(net)));
     check_float(net, ref, "0.running_var", 1.0, TOL_STATS, "after an eval forward");
     ck_assert_int_eq(counter(net, "0.num_batches_tracked"), 5);
     ref_net_free(ref);
@@ -109,7 +109,8 @@ START_TEST(test_running_stats_after_training)
     for (int step = 0; step < 5; step++) {
         fill_columns(x, rows, in, &r);
         core_fill_labels(labels, rows, 3, &r);
-        ck_assert_clnn_ok(clnn_net_train_batch(net, x, labels, rows));
+        ck_assert_clnn_ok(
+            clnn_net_train_batch(net, x, rows, clnn_net_in_features(net), labels, rows));
         ref_net_forward(ref, x, rows, true);
         ref_net_backward(ref, labels);
         for (size_t t = 0; t < np; t++) {
@@ -133,7 +134,7 @@ START_TEST(test_running_stats_after_training)
      * other rows of its batch. */
     ck_assert_clnn_ok(clnn_net_set_training(net, false));
     fill_columns(x, rows, in, &r);
-    ck_assert_clnn_ok(clnn_net_forward(net, x, rows));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, rows, clnn_net_in_features(net)));
     ref_net_forward(ref, x, rows, false);
     for (size_t l = 0; l < ref->nlayers; l++) {
         size_t n = rows * ref->layers[l].out;
@@ -145,7 +146,7 @@ START_TEST(test_running_stats_after_training)
     }
     float all[9 * 3], first[2 * 3];
     ck_assert_clnn_ok(clnn_net_read_output(net, all, rows * 3));
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 2));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 2, clnn_net_in_features(net)));
     ck_assert_clnn_ok(clnn_net_read_output(net, first, 2 * 3));
     for (size_t i = 0; i < 2 * 3; i++)
         ck_assert_float_eq_tol(first[i], all[i], 1e-5f);
@@ -168,17 +169,19 @@ START_TEST(test_batch_of_one)
     float x[3];
     int32_t label[1] = {2};
     core_fill(x, 3, -1, 1, &r);
-    ck_assert_fails_with(clnn_net_forward(net, x, 1), CLNN_ERR_BATCH_TOO_SMALL,
+    ck_assert_fails_with(clnn_net_forward(net, x, 1, clnn_net_in_features(net)),
+                         CLNN_ERR_BATCH_TOO_SMALL,
                          "expected more than 1 value per channel when training");
-    ck_assert_fails_with(clnn_net_train_batch(net, x, label, 1), CLNN_ERR_BATCH_TOO_SMALL,
+    ck_assert_fails_with(clnn_net_train_batch(net, x, 1, clnn_net_in_features(net), label, 1),
+                         CLNN_ERR_BATCH_TOO_SMALL,
                          "expected more than 1 value per channel when training");
     ck_assert_int_eq(counter(net, "1.num_batches_tracked"), 0);
 
     ref_net *ref = ref_net_create(3, spec);
     core_copy_to_ref(net, ref);
     ck_assert_clnn_ok(clnn_net_set_training(net, false));
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 1));
-    ck_assert_clnn_ok(clnn_net_backward(net, label));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 1, clnn_net_in_features(net)));
+    ck_assert_clnn_ok(clnn_net_backward(net, label, 1));
     ref_net_forward(ref, x, 1, false);
     float y[3];
     ck_assert_clnn_ok(clnn_net_read_output(net, y, 3));
@@ -186,7 +189,7 @@ START_TEST(test_batch_of_one)
 
     /* Without BatchNorm a batch of 1 trains. */
     clnn_net *plain = core_net(core_context(CLNN_GEMM_OWN), 3, "dense:4,relu,dense:3", 4);
-    ck_assert_clnn_ok(clnn_net_train_batch(plain, x, label, 1));
+    ck_assert_clnn_ok(clnn_net_train_batch(plain, x, 1, clnn_net_in_features(plain), label, 1));
     clnn_net_free(plain);
     ref_net_free(ref);
     clnn_net_free(net);
@@ -211,8 +214,8 @@ START_TEST(test_constant_feature)
     for (size_t i = 0; i < rows; i++)
         x[i * cols + 1] = 0.3f;
     core_fill_labels(labels, rows, 2, &r);
-    ck_assert_clnn_ok(clnn_net_forward(net, x, rows));
-    ck_assert_clnn_ok(clnn_net_backward(net, labels));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, rows, clnn_net_in_features(net)));
+    ck_assert_clnn_ok(clnn_net_backward(net, labels, rows));
     ref_net_forward(ref, x, rows, true);
     ref_net_backward(ref, labels);
 

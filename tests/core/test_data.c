@@ -79,7 +79,7 @@ START_TEST(test_rows_train_like_host_batches)
     core_fill_labels(y, ROWS, CLASSES, &r);
     make_order(order, &r);
 
-    ck_assert_clnn_ok(clnn_net_set_data(dev, x, y, ROWS));
+    ck_assert_clnn_ok(clnn_net_set_data(dev, x, ROWS, IN, y, ROWS));
     ck_assert_clnn_ok(clnn_net_set_data_order(dev, order, COUNT));
     ck_assert_clnn_ok(clnn_net_metrics_reset(host));
     ck_assert_clnn_ok(clnn_net_metrics_reset(dev));
@@ -90,7 +90,7 @@ START_TEST(test_rows_train_like_host_batches)
             memcpy(xb + i * IN, x + order[first + i] * IN, IN * sizeof *xb);
             yb[i] = y[order[first + i]];
         }
-        ck_assert_clnn_ok(clnn_net_train_batch(host, xb, yb, n));
+        ck_assert_clnn_ok(clnn_net_train_batch(host, xb, n, IN, yb, n));
         ck_assert_clnn_ok(clnn_net_train_rows(dev, first, n));
     }
     /* A new order takes effect from the next step. */
@@ -100,7 +100,7 @@ START_TEST(test_rows_train_like_host_batches)
         memcpy(xb + i * IN, x + order[i] * IN, IN * sizeof *xb);
         yb[i] = y[order[i]];
     }
-    ck_assert_clnn_ok(clnn_net_train_batch(host, xb, yb, BATCH));
+    ck_assert_clnn_ok(clnn_net_train_batch(host, xb, BATCH, IN, yb, BATCH));
     ck_assert_clnn_ok(clnn_net_train_rows(dev, 0, BATCH));
 
     bool through_order = core_backends[b] == CLNN_GEMM_OWN && cases[c].own_reads_through_order;
@@ -149,35 +149,39 @@ START_TEST(test_data_errors)
 
     expect(clnn_net_train_rows(net, 0, 2), CLNN_ERR_STATE, "clnn_net_set_data first");
     expect(clnn_net_set_data_order(net, order, 1), CLNN_ERR_STATE, "clnn_net_set_data first");
-    expect(clnn_net_set_data(net, x, NULL, ROWS), CLNN_ERR_INVALID_ARGUMENT, "needs rows");
+    expect(clnn_net_set_data(net, x, ROWS, IN, NULL, ROWS), CLNN_ERR_INVALID_ARGUMENT,
+           "clnn_net_set_data: labels is NULL");
+    expect(clnn_net_set_data(net, x, 0, IN, y, 0), CLNN_ERR_INVALID_ARGUMENT, "rows is 0");
     x[3 * IN + 5] = 0.0f / 0.0f;
-    expect(clnn_net_set_data(net, x, y, ROWS), CLNN_ERR_NONFINITE, "sample 3, feature 5 is NaN");
+    expect(clnn_net_set_data(net, x, ROWS, IN, y, ROWS), CLNN_ERR_NONFINITE,
+           "sample 3, feature 5 is NaN");
     x[3 * IN + 5] = 0.5f;
     y[2] = CLASSES;
-    expect(clnn_net_set_data(net, x, y, ROWS), CLNN_ERR_INVALID_ARGUMENT,
+    expect(clnn_net_set_data(net, x, ROWS, IN, y, ROWS), CLNN_ERR_INVALID_ARGUMENT,
            "label 5 of sample 2 is outside 0..4");
     y[2] = 1;
     expect(clnn_net_train_rows(net, 0, 2), CLNN_ERR_STATE, "clnn_net_set_data first");
 
-    ck_assert_clnn_ok(clnn_net_set_data(net, x, y, ROWS));
+    ck_assert_clnn_ok(clnn_net_set_data(net, x, ROWS, IN, y, ROWS));
     expect(clnn_net_set_data_order(net, order, 2), CLNN_ERR_INVALID_ARGUMENT,
            "entry 1 is row 100, but the data has 100 rows");
     expect(clnn_net_set_data_order(net, NULL, 2), CLNN_ERR_INVALID_ARGUMENT, "row indices");
     expect(clnn_net_train_rows(net, 90, 11), CLNN_ERR_INVALID_ARGUMENT,
            "positions 90..100 run past the order's 100 entries (0..99)");
     expect(clnn_net_train_rows(net, 5, 1), CLNN_ERR_BATCH_TOO_SMALL, "batch of 1");
-    expect(clnn_net_train_rows(net, 5, 0), CLNN_ERR_INVALID_ARGUMENT, "batch size is 0");
+    expect(clnn_net_train_rows(net, 5, 0), CLNN_ERR_INVALID_ARGUMENT,
+           "clnn_net_train_rows: the batch has no rows");
     /* A failed order keeps the one in force: the identity of set_data. */
     ck_assert_clnn_ok(clnn_net_train_rows(net, 90, 10));
     /* The wait for queued steps fails: the data in force stays. */
     clnn__fault_configure("clFinish:1");
-    expect(clnn_net_set_data(net, x, y, ROWS / 2), CLNN_ERR_OPENCL, "clFinish");
+    expect(clnn_net_set_data(net, x, ROWS / 2, IN, y, ROWS / 2), CLNN_ERR_OPENCL, "clFinish");
     clnn__fault_configure(NULL);
     ck_assert_clnn_ok(clnn_net_train_rows(net, 90, 10));
 
-    ck_assert_clnn_ok(clnn_net_set_data(net, NULL, NULL, 0));
+    ck_assert_clnn_ok(clnn_net_set_data(net, NULL, 0, IN, NULL, 0));
     expect(clnn_net_train_rows(net, 0, 2), CLNN_ERR_STATE, "clnn_net_set_data first");
-    expect(clnn_net_set_data(NULL, x, y, ROWS), CLNN_ERR_INVALID_ARGUMENT, "NULL");
+    expect(clnn_net_set_data(NULL, x, ROWS, IN, y, ROWS), CLNN_ERR_INVALID_ARGUMENT, "NULL");
     free(x);
     clnn_net_free(net);
 }

@@ -61,7 +61,8 @@ static clnn_net *train(clnn_gemm_backend backend, size_t n, size_t epochs, uint6
                        features * sizeof *x);
                 y[r] = labels[perm[i + r]];
             }
-            ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, rows));
+            ck_assert_clnn_ok(
+                clnn_net_train_batch(net, x, rows, clnn_net_in_features(net), y, rows));
         }
     }
     free(perm), free(x), free(y);
@@ -82,9 +83,9 @@ START_TEST(test_training_reaches_accuracy)
     size_t n = clnn_dataset_count(test_set);
     ck_assert_uint_eq(n, 10000);
     double loss, accuracy;
-    ck_assert_clnn_ok(clnn_net_evaluate(net, clnn_dataset_images(test_set),
-                                        clnn_dataset_labels(test_set), n, 1000, &loss,
-                                        &accuracy));
+    ck_assert_clnn_ok(clnn_net_evaluate(net, clnn_dataset_images(test_set), n,
+                                        clnn_net_in_features(net), clnn_dataset_labels(test_set), n,
+                                        1000, &loss, &accuracy));
     printf("%s: test accuracy %.4f, loss %.4f (train: accuracy %.4f, loss %.4f)\n",
            clnn_gemm_backend_name(backend), accuracy, loss, train_acc, train_loss);
     ck_assert_msg(accuracy >= MIN_TEST_ACCURACY, "test accuracy %.4f < %.2f", accuracy,
@@ -95,7 +96,8 @@ START_TEST(test_training_reaches_accuracy)
 
     /* predict agrees with evaluate's accuracy. */
     int32_t *cls = malloc(n * sizeof *cls);
-    ck_assert_clnn_ok(clnn_net_predict(net, clnn_dataset_images(test_set), n, cls));
+    ck_assert_clnn_ok(
+        clnn_net_predict(net, clnn_dataset_images(test_set), n, clnn_net_in_features(net), cls, n));
     size_t correct = 0;
     for (size_t i = 0; i < n; i++)
         correct += cls[i] == clnn_dataset_labels(test_set)[i];

@@ -72,7 +72,7 @@ START_TEST(test_kernel_build_failure)
     float x[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
     /* Kernels are built on first use, so the forward reaches the ReLU's
      * program and fails there. */
-    clnn_status st = clnn_net_forward(net, x, 2);
+    clnn_status st = clnn_net_forward(net, x, 2, clnn_net_in_features(net));
     const char *msg = clnn_last_error();
     ck_assert_msg(st == CLNN_ERR_BUILD, "forward returned %s: %s", clnn_status_name(st), msg);
     ck_assert_msg(strstr(msg, "activation.cl") != NULL, "message lacks the file: %s", msg);
@@ -81,7 +81,7 @@ START_TEST(test_kernel_build_failure)
     ck_assert_msg(log != NULL, "message lacks the build log: %s", msg);
     ck_assert_msg(strstr(log, "error") != NULL, "build log lacks the compiler's error: %s", msg);
     /* The failure does not stick: the same call fails the same way again. */
-    ck_assert_int_eq(clnn_net_forward(net, x, 2), CLNN_ERR_BUILD);
+    ck_assert_int_eq(clnn_net_forward(net, x, 2, clnn_net_in_features(net)), CLNN_ERR_BUILD);
     clnn_net_free(net);
     clnn_context_free(ctx);
 
@@ -89,7 +89,7 @@ START_TEST(test_kernel_build_failure)
     ck_assert_int_eq(unsetenv("CLNN_KERNEL_DIR"), 0);
     ctx = fresh_context();
     net = core_net(ctx, 3, "dense:4,relu,dense:2", 1);
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 2));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 2, clnn_net_in_features(net)));
     clnn_net_free(net);
     clnn_context_free(ctx);
     core_rmtree(dir);
@@ -104,7 +104,8 @@ START_TEST(test_kernel_dir_missing_file)
     clnn_context *ctx = fresh_context();
     clnn_net *net = core_net(ctx, 3, "dense:2", 1);
     float x[6] = {0};
-    ck_assert_fails_with(clnn_net_forward(net, x, 2), CLNN_ERR_IO, "CLNN_KERNEL_DIR");
+    ck_assert_fails_with(clnn_net_forward(net, x, 2, clnn_net_in_features(net)), CLNN_ERR_IO,
+                         "CLNN_KERNEL_DIR");
     ck_assert_int_eq(unsetenv("CLNN_KERNEL_DIR"), 0);
     clnn_net_free(net);
     clnn_context_free(ctx);

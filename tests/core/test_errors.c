@@ -7,9 +7,14 @@
 #include <float.h>
 #include <stdlib.h>
 
+/* With torch.optim.SGD's defaults: training needs an optimizer chosen. */
 static clnn_net *small_net(void)
 {
-    return core_net(core_context(CLNN_GEMM_OWN), 3, "dense:4,bn,relu,dense:2", 1);
+    clnn_net *net = core_net(core_context(CLNN_GEMM_OWN), 3, "dense:4,bn,relu,dense:2", 1);
+    clnn_optimizer_options o;
+    clnn_optimizer_options_init(&o, CLNN_OPTIMIZER_SGD);
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &o));
+    return net;
 }
 
 START_TEST(test_byte_counts)
@@ -33,12 +38,13 @@ START_TEST(test_byte_counts)
 
     float x[2 * 3] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.6f};
     int32_t labels[2] = {0, 1};
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 2));
-    ck_assert_clnn_ok(clnn_net_backward(net, labels));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 2, 3));
+    ck_assert_clnn_ok(clnn_net_backward(net, labels, 2));
     /* Layer 0 of a batch of 2 has 2 × 4 values. */
     ck_assert_fails_with(clnn_net_layer_output_read(net, 0, buf, 7), CLNN_ERR_SHAPE,
                          "2 × 4");
-    ck_assert_fails_with(clnn_net_layer_output_read(net, 0, buf, 9), CLNN_ERR_SHAPE, "not 9");
+    ck_assert_fails_with(clnn_net_layer_output_read(net, 0, buf, 9), CLNN_ERR_SHAPE,
+                         "dst has 9 entries");
     ck_assert_fails_with(clnn_net_read_output(net, buf, 2 * 3), CLNN_ERR_SHAPE, "2 × 2");
     ck_assert_fails_with(clnn_net_layer_output_read(net, 4, buf, 8), CLNN_ERR_INVALID_ARGUMENT,
                          "layer 4");
@@ -57,25 +63,25 @@ START_TEST(test_label_out_of_range)
 {
     clnn_net *net = small_net();
     float x[3 * 3] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.6f, 0.7f, 0.8f, 0.9f};
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 3));
-    ck_assert_fails_with(clnn_net_backward(net, (int32_t[]){0, 2, 1}), CLNN_ERR_INVALID_ARGUMENT,
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 3, 3));
+    ck_assert_fails_with(clnn_net_backward(net, (int32_t[]){0, 2, 1}, 3), CLNN_ERR_INVALID_ARGUMENT,
                          "label 2 of sample 1 is outside 0..1");
-    ck_assert_fails_with(clnn_net_backward(net, (int32_t[]){0, 1, -1}),
+    ck_assert_fails_with(clnn_net_backward(net, (int32_t[]){0, 1, -1}, 3),
                          CLNN_ERR_INVALID_ARGUMENT, "label -1 of sample 2");
     /* A training step checks its labels before it runs anything: the
      * BatchNorm has counted only the forward above. */
     int64_t nbt = -1;
-    ck_assert_fails_with(clnn_net_train_batch(net, x, (int32_t[]){7, 0, 0}, 3),
+    ck_assert_fails_with(clnn_net_train_batch(net, x, 3, 3, (int32_t[]){7, 0, 0}, 3),
                          CLNN_ERR_INVALID_ARGUMENT, "label 7");
     ck_assert_clnn_ok(clnn_net_tensor_read(net, core_tensor(net, "1.num_batches_tracked"), &nbt,
                                            sizeof nbt));
     ck_assert_int_eq(nbt, 1);
     double loss, acc;
-    ck_assert_fails_with(clnn_net_evaluate(net, x, (int32_t[]){0, 0, 5}, 3, 2, &loss, &acc),
+    ck_assert_fails_with(clnn_net_evaluate(net, x, 3, 3, (int32_t[]){0, 0, 5}, 3, 2, &loss, &acc),
                          CLNN_ERR_INVALID_ARGUMENT, "label 5");
     /* Valid labels still work. */
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 3));
-    ck_assert_clnn_ok(clnn_net_backward(net, (int32_t[]){0, 1, 1}));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 3, 3));
+    ck_assert_clnn_ok(clnn_net_backward(net, (int32_t[]){0, 1, 1}, 3));
     clnn_net_free(net);
 }
 END_TEST
@@ -86,13 +92,13 @@ START_TEST(test_nonfinite_input)
     float x[2 * 3] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.6f};
     int32_t labels[2] = {0, 1};
     x[4] = NAN;
-    ck_assert_fails_with(clnn_net_forward(net, x, 2), CLNN_ERR_NONFINITE,
+    ck_assert_fails_with(clnn_net_forward(net, x, 2, 3), CLNN_ERR_NONFINITE,
                          "sample 1, feature 1 is NaN");
-    ck_assert_fails_with(clnn_net_train_batch(net, x, labels, 2), CLNN_ERR_NONFINITE, "NaN");
+    ck_assert_fails_with(clnn_net_train_batch(net, x, 2, 3, labels, 2), CLNN_ERR_NONFINITE, "NaN");
     x[4] = -INFINITY;
-    ck_assert_fails_with(clnn_net_forward(net, x, 2), CLNN_ERR_NONFINITE, "infinite");
+    ck_assert_fails_with(clnn_net_forward(net, x, 2, 3), CLNN_ERR_NONFINITE, "infinite");
     int32_t cls[2];
-    ck_assert_fails_with(clnn_net_predict(net, x, 2, cls), CLNN_ERR_NONFINITE, "infinite");
+    ck_assert_fails_with(clnn_net_predict(net, x, 2, 3, cls, 2), CLNN_ERR_NONFINITE, "infinite");
     /* The check runs in blocks of 16 values with a scalar tail: a bad value
      * anywhere in either is found and located, and the largest finite
      * values and subnormals pass. */
@@ -104,7 +110,7 @@ START_TEST(test_nonfinite_input)
         char where[64];
         snprintf(where, sizeof where, "sample %zu, feature %zu is %s", bad / 3, bad % 3,
                  bad % 2 ? "infinite" : "NaN");
-        ck_assert_fails_with(clnn_net_forward(net, big, 8), CLNN_ERR_NONFINITE, where);
+        ck_assert_fails_with(clnn_net_forward(net, big, 8, 3), CLNN_ERR_NONFINITE, where);
     }
     /* Nothing ran: no forward to read, no BatchNorm statistics changed. */
     float y[4];
@@ -123,10 +129,10 @@ START_TEST(test_calls_before_init)
     ck_assert_clnn_ok(clnn_net_create(core_context(CLNN_GEMM_OWN), 3, &net));
     float x[6] = {0}, buf[8];
     int32_t labels[2] = {0, 1};
-    ck_assert_fails_with(clnn_net_forward(net, x, 2), CLNN_ERR_STATE, "clnn_net_init");
-    ck_assert_fails_with(clnn_net_backward(net, labels), CLNN_ERR_STATE, "clnn_net_init");
+    ck_assert_fails_with(clnn_net_forward(net, x, 2, 3), CLNN_ERR_STATE, "clnn_net_init");
+    ck_assert_fails_with(clnn_net_backward(net, labels, 2), CLNN_ERR_STATE, "clnn_net_init");
     ck_assert_fails_with(clnn_net_step(net), CLNN_ERR_STATE, "clnn_net_init");
-    ck_assert_fails_with(clnn_net_train_batch(net, x, labels, 2), CLNN_ERR_STATE,
+    ck_assert_fails_with(clnn_net_train_batch(net, x, 2, 3, labels, 2), CLNN_ERR_STATE,
                          "clnn_net_init");
     ck_assert_fails_with(clnn_net_tensor_read(net, 0, buf, 4), CLNN_ERR_STATE, "clnn_net_init");
     clnn_optimizer_options o;
@@ -150,7 +156,8 @@ START_TEST(test_calls_out_of_order)
     clnn_net *net = small_net();
     float buf[8];
     int32_t labels[2] = {0, 1};
-    ck_assert_fails_with(clnn_net_backward(net, labels), CLNN_ERR_STATE, "forward pass first");
+    ck_assert_fails_with(clnn_net_backward(net, labels, 2), CLNN_ERR_STATE,
+                         "call clnn_net_forward first");
     ck_assert_fails_with(clnn_net_step(net), CLNN_ERR_STATE, "backward first");
     float loss;
     ck_assert_fails_with(clnn_net_read_loss(net, &loss), CLNN_ERR_STATE, "backward first");
@@ -159,10 +166,12 @@ START_TEST(test_calls_out_of_order)
     ck_assert_fails_with(clnn_net_grad_read(net, 0, buf, 12 * sizeof(float)), CLNN_ERR_STATE,
                          "no backward");
     float x[6] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.6f};
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 2));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 2, 3));
     ck_assert_fails_with(clnn_net_step(net), CLNN_ERR_STATE, "backward first");
-    ck_assert_fails_with(clnn_net_forward(net, x, 0), CLNN_ERR_INVALID_ARGUMENT, "batch size is 0");
-    ck_assert_fails_with(clnn_net_forward(net, NULL, 2), CLNN_ERR_INVALID_ARGUMENT, "NULL");
+    ck_assert_fails_with(clnn_net_forward(net, x, 0, 3), CLNN_ERR_INVALID_ARGUMENT,
+                         "clnn_net_forward: rows is 0");
+    ck_assert_fails_with(clnn_net_forward(net, NULL, 2, 3), CLNN_ERR_INVALID_ARGUMENT,
+                         "clnn_net_forward: x is NULL");
     clnn_net_free(net);
 }
 END_TEST
@@ -210,6 +219,49 @@ START_TEST(test_invalid_optimizer_options)
 }
 END_TEST
 
+/* Training calls before clnn_net_set_optimizer are refused: there is no
+ * default optimizer to train with silently. */
+START_TEST(test_training_needs_an_optimizer)
+{
+    clnn_net *net = NULL;
+    ck_assert_clnn_ok(clnn_net_create(core_context(CLNN_GEMM_OWN), 3, &net));
+    ck_assert_clnn_ok(clnn_net_add_layers(net, "dense:4,relu,dense:2"));
+    ck_assert_clnn_ok(clnn_net_init(net, 1));
+    float x[6] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.6f};
+    int32_t labels[2] = {0, 1};
+    ck_assert_fails_with(clnn_net_train_batch(net, x, 2, 3, labels, 2), CLNN_ERR_STATE,
+                         "clnn_net_train_batch: the network has no optimizer; choose one with "
+                         "clnn_net_set_optimizer");
+    ck_assert_fails_with(clnn_net_train_shard(net, x, 2, 3, labels, 2, 2), CLNN_ERR_STATE,
+                         "clnn_net_train_shard: the network has no optimizer");
+    ck_assert_fails_with(clnn_net_set_lr(net, 0.1), CLNN_ERR_STATE,
+                         "clnn_net_set_lr: the network has no optimizer");
+    ck_assert_clnn_ok(clnn_net_set_data(net, x, 2, 3, labels, 2));
+    ck_assert_fails_with(clnn_net_train_rows(net, 0, 2), CLNN_ERR_STATE,
+                         "clnn_net_train_rows: the network has no optimizer");
+    /* Forward and backward need none; the step does. */
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 2, 3));
+    ck_assert_clnn_ok(clnn_net_backward(net, labels, 2));
+    ck_assert_fails_with(clnn_net_step(net), CLNN_ERR_STATE,
+                         "clnn_net_step: the network has no optimizer");
+    /* Nothing trained: the parameters are still those of the seed. */
+    clnn_net *fresh = core_net(core_context(CLNN_GEMM_OWN), 3, "dense:4,relu,dense:2", 1);
+    size_t n, m;
+    float *a = core_read_all(net, false, false, &n), *b = core_read_all(fresh, false, false, &m);
+    ck_assert_uint_eq(n, m);
+    ck_assert_mem_eq(a, b, n * sizeof *a);
+    free(a);
+    free(b);
+    clnn_optimizer_options o;
+    clnn_optimizer_options_init(&o, CLNN_OPTIMIZER_ADAM);
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &o));
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, 2, 3, labels, 2));
+    ck_assert_clnn_ok(clnn_net_set_lr(net, 0.1));
+    clnn_net_free(fresh);
+    clnn_net_free(net);
+}
+END_TEST
+
 START_TEST(test_invalid_create)
 {
     clnn_net *net = (clnn_net *)1;
@@ -230,6 +282,7 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, test_calls_before_init);
     tcase_add_test(tc, test_calls_out_of_order);
     tcase_add_test(tc, test_invalid_optimizer_options);
+    tcase_add_test(tc, test_training_needs_an_optimizer);
     tcase_add_test(tc, test_invalid_create);
     suite_add_tcase(s, tc);
     return s;

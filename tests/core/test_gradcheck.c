@@ -60,8 +60,8 @@ static bool verbose(void)
 
 static float loss_now(fd_run *run)
 {
-    ck_assert_clnn_ok(clnn_net_forward(run->net, run->x, BATCH));
-    ck_assert_clnn_ok(clnn_net_backward(run->net, run->labels));
+    ck_assert_clnn_ok(clnn_net_forward(run->net, run->x, BATCH, clnn_net_in_features(run->net)));
+    ck_assert_clnn_ok(clnn_net_backward(run->net, run->labels, BATCH));
     float loss;
     ck_assert_clnn_ok(clnn_net_read_loss(run->net, &loss));
     return loss;

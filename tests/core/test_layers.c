@@ -64,8 +64,8 @@ static void compare_run(size_t c, bool training, clnn_gemm_backend backend)
     core_fill_labels(labels, rows, ref_net_out(ref), &r);
 
     ck_assert_clnn_ok(clnn_net_set_training(net, training));
-    ck_assert_clnn_ok(clnn_net_forward(net, x, rows));
-    ck_assert_clnn_ok(clnn_net_backward(net, labels));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, rows, clnn_net_in_features(net)));
+    ck_assert_clnn_ok(clnn_net_backward(net, labels, rows));
     ref_net_forward(ref, x, rows, training);
     double want_loss = ref_net_backward(ref, labels);
 
@@ -173,7 +173,8 @@ static void check_same_bits(size_t backend, const char *var, const char *value, 
         core_fill(x, 37 * in, -2, 2, &r);
         core_fill_labels(labels, 37, 5, &r);
         for (int k = 0; k < 2; k++)
-            ck_assert_clnn_ok(clnn_net_train_batch(nets[k], x, labels, 37));
+            ck_assert_clnn_ok(
+                clnn_net_train_batch(nets[k], x, 37, clnn_net_in_features(nets[k]), labels, 37));
     }
     free(x);
     for (size_t t = 0; t < clnn_net_tensor_count(nets[0]); t++) {
@@ -268,7 +269,8 @@ START_TEST(test_weight_layouts_agree)
         core_fill(x, rows * in, -2, 2, &r);
         core_fill_labels(labels, rows, 5, &r);
         for (int k = 0; k < 2; k++)
-            ck_assert_clnn_ok(clnn_net_train_batch(nets[k], x, labels, rows));
+            ck_assert_clnn_ok(clnn_net_train_batch(nets[k], x, rows, clnn_net_in_features(nets[k]),
+                                                   labels, rows));
     }
     a = core_read_all(nets[0], false, false, &n);
     b = core_read_all(nets[1], false, false, &m);
@@ -296,8 +298,10 @@ START_TEST(test_weight_layouts_agree)
         float *loaded = core_read_all(other, false, false, &m);
         ck_assert_uint_eq(n, m);
         ck_assert_mem_eq(before, loaded, n * sizeof *before);
-        ck_assert_clnn_ok(clnn_net_train_batch(own, x, labels, rows));
-        ck_assert_clnn_ok(clnn_net_train_batch(other, x, labels, rows));
+        ck_assert_clnn_ok(
+            clnn_net_train_batch(own, x, rows, clnn_net_in_features(own), labels, rows));
+        ck_assert_clnn_ok(
+            clnn_net_train_batch(other, x, rows, clnn_net_in_features(other), labels, rows));
         a = core_read_all(own, false, false, &n);
         b = core_read_all(other, false, false, &m);
         for (size_t i = 0; i < n; i++) {
@@ -329,9 +333,9 @@ START_TEST(test_smaller_batch_after_larger)
     core_fill(small, 3 * 5, -1, 1, &r);
     ck_assert_clnn_ok(clnn_net_set_training(a, false));
     ck_assert_clnn_ok(clnn_net_set_training(b, false));
-    ck_assert_clnn_ok(clnn_net_forward(a, big, 64));
-    ck_assert_clnn_ok(clnn_net_forward(a, small, 3));
-    ck_assert_clnn_ok(clnn_net_forward(b, small, 3));
+    ck_assert_clnn_ok(clnn_net_forward(a, big, 64, clnn_net_in_features(a)));
+    ck_assert_clnn_ok(clnn_net_forward(a, small, 3, clnn_net_in_features(a)));
+    ck_assert_clnn_ok(clnn_net_forward(b, small, 3, clnn_net_in_features(b)));
     float ya[9], yb[9];
     ck_assert_clnn_ok(clnn_net_read_output(a, ya, 9));
     ck_assert_clnn_ok(clnn_net_read_output(b, yb, 9));

@@ -35,7 +35,7 @@ static clnn_net *trained_net(clnn_context *ctx, const char *spec, size_t in)
     for (int s = 0; s < 3; s++) {
         core_fill(x, 8 * in, -1, 1, &r);
         core_fill_labels(labels, 8, clnn_net_out_features(net), &r);
-        ck_assert_clnn_ok(clnn_net_train_batch(net, x, labels, 8));
+        ck_assert_clnn_ok(clnn_net_train_batch(net, x, 8, clnn_net_in_features(net), labels, 8));
     }
     return net;
 }
@@ -81,8 +81,8 @@ START_TEST(test_save_load_round_trip)
     core_fill(x, 6 * IN, -1, 1, &r);
     ck_assert_clnn_ok(clnn_net_set_training(net, false));
     ck_assert_clnn_ok(clnn_net_set_training(loaded, false));
-    ck_assert_clnn_ok(clnn_net_forward(net, x, 6));
-    ck_assert_clnn_ok(clnn_net_forward(loaded, x, 6));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, 6, clnn_net_in_features(net)));
+    ck_assert_clnn_ok(clnn_net_forward(loaded, x, 6, clnn_net_in_features(loaded)));
     ck_assert_clnn_ok(clnn_net_read_output(net, ya, 6 * 4));
     ck_assert_clnn_ok(clnn_net_read_output(loaded, yb, 6 * 4));
     ck_assert_mem_eq(ya, yb, sizeof ya);

@@ -132,8 +132,8 @@ static void run(const config *c, uint64_t steps, uint64_t restart_at)
         ref_step++;
         core_fill(x, BATCH * IN, -1, 1, &r);
         core_fill_labels(labels, BATCH, 4, &r);
-        ck_assert_clnn_ok(clnn_net_forward(net, x, BATCH));
-        ck_assert_clnn_ok(clnn_net_backward(net, labels));
+        ck_assert_clnn_ok(clnn_net_forward(net, x, BATCH, clnn_net_in_features(net)));
+        ck_assert_clnn_ok(clnn_net_backward(net, labels, BATCH));
         for (size_t k = 0; k < ns; k++) {
             float *g = core_read_grad(net, sh[k].name);
             for (size_t i = 0; i < sh[k].numel; i++)
@@ -183,10 +183,12 @@ START_TEST(test_set_lr_keeps_state)
         core_fill_labels(labels, BATCH, 4, &r);
         if (step == 1)
             ck_assert_clnn_ok(clnn_net_set_lr(a, half.lr));
-        ck_assert_clnn_ok(clnn_net_train_batch(a, x, labels, BATCH));
+        ck_assert_clnn_ok(
+            clnn_net_train_batch(a, x, BATCH, clnn_net_in_features(a), labels, BATCH));
         if (step == 0) {
             /* Let b catch up with a's first step, then both go on alike. */
-            ck_assert_clnn_ok(clnn_net_train_batch(b, x, labels, BATCH));
+            ck_assert_clnn_ok(
+                clnn_net_train_batch(b, x, BATCH, clnn_net_in_features(b), labels, BATCH));
             for (size_t t = 0; t < clnn_net_tensor_count(a); t++) {
                 clnn_tensor_info info;
                 ck_assert_clnn_ok(clnn_net_tensor_info(a, t, &info));
@@ -199,7 +201,8 @@ START_TEST(test_set_lr_keeps_state)
             /* b's momentum buffer holds d of its own first step (from the
              * same gradient as a's), so the states match. */
         } else {
-            ck_assert_clnn_ok(clnn_net_train_batch(b, x, labels, BATCH));
+            ck_assert_clnn_ok(
+                clnn_net_train_batch(b, x, BATCH, clnn_net_in_features(b), labels, BATCH));
         }
     }
     float *pa = core_read(a, "0.weight"), *pb = core_read(b, "0.weight");

@@ -49,7 +49,7 @@ START_TEST(test_replay_reruns_the_recorded_launch)
     core_fill(x, ROWS * IN, -1, 1, &r);
     core_fill_labels(y, ROWS, 5, &r);
     clnn_context_profile_reset(ctx);
-    ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, ROWS, clnn_net_in_features(net), y, ROWS));
 
     size_t n, m;
     float *before = core_read_all(net, false, true, &n);
@@ -122,13 +122,14 @@ START_TEST(test_idle_times_fit_the_wall_time)
     int32_t y[ROWS];
     core_fill(x, ROWS * IN, -1, 1, &r);
     core_fill_labels(y, ROWS, 5, &r);
-    ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, ROWS, clnn_net_in_features(net), y, ROWS));
     clnn_context_profile_reset(ctx);
     double wall = 0.0;
     for (int round = 0; round < 3; round++) {
         const double t0 = wall_ms();
         for (int step = 0; step < 5; step++)
-            ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, ROWS));
+            ck_assert_clnn_ok(
+                clnn_net_train_batch(net, x, ROWS, clnn_net_in_features(net), y, ROWS));
         const clnn_profile_entry *e;
         size_t n;
         ck_assert_clnn_ok(clnn_context_profile_read(ctx, &e, &n));

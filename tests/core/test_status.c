@@ -62,7 +62,8 @@ START_TEST(test_null_arguments)
     char buf[4] = "xyz";
     ck_assert_uint_eq(clnn_net_spec(NULL, buf, sizeof buf), 1);
     ck_assert_str_eq(buf, "");
-    ck_assert_int_eq(clnn_net_forward(NULL, NULL, 1), CLNN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(clnn_net_forward(NULL, NULL, 1, clnn_net_in_features(NULL)),
+                     CLNN_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(clnn_net_init(NULL, 1), CLNN_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(clnn_net_set_training(NULL, true), CLNN_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(clnn_context_create(NULL, NULL), CLNN_ERR_INVALID_ARGUMENT);

@@ -123,7 +123,7 @@ static clnn_net *train(clnn_context *ctx)
     for (int s = 0; s < STEPS; s++) {
         core_fill(x, batch * FEATURES, -1, 1, &r);
         core_fill_labels(y, batch, 10, &r);
-        ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, batch));
+        ck_assert_clnn_ok(clnn_net_train_batch(net, x, batch, clnn_net_in_features(net), y, batch));
     }
     ck_assert_clnn_ok(clnn_context_finish(ctx));
     return net;
@@ -161,7 +161,7 @@ static void gemm_kernels_used(clnn_context *ctx, bool *own, bool *clblast, bool 
     core_fill(x, 16 * FEATURES, -1, 1, &r);
     core_fill_labels(y, 16, 10, &r);
     clnn_context_profile_reset(ctx);
-    ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, 16));
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, 16, clnn_net_in_features(net), y, 16));
     const clnn_profile_entry *e;
     size_t n;
     ck_assert_clnn_ok(clnn_context_profile_read(ctx, &e, &n));

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Install clnn into a temporary folder (meson install --destdir), build
-# examples/embed.c against the installed header and library found through
-# pkg-config, as README's "Using clnn from C" tells users to, and run it.
+# Install clnn into a temporary folder (meson install --destdir), build the
+# example programs against the installed header and library found through
+# pkg-config, as README's "Using clnn from C" tells users to, and run each;
+# every one checks its own results and exits non-zero on a fault.
 #
-#   test_embed.sh BUILD_DIR EMBED_C SANITIZE CC [CC_ARGS...]
+#   test_embed.sh BUILD_DIR SANITIZE EXAMPLES CC [CC_ARGS...]
 #
+# EXAMPLES is a colon-separated list of example sources (examples/embed.c,
+# examples/deploy.c).
 # SANITIZE is the build's b_sanitize ("none" or e.g. "address,undefined"): a
 # sanitized library needs a program built with the same runtime. Installing
 # and compiling need no OpenCL device; running does, so without one the test
 # exits 77 (skip) after compiling, or fails when CLNN_TEST_REQUIRE_DEVICE=1.
 set -euo pipefail
 
-build=$1 source=$2 sanitize=$3
+build=$1 sanitize=$2
+IFS=: read -r -a sources <<<"$3"
 shift 3
 compiler=("$@")
 
@@ -41,26 +45,33 @@ extra=()
 if [[ "$sanitize" != none ]]; then
     extra+=("-fsanitize=$sanitize")
 fi
-"${compiler[@]}" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "$source" "${flags[@]}" \
-    -o "$tmp/embed"
-echo "compiled $source against $libdir"
-
-# The program must load the staged library, not one installed elsewhere.
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-# (ldd's output is captured first: grep -q stopping early would make ldd die
-# of SIGPIPE, which pipefail reports as a failure.)
-resolved=$(ldd "$tmp/embed")
-if ! grep -q "$libdir/libclnn.so" <<<"$resolved"; then
-    echo "$resolved" >&2
-    echo "test_embed: embed does not resolve libclnn from $libdir" >&2
-    exit 1
-fi
+for source in "${sources[@]}"; do
+    name=$(basename "$source" .c)
+    "${compiler[@]}" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "$source" "${flags[@]}" \
+        -o "$tmp/$name"
+    echo "compiled $source against $libdir"
+    # The program must load the staged library, not one installed elsewhere.
+    # (ldd's output is captured first: grep -q stopping early would make ldd
+    # die of SIGPIPE, which pipefail reports as a failure.)
+    resolved=$(ldd "$tmp/$name")
+    if ! grep -q "$libdir/libclnn.so" <<<"$resolved"; then
+        echo "$resolved" >&2
+        echo "test_embed: $name does not resolve libclnn from $libdir" >&2
+        exit 1
+    fi
+done
 
 if ! "$tmp/root$prefix/bin/clnn" devices >/dev/null 2>"$tmp/devices.err"; then
     echo "no OpenCL device: $(cat "$tmp/devices.err")"
     [[ "${CLNN_TEST_REQUIRE_DEVICE:-}" == 1 ]] && exit 1
     exit 77
 fi
-"$tmp/embed" | tee "$tmp/out.txt"
-grep -q '^test loss .* test acc ' "$tmp/out.txt"
-grep -q '^predicted' "$tmp/out.txt"
+for source in "${sources[@]}"; do
+    name=$(basename "$source" .c)
+    echo "--- $name"
+    "$tmp/$name" | tee "$tmp/$name.txt"
+    grep -q '^test loss .* test acc ' "$tmp/$name.txt"
+done
+grep -q '^predicted' "$tmp/embed.txt"
+grep -q '^sample 0: .* p = ' "$tmp/deploy.txt"

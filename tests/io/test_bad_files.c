@@ -3,7 +3,11 @@
  * and a message containing the listed text; control files must load.
  *
  *   test_bad_files host    safetensors and IDX readers (no device needed)
- *   test_bad_files model   clnn_net_load_weights (needs an OpenCL device)
+ *   test_bad_files model   clnn_net_load_weights (needs an OpenCL device), and
+ *                          every model and safetensors file again through
+ *                          the memory path (clnn_net_load_weights_from_memory
+ *                          and clnn_net_load_from_memory), from an exact-size
+ *                          heap copy, with the same status and message
  */
 #include "io_test.h"
 
@@ -33,7 +37,7 @@ static size_t bad_total, bad_rejected, good_total, good_loaded;
 static bool wanted(const char *loader, const char *group)
 {
     if (strcmp(group, "model") == 0)
-        return strcmp(loader, "model") == 0;
+        return strcmp(loader, "model") == 0 || strcmp(loader, "safetensors") == 0;
     return strcmp(loader, "safetensors") == 0 || strcmp(loader, "idx") == 0;
 }
 
@@ -149,6 +153,58 @@ static clnn_status load_model(const char *path, bool expect_ok, char *message, s
     return st;
 }
 
+/* The file's bytes in a heap block of exactly their size. */
+static uint8_t *file_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    uint8_t *data = malloc(1);
+    size_t n = 0, r;
+    uint8_t chunk[4096];
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        uint8_t *grown = realloc(data, n + r);
+        ck_assert_ptr_nonnull(grown);
+        data = grown;
+        memcpy(data + n, chunk, r);
+        n += r;
+    }
+    fclose(f);
+    *len = n;
+    return data;
+}
+
+/* The same file from memory, into a fresh network: as load_model, and
+ * through clnn_net_load_from_memory with the stack given. */
+static clnn_status load_model_memory(const char *path, bool expect_ok, char *message, size_t cap)
+{
+    size_t len = 0;
+    uint8_t *data = file_bytes(path, &len);
+    clnn_net *net = model_net();
+    size_t w = 0;
+    ck_assert_clnn_ok(clnn_net_tensor_find(net, "fc1.weight", &w));
+    float before[3 * MODEL_IN], after[3 * MODEL_IN];
+    ck_assert_clnn_ok(clnn_net_tensor_read(net, w, before, sizeof before));
+    clnn_status st = clnn_net_load_weights_from_memory(net, data, len);
+    snprintf(message, cap, "%s", clnn_last_error());
+    clnn_status read = clnn_net_tensor_read(net, w, after, sizeof after);
+    clnn_net_free(net);
+    clnn_net *loaded = NULL;
+    clnn_status whole = clnn_net_load_from_memory(ctx, data, len, MODEL_SPEC, &loaded);
+    char whole_message[4096];
+    snprintf(whole_message, sizeof whole_message, "%s", clnn_last_error());
+    clnn_net_free(loaded);
+    free(data);
+    ck_assert_msg(read == CLNN_OK, "reading fc1.weight back: %s", clnn_last_error());
+    if (st != CLNN_OK || !expect_ok)
+        ck_assert_msg(memcmp(before, after, sizeof before) == 0,
+                      "%s: a rejected image changed fc1.weight", path);
+    ck_assert_msg(whole == st, "%s: clnn_net_load_from_memory gave %s (%s), load_weights %s", path,
+                  clnn_status_name(whole), whole_message, clnn_status_name(st));
+    ck_assert_msg(whole == CLNN_OK || strstr(whole_message, "clnn_net_load_from_memory"),
+                  "%s: \"%s\" does not name clnn_net_load_from_memory", path, whole_message);
+    return st;
+}
+
 START_TEST(test_entry)
 {
     const entry *e = &entries[_i];
@@ -159,7 +215,22 @@ START_TEST(test_entry)
     bool expect_ok = strcmp(e->status, "CLNN_OK") == 0;
     char message[4096];
     clnn_status st;
-    if (strcmp(e->loader, "safetensors") == 0)
+    bool model_group = ctx != NULL;
+    if (model_group && strcmp(e->status, "CLNN_OK") == 0 && strcmp(e->loader, "model") != 0)
+        return; /* a valid file of other tensors: nothing to compare from memory */
+    if (model_group && strcmp(e->loader, "model") == 0) {
+        st = load_model(file, expect_ok, message, sizeof message);
+        char from_memory[4096];
+        clnn_status mst = load_model_memory(file, expect_ok, from_memory, sizeof from_memory);
+        ck_assert_msg(mst == st, "%s: %s from the file, %s from memory (%s)", e->file,
+                      clnn_status_name(st), clnn_status_name(mst), from_memory);
+        if (!expect_ok)
+            ck_assert_msg(strstr(from_memory, e->message) != NULL,
+                          "%s from memory: message \"%s\" lacks \"%s\"", e->file, from_memory,
+                          e->message);
+    } else if (model_group) {
+        st = load_model_memory(file, expect_ok, message, sizeof message);
+    } else if (strcmp(e->loader, "safetensors") == 0)
         st = load_safetensors(file);
     else if (strcmp(e->loader, "idx") == 0)
         st = load_idx(file);
@@ -167,7 +238,7 @@ START_TEST(test_entry)
         st = load_model(file, expect_ok, message, sizeof message);
     else
         ck_abort_msg("%s: unknown loader '%s' in MANIFEST.tsv", e->file, e->loader);
-    if (strcmp(e->loader, "model") != 0)
+    if (!model_group)
         snprintf(message, sizeof message, "%s", clnn_last_error());
 
     if (expect_ok)

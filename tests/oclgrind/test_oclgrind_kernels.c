@@ -80,7 +80,8 @@ static void run_case(clnn_context *ctx, size_t in, const char *spec, size_t batc
         ck_assert_clnn_ok(clnn_net_set_optimizer(net, opts[o]));
         ck_assert_clnn_ok(clnn_net_metrics_reset(net));
         for (int step = 0; step < 2; step++)
-            ck_assert_clnn_ok(clnn_net_train_batch(net, x, labels, batch));
+            ck_assert_clnn_ok(
+                clnn_net_train_batch(net, x, batch, clnn_net_in_features(net), labels, batch));
         float loss;
         ck_assert_clnn_ok(clnn_net_read_loss(net, &loss));
         ck_assert_msg(isfinite(loss), "loss %g", (double)loss);
@@ -96,22 +97,23 @@ static void run_case(clnn_context *ctx, size_t in, const char *spec, size_t batc
     ck_assert_ptr_nonnull(order);
     for (size_t i = 0; i < n; i++)
         order[i] = (uint32_t)(n - 1 - i);
-    ck_assert_clnn_ok(clnn_net_set_data(net, x, labels, n));
+    ck_assert_clnn_ok(clnn_net_set_data(net, x, n, clnn_net_in_features(net), labels, n));
     ck_assert_clnn_ok(clnn_net_set_data_order(net, order, n));
     ck_assert_clnn_ok(clnn_net_train_rows(net, 1, batch));
     free(order);
-    ck_assert_clnn_ok(clnn_net_forward(net, x, batch));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, batch, clnn_net_in_features(net)));
     ck_assert_clnn_ok(clnn_net_read_output(net, logits, batch * out));
     check_finite(logits, batch * out, "training-mode logits");
 
     ck_assert_clnn_ok(clnn_net_set_training(net, false));
-    ck_assert_clnn_ok(clnn_net_forward(net, x, batch));
+    ck_assert_clnn_ok(clnn_net_forward(net, x, batch, clnn_net_in_features(net)));
     ck_assert_clnn_ok(clnn_net_read_output(net, logits, batch * out));
     check_finite(logits, batch * out, "eval-mode logits");
     double loss, acc;
-    ck_assert_clnn_ok(clnn_net_evaluate(net, x, labels, n, batch, &loss, &acc));
+    ck_assert_clnn_ok(
+        clnn_net_evaluate(net, x, n, clnn_net_in_features(net), labels, n, batch, &loss, &acc));
     ck_assert_msg(isfinite(loss) && acc >= 0 && acc <= 1, "evaluate: loss %g acc %g", loss, acc);
-    ck_assert_clnn_ok(clnn_net_predict(net, x, n, classes));
+    ck_assert_clnn_ok(clnn_net_predict(net, x, n, clnn_net_in_features(net), classes, n));
     for (size_t i = 0; i < n; i++)
         ck_assert_int_lt(classes[i], (int32_t)out);
 
@@ -152,7 +154,8 @@ static void run_sync_case(clnn_context *ctx, size_t in, const char *spec, size_t
     sgd.momentum = 0.9;
     ck_assert_clnn_ok(clnn_net_set_optimizer(net, &sgd));
     for (int step = 0; step < 2; step++)
-        ck_assert_clnn_ok(clnn_net_train_shard(net, x, labels, batch, batch));
+        ck_assert_clnn_ok(
+            clnn_net_train_shard(net, x, batch, clnn_net_in_features(net), labels, batch, batch));
     float loss;
     ck_assert_clnn_ok(clnn_net_read_loss(net, &loss));
     ck_assert_msg(isfinite(loss), "synchronised BatchNorm: loss %g", (double)loss);

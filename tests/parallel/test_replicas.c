@@ -116,8 +116,9 @@ static void train(void *arg)
         batch(s, x, y);
         const float *xs = x + (size_t)r->rank * shard * IN;
         const int32_t *ys = y + (size_t)r->rank * shard;
-        st = k > 1 ? clnn_net_train_shard(net, xs, ys, shard, GLOBAL)
-                   : clnn_net_train_batch(net, xs, ys, GLOBAL);
+        st = k > 1 ? clnn_net_train_shard(net, xs, shard, clnn_net_in_features(net), ys, shard,
+                                          GLOBAL)
+                   : clnn_net_train_batch(net, xs, GLOBAL, clnn_net_in_features(net), ys, GLOBAL);
     }
     size_t total = 0;
     for (size_t i = 0; st == CLNN_OK && i < clnn_net_tensor_count(net); i++) {

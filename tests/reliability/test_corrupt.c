@@ -46,7 +46,7 @@ START_TEST(test_every_byte)
     int32_t y[4] = {0, 1, 2, 1};
     for (int i = 0; i < 4 * IN; i++)
         x[i] = (float)(i % 7) / 7.0f;
-    ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, 4));
+    ck_assert_clnn_ok(clnn_net_train_batch(net, x, 4, clnn_net_in_features(net), y, 4));
     char good[256], bad[256];
     snprintf(good, sizeof good, "%s/good.ckpt", dir);
     snprintf(bad, sizeof bad, "%s/bad.ckpt", dir);

@@ -50,17 +50,17 @@ static clnn_status cycle(clnn_gemm_backend gemm)
     if (st == CLNN_OK)
         st = clnn_net_set_optimizer(net, &opt);
     for (int i = 0; i < 2 && st == CLNN_OK; i++)
-        st = clnn_net_train_batch(net, x, y, BATCH);
+        st = clnn_net_train_batch(net, x, BATCH, clnn_net_in_features(net), y, BATCH);
     if (st == CLNN_OK)
         st = clnn_net_read_loss(net, &last);
     if (st == CLNN_OK)
-        st = clnn_net_evaluate(net, x, y, BATCH, 4, &loss, &acc);
+        st = clnn_net_evaluate(net, x, BATCH, clnn_net_in_features(net), y, BATCH, 4, &loss, &acc);
     if (st == CLNN_OK)
         st = clnn_net_save(net, model_path);
     if (st == CLNN_OK)
         st = clnn_net_load(ctx, model_path, NULL, &loaded);
     if (st == CLNN_OK)
-        st = clnn_net_predict(loaded, x, BATCH, pred);
+        st = clnn_net_predict(loaded, x, BATCH, clnn_net_in_features(loaded), pred, BATCH);
     clnn_net_free(loaded);
     clnn_net_free(net);
     clnn_context_free(ctx);

@@ -33,6 +33,9 @@ static void train(float *w)
     ck_assert_clnn_ok(clnn_net_create(ctx, IN, &net));
     ck_assert_clnn_ok(clnn_net_add_layers(net, "dense:6,bn,relu,dense:3"));
     ck_assert_clnn_ok(clnn_net_init(net, 5));
+    clnn_optimizer_options sgd;
+    clnn_optimizer_options_init(&sgd, CLNN_OPTIMIZER_SGD);
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &sgd));
     float x[8 * IN];
     int32_t y[8];
     for (int i = 0; i < 8 * IN; i++)
@@ -40,7 +43,7 @@ static void train(float *w)
     for (int i = 0; i < 8; i++)
         y[i] = i % 3;
     for (int s = 0; s < 3; s++)
-        ck_assert_clnn_ok(clnn_net_train_batch(net, x, y, 8));
+        ck_assert_clnn_ok(clnn_net_train_batch(net, x, 8, IN, y, 8));
     size_t idx;
     ck_assert_clnn_ok(clnn_net_tensor_find(net, "0.weight", &idx));
     ck_assert_clnn_ok(clnn_net_tensor_read(net, idx, w, 6 * IN * sizeof(float)));

@@ -58,7 +58,7 @@ static void train(void *arg)
         st = clnn_net_set_optimizer(net, &opt);
     for (int s = 0; s < STEPS && st == CLNN_OK; s++) {
         make_batch(s, x, y);
-        st = clnn_net_train_batch(net, x, y, BATCH);
+        st = clnn_net_train_batch(net, x, BATCH, clnn_net_in_features(net), y, BATCH);
     }
     if (st == CLNN_OK)
         st = clnn_net_tensor_find(net, "0.weight", &index);

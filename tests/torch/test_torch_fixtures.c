@@ -394,9 +394,9 @@ START_TEST(test_replay)
     /* Batch 0: forward, backward and one step from the initial state. */
     float *x = inputs(&r, 0);
     int32_t *y = labels(&r, 0);
-    ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch));
+    ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch, clnn_net_in_features(r.net)));
     compare_layer_outputs(&r, "train.out", TOL_OUT);
-    ck_assert_clnn_ok(clnn_net_backward(r.net, y));
+    ck_assert_clnn_ok(clnn_net_backward(r.net, y, r.batch));
     float loss = NAN;
     ck_assert_clnn_ok(clnn_net_read_loss(r.net, &loss));
     compare_scalar(&r, "train.loss", loss, TOL_OUT);
@@ -430,8 +430,8 @@ START_TEST(test_replay)
     for (size_t k = 1; k < steps; k++) {
         x = inputs(&r, k);
         y = labels(&r, k);
-        ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch));
-        ck_assert_clnn_ok(clnn_net_backward(r.net, y));
+        ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch, clnn_net_in_features(r.net)));
+        ck_assert_clnn_ok(clnn_net_backward(r.net, y, r.batch));
         ck_assert_clnn_ok(clnn_net_step(r.net));
         free(x);
         free(y);
@@ -445,7 +445,7 @@ START_TEST(test_replay)
     y = labels(&r, 0);
     ck_assert_clnn_ok(clnn_net_set_training(r.net, false));
     ck_assert(!clnn_net_is_training(r.net));
-    ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch));
+    ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch, clnn_net_in_features(r.net)));
     compare_layer_outputs(&r, "eval.out", TOL_EVAL);
 
     /* clnn_net_evaluate: the same loss, and the accuracy of torch's logits
@@ -462,7 +462,8 @@ START_TEST(test_replay)
         correct += (int32_t)best == y[i];
     }
     double mean_loss = NAN, accuracy = NAN;
-    ck_assert_clnn_ok(clnn_net_evaluate(r.net, x, y, r.batch, r.batch, &mean_loss, &accuracy));
+    ck_assert_clnn_ok(clnn_net_evaluate(r.net, x, r.batch, clnn_net_in_features(r.net), y, r.batch,
+                                        r.batch, &mean_loss, &accuracy));
     compare_scalar(&r, "eval.loss", (float)mean_loss, TOL_EVAL);
     ck_assert_msg(fabs(accuracy - (double)correct / (double)r.batch) < 1e-9,
                   "%s: clnn_net_evaluate accuracy %.6f, torch %zu/%zu", r.label, accuracy, correct, r.batch);
