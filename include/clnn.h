@@ -55,7 +55,8 @@ extern "C" {
     X(ERR_STATE, 11, "operation not valid in the object's current state")      \
     X(ERR_NONFINITE, 12, "non-finite value (NaN or infinity)")                 \
     X(ERR_UNSUPPORTED, 13, "unsupported by this device or build")              \
-    X(ERR_SPEC, 14, "invalid layer specification")
+    X(ERR_SPEC, 14, "invalid layer specification")                             \
+    X(ERR_CANCELLED, 15, "cancelled by the progress callback")
 
 typedef enum clnn_status {
 #define CLNN__STATUS_ENUM(suffix, value, text) CLNN_##suffix = value,
@@ -88,6 +89,9 @@ CLNN_API void clnn_set_log_callback(clnn_log_fn fn, void *user);
 
 /** "MAJOR.MINOR.PATCH" of the library actually loaded. */
 CLNN_API const char *clnn_version(void);
+/** CLNN_VERSION_NUMBER of the library actually loaded: a program can check
+ * at run time that it is not older than the header it was built with. */
+CLNN_API unsigned clnn_version_number(void);
 
 /* --------------------------------------------------------------- devices */
 
@@ -137,15 +141,77 @@ typedef enum clnn_gemm_backend {
     CLNN_GEMM_OWN = 2      /* clnn's own OpenCL kernels */
 } clnn_gemm_backend;
 
+/** A setting that may be left to the default (the environment variable named
+ * beside it, else the library's choice) or forced on or off. */
+typedef enum clnn_switch {
+    CLNN_SWITCH_DEFAULT = 0,
+    CLNN_SWITCH_ON = 1,
+    CLNN_SWITCH_OFF = 2
+} clnn_switch;
+
+/** Progress of a long call on a context or its networks: what runs
+ * ("building kernels", "tuning", "evaluating", "training"), how much of it
+ * is done, and of how much (0: not known ahead, as for kernel builds).
+ * Called on the calling thread between units of work; return false to
+ * cancel: the call stops there and returns CLNN_ERR_CANCELLED, and every
+ * object stays usable. Training keeps the steps it finished; a step it
+ * stopped in may have moved BatchNorm's running statistics, never the
+ * parameters. */
+typedef bool (*clnn_progress_fn)(const char *what, uint64_t done, uint64_t total, void *user);
+
+struct _cl_context;       /* OpenCL's cl_context */
+struct _cl_command_queue; /* OpenCL's cl_command_queue */
+
+/** How a context is made. Fill it with clnn_context_options_init, then set
+ * what you need; every field left alone keeps its default, including those
+ * a later version of this header adds. Environment variables only supply
+ * defaults: a field set here always wins. */
 typedef struct clnn_context_options {
-    const char *device;        /* selector, see clnn_device_select */
-    clnn_gemm_backend gemm;
+    size_t struct_size;        /* sizeof(clnn_context_options): set by _init */
+    const char *device;        /* selector, see clnn_device_select; NULL: $CLNN_DEVICE, then
+                                  the first GPU, else the first device */
+    clnn_gemm_backend gemm;    /* AUTO: $CLNN_GEMM, else per shape by tuning (own kernels
+                                  when untuned) */
     bool profiling;            /* create the queue with profiling enabled */
+    const char *cache_dir;     /* folder for tuning files and program binaries; NULL:
+                                  $CLNN_CACHE_DIR, else the user's cache folder
+                                  (%LOCALAPPDATA%\clnn, ~/Library/Caches/clnn,
+                                  $XDG_CACHE_HOME/clnn or ~/.cache/clnn) */
+    clnn_switch program_cache; /* keep compiled kernels in cache_dir; DEFAULT:
+                                  $CLNN_PROGRAM_CACHE, else on except on PoCL (which
+                                  caches them itself) */
+    clnn_switch tuning;        /* apply the device's tuning file; DEFAULT: $CLNN_TUNING,
+                                  else on (an explicit gemm backend always turns it off) */
+    const char *opencl_library; /* the OpenCL library to load, if OpenCL is not loaded in
+                                   this process yet; NULL: $CLNN_OPENCL_LIBRARY, else an
+                                   OpenCL the process already has, else the system's
+                                   (OpenCL.dll, the OpenCL framework, libOpenCL.so.1) */
+    /* The application's own OpenCL context and in-order queue, to share
+     * buffers and events with its other OpenCL work (both, or neither;
+     * device must then be NULL). clnn retains them and releases them with
+     * the context; the queue must belong to the context, and have
+     * profiling enabled when profiling is set. */
+    struct _cl_context *cl_context;
+    struct _cl_command_queue *cl_queue;
+    /* Messages about this context and the networks on it go here, instead
+     * of to clnn_set_log_callback's (NULL: to that one). Called on the
+     * thread that made the call. */
+    clnn_log_fn log;
+    void *log_user;
+    /* Progress of long calls, which it may cancel (NULL: none); also set
+     * later with clnn_context_set_progress. */
+    clnn_progress_fn progress;
+    void *progress_user;
 } clnn_context_options;
 
 CLNN_API void clnn_context_options_init(clnn_context_options *options);
 CLNN_API clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out);
+/** Free the context. Networks made on it keep it alive: it goes when the
+ * last of them is freed, so the two may be freed in either order. */
 CLNN_API void clnn_context_free(clnn_context *ctx);
+/** Set (or with NULL remove) the progress callback of the context's long
+ * calls and of its networks'. */
+CLNN_API clnn_status clnn_context_set_progress(clnn_context *ctx, clnn_progress_fn fn, void *user);
 CLNN_API clnn_status clnn_context_get_device_info(const clnn_context *ctx, clnn_device_info *info);
 CLNN_API clnn_gemm_backend clnn_context_gemm_backend(const clnn_context *ctx);
 CLNN_API const char *clnn_gemm_backend_name(clnn_gemm_backend backend);
@@ -238,11 +304,11 @@ CLNN_API clnn_status clnn_context_profile_replay(clnn_context *ctx,
  * a simpler choice (the device's default parameters, then one parameter set
  * for all shapes, then clnn's own kernels over CLBlast). The winners go to a
  * tuning file per device (keyed by platform, device, driver, device version,
- * clnn version and the GEMM kernels' source) under the cache folder:
- * $CLNN_CACHE_DIR/tuning, else $XDG_CACHE_HOME/clnn/tuning, else
- * ~/.cache/clnn/tuning. Contexts load their device's file when created and
- * use it in every GEMM, unless CLNN_TUNING=0 or the GEMM backend was chosen
- * explicitly (options.gemm or $CLNN_GEMM), which always wins. */
+ * clnn version and the GEMM kernels' source) in the tuning/ folder of the
+ * context's cache folder (clnn_context_options.cache_dir). Contexts load
+ * their device's file when created and use it in every GEMM, unless tuning
+ * is off for them (clnn_context_options.tuning) or the GEMM backend was
+ * chosen explicitly (options.gemm or $CLNN_GEMM), which always wins. */
 typedef struct clnn_tune_options {
     const char *spec;          /* layer stack, as clnn_net_add_layers */
     size_t in_features;
@@ -295,8 +361,9 @@ CLNN_API clnn_status clnn_context_tune_report(const clnn_context *ctx, clnn_tune
 CLNN_API clnn_status clnn_context_tuning_file(const clnn_context *ctx, char *path, size_t cap);
 /** Whether a tuning file (loaded or just written) drives this context's GEMMs. */
 CLNN_API bool clnn_context_is_tuned(const clnn_context *ctx);
-/** False when CLNN_TUNING=0 was set at the context's creation or the GEMM
- * backend was chosen explicitly. */
+/** False when tuning was turned off for the context (options.tuning OFF, or
+ * by default CLNN_TUNING=0 at its creation) or the GEMM backend was chosen
+ * explicitly. */
 CLNN_API bool clnn_context_tuning_enabled(const clnn_context *ctx);
 
 /* --------------------------------------------------------------- network */

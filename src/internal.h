@@ -22,8 +22,30 @@ clnn_status clnn__fail(clnn_status status, const char *fmt, ...) CLNN__PRINTF(2,
 clnn_status clnn__fail_context(clnn_status status, const char *fmt, ...) CLNN__PRINTF(2, 3);
 /* Forget the last error (called at the start of public entry points). */
 void clnn__clear_error(void);
-/* Send a message to the log callback, if one is installed. */
+/* Send a message to the log callback, if one is installed: the one routed
+ * to this thread (a context's own), else the process-wide one. */
 void clnn__log(clnn_log_level level, const char *fmt, ...) CLNN__PRINTF(2, 3);
+typedef struct clnn__log_sink {
+    clnn_log_fn fn; /* NULL: the process-wide callback */
+    void *user;
+} clnn__log_sink;
+/* Route this thread's messages to sink; returns the routing before, to be
+ * put back when the call that routed them ends. */
+clnn__log_sink clnn__log_route(clnn__log_sink sink);
+
+/* Versioned structs (base/versioned.c): the first member is size_t
+ * struct_size. struct_in copies a caller's struct over *full (which holds
+ * the defaults of the fields an older caller lacks); struct_out copies a
+ * filled *full back into the caller's struct_size bytes. Both refuse a
+ * struct_size below min_size (CLNN__V1_SIZE: the first version's size),
+ * naming the type `what`. */
+clnn_status clnn__struct_in(void *full, size_t full_size, const void *given, size_t min_size,
+                            const char *what);
+clnn_status clnn__struct_out(void *given, const void *full, size_t full_size, size_t min_size,
+                             const char *what);
+/* The size of a struct's first version: up to and including its last field
+ * then. Stays the same when later versions append fields. */
+#define CLNN__V1_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type *)0)->last_field))
 
 /* Allocation that records CLNN_ERR_OUT_OF_MEMORY on failure. */
 void *clnn__malloc(size_t bytes);

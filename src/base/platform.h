@@ -90,6 +90,12 @@ const char *clnn__env(const char *name, char *buf, size_t cap);
 /* Whether name is set to a non-empty value. */
 bool clnn__env_set(const char *name);
 
+/* A developer hook's setting (base/debug_env.c): as clnn__env, but always
+ * NULL unless the library was built with debug hooks (-Ddebug_hooks);
+ * clnn__debug_hooks says whether it was. */
+const char *clnn__debug_env(const char *name, char *buf, size_t cap);
+bool clnn__debug_hooks(void);
+
 /* ------------------------------------------------------- shared objects */
 
 /* Load a shared library by file name or path (NULL on failure, with the

@@ -43,23 +43,44 @@ void clnn__clear_error(void)
     last_error[0] = '\0';
 }
 
-static _Atomic(clnn_log_fn) log_fn;
-static void *_Atomic log_user;
+/* The process-wide callback: function and user pointer change together
+ * under the lock, so a message never reaches the new function with the old
+ * pointer. */
+static clnn__mutex log_lock = CLNN__MUTEX_INIT;
+static clnn_log_fn log_fn;
+static void *log_user;
+/* A context's own callback, while a call on it runs on this thread. */
+static CLNN__THREAD_LOCAL clnn__log_sink routed;
 
 void clnn_set_log_callback(clnn_log_fn fn, void *user)
 {
-    log_user = user;
+    clnn__mutex_lock(&log_lock);
     log_fn = fn;
+    log_user = user;
+    clnn__mutex_unlock(&log_lock);
+}
+
+clnn__log_sink clnn__log_route(clnn__log_sink sink)
+{
+    clnn__log_sink before = routed;
+    routed = sink;
+    return before;
 }
 
 static void vlog(clnn_log_level level, const char *fmt, va_list ap)
 {
-    clnn_log_fn fn = log_fn;
-    if (!fn)
+    clnn__log_sink to = routed;
+    if (!to.fn) {
+        clnn__mutex_lock(&log_lock);
+        to.fn = log_fn;
+        to.user = log_user;
+        clnn__mutex_unlock(&log_lock);
+    }
+    if (!to.fn)
         return;
     char msg[CLNN__ERROR_CAP];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    fn(level, msg, log_user);
+    to.fn(level, msg, to.user);
 }
 
 void clnn__log(clnn_log_level level, const char *fmt, ...)
@@ -130,4 +151,9 @@ char *clnn__strdup(const char *s)
 const char *clnn_version(void)
 {
     return CLNN_VERSION_STRING;
+}
+
+unsigned clnn_version_number(void)
+{
+    return CLNN_VERSION_NUMBER;
 }

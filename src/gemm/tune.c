@@ -594,6 +594,7 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
     clnn__clear_error();
     if (!ctx)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: ctx is NULL");
+    CLNN__ENTER(ctx, "clnn_context_tune");
     clnn_status st = check_options(o);
     if (st != CLNN_OK)
         return st;

@@ -75,7 +75,6 @@ clnn_status clnn__tuning_put(clnn__tuning *t, const clnn__tune_entry *e);
 /* Per-context GEMM state, hung off ctx->gemm_state. */
 typedef struct clnn__gemm_state {
     bool active;          /* table drives dispatch (loaded or tuned, and enabled) */
-    bool disabled;        /* CLNN_TUNING=0 when the context was created */
     clnn__tuning table;
     /* The last clnn_context_tune. */
     bool have_report;
@@ -90,8 +89,9 @@ typedef struct clnn__gemm_state {
 clnn__gemm_state *clnn__gemm_state_get(clnn_context *ctx);
 /* Free ctx->gemm_state (context teardown). */
 void clnn__gemm_state_release(clnn_context *ctx);
-/* Whether tuning files apply to ctx: not with CLNN_TUNING=0 at its creation,
- * nor when the backend was chosen explicitly. */
+/* Whether tuning files apply to ctx: not when tuning was turned off when it
+ * was made (options.tuning, $CLNN_TUNING=0), nor when the backend was chosen
+ * explicitly. */
 bool clnn__tuning_enabled(const clnn_context *ctx);
 
 /* ------------------------------------------------------------- the file */

@@ -82,8 +82,7 @@ void clnn__gemm_state_release(clnn_context *ctx)
 
 bool clnn__tuning_enabled(const clnn_context *ctx)
 {
-    const clnn__gemm_state *s = ctx->gemm_state;
-    return !ctx->gemm_explicit && !(s && s->disabled);
+    return !ctx->gemm_explicit && !ctx->tuning_off;
 }
 
 static bool uses_clblast(const clnn__tuning *t)
@@ -103,14 +102,6 @@ clnn_status clnn__gemm_context_init(clnn_context *ctx)
         clnn_status st = clnn__gemm_clblast_available();
         if (st != CLNN_OK)
             return st;
-    }
-    /* The environment is read once, so a context keeps one behaviour. */
-    const char *env = getenv("CLNN_TUNING");
-    if (env && strcmp(env, "0") == 0) {
-        clnn__gemm_state *s = clnn__gemm_state_get(ctx);
-        if (!s)
-            return CLNN_ERR_OUT_OF_MEMORY;
-        s->disabled = true;
     }
     if (!clnn__tuning_enabled(ctx))
         return CLNN_OK;

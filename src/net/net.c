@@ -21,9 +21,11 @@ clnn_status clnn_net_create(clnn_context *ctx, size_t in_features, clnn_net **ou
     if (!net)
         return CLNN_ERR_OUT_OF_MEMORY;
     net->ctx = ctx;
+    clnn__context_hold(ctx);
     net->in_features = in_features;
     net->training = true;
-    const char *no_fusion = getenv("CLNN_NO_FUSION");
+    char buf[8];
+    const char *no_fusion = clnn__debug_env("CLNN_NO_FUSION", buf, sizeof buf);
     net->fusion = !(no_fusion && *no_fusion == '1');
     clnn_optimizer_options_init(&net->opt, CLNN_OPTIMIZER_SGD);
     *out = net;
@@ -317,7 +319,8 @@ static clnn_status alloc_zeroed(clnn_net *net, size_t bytes, cl_mem *out)
  * padding off. */
 static size_t row_stride(const clnn_net *net, size_t width, bool dense_only)
 {
-    const char *env = getenv("CLNN_ROW_PADDING");
+    char buf[8];
+    const char *env = clnn__debug_env("CLNN_ROW_PADDING", buf, sizeof buf);
     if (dense_only || net->ctx->info.type != CLNN_DEVICE_CPU || (env && strcmp(env, "0") == 0) ||
         width < 64 || width % 32 != 0)
         return width;
@@ -501,5 +504,7 @@ void clnn_net_free(clnn_net *net)
     free(net->tensors);
     free(net->layers);
     clnn__meta_free(net);
+    clnn_context *ctx = net->ctx;
     free(net);
+    clnn__context_drop(ctx); /* last: it may free the context */
 }

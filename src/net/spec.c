@@ -1,6 +1,8 @@
 /* Parser of layer specifications. */
 #include "net/spec.h"
 
+#include "base/platform.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,8 @@ const char *clnn__layer_kind_name(clnn__layer_kind kind)
 
 bool clnn__spec_weight_transposed(const clnn__layer_spec *layer, size_t index)
 {
-    const char *env = getenv("CLNN_TRANSPOSED_WEIGHTS");
+    char buf[8];
+    const char *env = clnn__debug_env("CLNN_TRANSPOSED_WEIGHTS", buf, sizeof buf);
     return index == 0 && layer->kind == CLNN__LAYER_DENSE &&
            layer->units >= TRANSPOSED_MIN_UNITS && !(env && strcmp(env, "0") == 0);
 }

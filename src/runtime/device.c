@@ -147,7 +147,7 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
 static clnn_status type_override(clnn_device_type *type)
 {
     char buf[64];
-    const char *want = clnn__env("CLNN_DEVICE_TYPE", buf, sizeof buf);
+    const char *want = clnn__debug_env("CLNN_DEVICE_TYPE", buf, sizeof buf);
     if (!want)
         return CLNN_OK;
     for (int t = CLNN_DEVICE_OTHER; t <= CLNN_DEVICE_ACCELERATOR; t++) {
@@ -225,6 +225,24 @@ clnn_status clnn_device_get_info(size_t index, clnn_device_info *info)
     free(plats);
     free(devs);
     return st;
+}
+
+clnn_status clnn__device_describe(cl_device_id device, clnn_device_info *info)
+{
+    cl_platform_id plat = NULL;
+    cl_int err = clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL);
+    if (err != CL_SUCCESS)
+        return clnn__cl_check(err, "clGetDeviceInfo(CL_DEVICE_PLATFORM)");
+    cl_platform_id *plats;
+    cl_device_id *devs;
+    size_t n, index = SIZE_MAX; /* a device the platforms do not list (a sub-device) */
+    clnn_status st = clnn__devices(&plats, &devs, &n);
+    for (size_t i = 0; st == CLNN_OK && i < n; i++)
+        if (devs[i] == device)
+            index = i;
+    free(plats);
+    free(devs);
+    return st == CLNN_OK ? fill_info(index, plat, device, info) : st;
 }
 
 const char *clnn_device_type_name(clnn_device_type type)

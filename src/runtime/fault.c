@@ -42,7 +42,8 @@ static void parse_spec(const char *spec)
 
 static void init_from_env(void)
 {
-    parse_spec(getenv("CLNN_FAULT_INJECT"));
+    char buf[128];
+    parse_spec(clnn__debug_env("CLNN_FAULT_INJECT", buf, sizeof buf));
 }
 
 void clnn__fault_configure(const char *spec)

@@ -53,7 +53,7 @@ clnn_status clnn__kernel_source_get(const char *name, const char **text, size_t 
 {
     *owned = NULL;
     char buf[3072];
-    const char *dir = clnn__env("CLNN_KERNEL_DIR", buf, sizeof buf);
+    const char *dir = clnn__debug_env("CLNN_KERNEL_DIR", buf, sizeof buf);
     if (dir) {
         clnn_status st = read_override(dir, name, owned, length);
         *text = *owned;

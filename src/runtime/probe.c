@@ -325,6 +325,7 @@ clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak)
     clnn__clear_error();
     if (!ctx || !peak)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_peak: NULL argument");
+    CLNN__ENTER(ctx, "clnn_context_probe_peak");
     probe_queue p;
     clnn_status st = queue_open(ctx, &p, CL_QUEUE_PROFILING_ENABLE);
     clnn_device_peak r = {.copy_bytes = peak_copy_bytes(&ctx->info)};
@@ -352,6 +353,7 @@ clnn_status clnn_context_probe_copy(clnn_context *ctx, size_t bytes, double *gbp
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_copy: NULL argument");
     if (bytes == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_copy: bytes is 0");
+    CLNN__ENTER(ctx, "clnn_context_probe_copy");
     probe_queue p;
     clnn_status st = queue_open(ctx, &p, CL_QUEUE_PROFILING_ENABLE);
     if (st == CLNN_OK)
@@ -365,6 +367,7 @@ clnn_status clnn_context_probe_launch(clnn_context *ctx, double *queued_us, doub
     clnn__clear_error();
     if (!ctx || !queued_us || !waited_us)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_launch: NULL argument");
+    CLNN__ENTER(ctx, "clnn_context_probe_launch");
     probe_queue p;
     clnn_status st = queue_open(ctx, &p, 0);
     if (st == CLNN_OK)

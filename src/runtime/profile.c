@@ -141,6 +141,7 @@ clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_profile_entr
     clnn__clear_error();
     if (!ctx || !entries || !count)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_profile_read: NULL argument");
+    CLNN__ENTER(ctx, "clnn_context_profile_read");
     if (!ctx->profiling)
         return clnn__fail(CLNN_ERR_STATE, "profiling is off: create the context with "
                                           "options.profiling = true");

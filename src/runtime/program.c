@@ -42,7 +42,8 @@ static clnn_status build(clnn_context *ctx, const char *source, const char *opti
     const char *strings[2] = {common, text};
     size_t lengths[2] = {common_len, text_len};
     /* CLNN_CL_OPTIONS appends to every build (e.g. -cl-fast-relaxed-math). */
-    const char *extra = getenv("CLNN_CL_OPTIONS");
+    char extra_buf[1024];
+    const char *extra = clnn__debug_env("CLNN_CL_OPTIONS", extra_buf, sizeof extra_buf);
     char full[2048];
     snprintf(full, sizeof full, "-cl-std=CL1.2 %s %s", options ? options : "",
              extra ? extra : "");
@@ -127,9 +128,12 @@ static clnn_status get_kernel(clnn_context *ctx, const char *source, const char 
     clnn__program_entry *e = find_program(ctx, source, options);
     if (!e) {
         cl_program prog = NULL;
-        clnn_status st = build(ctx, source, options, &prog);
+        clnn_status st = clnn__progress(ctx, "building kernels", ctx->programs_built, 0);
+        if (st == CLNN_OK)
+            st = build(ctx, source, options, &prog);
         if (st != CLNN_OK)
             return st;
+        ctx->programs_built++;
         e = clnn__calloc(1, sizeof *e);
         char *s = clnn__strdup(source), *o = clnn__strdup(options);
         if (!e || !s || !o) {

@@ -39,8 +39,10 @@ clnn_status clnn__cache_dir(const clnn_context *ctx, const char *sub, bool creat
     return CLNN_OK;
 }
 
-bool clnn__program_cache_enabled(const clnn_context *ctx)
+bool clnn__program_cache_enabled(const clnn_context *ctx, clnn_switch asked)
 {
+    if (asked != CLNN_SWITCH_DEFAULT)
+        return asked == CLNN_SWITCH_ON;
     const char *env = getenv("CLNN_PROGRAM_CACHE");
     if (env && *env)
         return *env == '1';

@@ -9,9 +9,9 @@
  * writers: looking a file up must not leave folders in the user's home. */
 clnn_status clnn__cache_dir(const clnn_context *ctx, const char *sub, bool create, char *buf,
                             size_t cap);
-/* CLNN_PROGRAM_CACHE, else on except on PoCL (read once per context: its
- * program_cache field). */
-bool clnn__program_cache_enabled(const clnn_context *ctx);
+/* options.program_cache when not DEFAULT, else CLNN_PROGRAM_CACHE, else on
+ * except on PoCL (decided once per context: its program_cache field). */
+bool clnn__program_cache_enabled(const clnn_context *ctx, clnn_switch asked);
 /* The key that identifies one build (malloc'ed; NULL without memory). */
 char *clnn__program_cache_key(const clnn_context *ctx, const char *name, const char *options,
                               const char *const *texts, const size_t *lengths, size_t count);

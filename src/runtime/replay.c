@@ -93,6 +93,7 @@ clnn_status clnn_context_profile_replay(clnn_context *ctx, const clnn_profile_en
     if (!ctx || !entry || !best_ms || reps == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "clnn_context_profile_replay: NULL argument or no repetitions");
+    CLNN__ENTER(ctx, "clnn_context_profile_replay");
     if (!ctx->profiling)
         return clnn__fail(CLNN_ERR_STATE, "profiling is off: create the context with "
                                           "options.profiling = true");

@@ -3,6 +3,8 @@
 #ifndef CLNN_RUNTIME_H
 #define CLNN_RUNTIME_H
 
+#include <stdatomic.h>
+
 #include "base/platform.h"
 #include "internal.h"
 #include "runtime/opencl.h"
@@ -24,7 +26,22 @@ struct clnn_context {
     clnn_device_info info;
     clnn_gemm_backend gemm;
     bool gemm_explicit; /* options.gemm or $CLNN_GEMM named it: tuning files do not apply */
+    bool tuning_off;    /* options.tuning or $CLNN_TUNING=0: tuning files do not apply */
     bool profiling;
+    /* Networks made on the context hold it alive: clnn_context_free marks
+     * it released, and whichever of that and the last clnn_net_free comes
+     * last frees it (runtime/context.c). */
+    atomic_size_t nets;
+    atomic_bool released, destroying;
+    /* The thread inside a call on the context, or 0 (runtime/guard.c). */
+    atomic_uintptr_t holder;
+    /* options.log: this context's messages (NULL: the process-wide callback). */
+    clnn_log_fn log;
+    void *log_user;
+    /* options.progress (clnn_context_set_progress) and the programs built. */
+    clnn_progress_fn progress;
+    void *progress_user;
+    uint64_t programs_built;
     /* Called by clnn_context_free before the queue and context go, for
      * parts above the runtime that keep per-context state (CLBlast). */
     void (*before_free)(clnn_context *ctx);
@@ -55,6 +72,35 @@ struct clnn_context {
      * candidates: storing a binary costs PoCL a compile). */
     bool transient_programs;
 };
+
+/* The guard of every public call on a context or its networks
+ * (runtime/guard.c): CLNN__ENTER(ctx, "clnn_net_step") as the call's first
+ * statement after its argument checks returns CLNN_ERR_STATE when another
+ * thread is inside a call on ctx, and leaves the context when the call
+ * returns, whichever return it takes (the cleanup attribute of GCC and
+ * Clang, which the library requires). */
+typedef struct clnn__entry {
+    clnn_context *ctx; /* NULL: nothing to give back (nested, or refused) */
+    clnn__log_sink before;
+} clnn__entry;
+clnn_status clnn__enter(clnn_context *ctx, const char *call, clnn__entry *e);
+void clnn__exit(clnn__entry *e);
+#define CLNN__ENTER(ctx, call)                                                                     \
+    __attribute__((cleanup(clnn__exit))) clnn__entry clnn__entry_;                                 \
+    do {                                                                                           \
+        clnn_status clnn__entered_ = clnn__enter((ctx), (call), &clnn__entry_);                    \
+        if (clnn__entered_ != CLNN_OK)                                                             \
+            return clnn__entered_;                                                                 \
+    } while (0)
+
+/* Report progress to the context's callback: CLNN_ERR_CANCELLED when it
+ * asks to stop, else CLNN_OK. */
+clnn_status clnn__progress(clnn_context *ctx, const char *what, uint64_t done, uint64_t total);
+
+/* A network made on ctx holds it alive (hold) until it lets go (drop); drop
+ * also frees a released context that no network holds any more. */
+void clnn__context_hold(clnn_context *ctx);
+void clnn__context_drop(clnn_context *ctx);
 
 /* Fault injection (CLNN_FAULT_INJECT=<call>:<n>, see fault.c): true when this
  * call must fail. configure replaces the environment's setting (tests). */
@@ -87,8 +133,12 @@ const char *clnn__cl_error_name(cl_int err);
  * with a hint for the codes a user can act on. */
 clnn_status clnn__cl_check(cl_int err, const char *what);
 
-/* Enumerate all devices of all platforms in a stable order. */
+/* Enumerate all devices of all platforms in a stable order (found once per
+ * process; the caller frees both arrays). */
 clnn_status clnn__devices(cl_platform_id **platforms, cl_device_id **devices, size_t *count);
+/* The info of any device, its index that of clnn__devices (SIZE_MAX when the
+ * platforms do not list it). */
+clnn_status clnn__device_describe(cl_device_id device, clnn_device_info *info);
 
 /* A kernel of program `source` (kernels/<source>.cl) built with options; the
  * cache owns it. One thread at a time per context, so sharing is safe. */
