@@ -523,6 +523,16 @@ CLNN_API clnn_status clnn_net_set_data_order(clnn_net *net, const uint32_t *orde
  * of the data's order: the same results, bit for bit, as
  * clnn_net_train_batch with those rows and labels. */
 CLNN_API clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch);
+/** One epoch on the data set of clnn_net_set_data: every position of its
+ * order (clnn_net_set_data_order) once, in steps of batch_size rows
+ * (clnn_net_train_rows), the last step taking what remains, unless that is
+ * a single row BatchNorm cannot train on. Reports progress ("training",
+ * rows queued, rows of the epoch) before each step, so the context's
+ * progress callback can cancel; the steps queued before it did are kept.
+ * Resets the training metrics first and, when mean_loss or accuracy is not
+ * NULL, waits for the epoch and gives its mean loss and accuracy. */
+CLNN_API clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_loss,
+                                          double *accuracy);
 
 /** Wait and read the output (rows × out_features logits) of the last
  * forward, as computed (no check for non-finite values). */

@@ -113,8 +113,10 @@ static const char *duration(char *buf, double seconds)
 
 static void text_startup(const bench_options *o, const bench_result *r)
 {
-    printf("device    %s (%s, %s), %s; gemm %s\n", r->device.name, r->device.platform,
-           clnn_device_type_name(r->device.type), r->device.opencl_c_version, r->gemm);
+    printf("device    %s (%s, %s), %s; gemm %s%s\n", r->device.name, r->device.platform,
+           clnn_device_type_name(r->device.type), r->device.opencl_c_version, r->gemm,
+           clnn_gemm_backend_available(CLNN_GEMM_CLBLAST) == CLNN_OK ? ""
+                                                                     : " (CLBlast not available)");
     printf("network   %s: %zu inputs, %zu outputs, %zu parameters; optimizer %s\n",
            r->spec ? r->spec : o->layers, o->features, r->classes, r->parameters,
            optimizer_text(o->optimizer));
@@ -391,6 +393,8 @@ static void json_all(const bench_options *o, const bench_result *r)
     }
     json_key("gemm", &f);
     cli_json_string(r->gemm ? r->gemm : "");
+    json_key("clblast_available", &f);
+    printf("%s", clnn_gemm_backend_available(CLNN_GEMM_CLBLAST) == CLNN_OK ? "true" : "false");
     json_key("layers", &f);
     cli_json_string(r->spec ? r->spec : o->layers);
     json_key("features", &f);

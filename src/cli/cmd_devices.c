@@ -148,6 +148,11 @@ int cmd_devices(int argc, char **argv)
     }
     print_table(rows, n);
     free(rows);
+    /* The matrix-product backends this build and system offer. */
+    if (clnn_gemm_backend_available(CLNN_GEMM_CLBLAST) == CLNN_OK)
+        printf("\nmatrix products: clnn's own kernels and CLBlast\n");
+    else
+        printf("\nmatrix products: clnn's own kernels (%s)\n", clnn_last_error());
     if (!have_default)
         fprintf(stderr, "clnn: warning: no default device: %s\n", select_error);
     return CLI_EXIT_OK;

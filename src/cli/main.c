@@ -26,6 +26,19 @@ static const command commands[] = {
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
+/* What the library falls back to on this system (src/base/platform_*.c,
+ * src/runtime/opencl.c). */
+#if defined(_WIN32)
+#define CLI_DEFAULT_CACHE "%LOCALAPPDATA%\\clnn"
+#define CLI_SYSTEM_OPENCL "OpenCL.dll"
+#elif defined(__APPLE__)
+#define CLI_DEFAULT_CACHE "~/Library/Caches/clnn"
+#define CLI_SYSTEM_OPENCL "the OpenCL framework"
+#else
+#define CLI_DEFAULT_CACHE "$XDG_CACHE_HOME/clnn or ~/.cache/clnn"
+#define CLI_SYSTEM_OPENCL "libOpenCL.so.1"
+#endif
+
 static const command *find_command(const char *name)
 {
     for (size_t i = 0; i < COMMAND_COUNT; i++)
@@ -50,7 +63,8 @@ static void print_usage(FILE *out)
                  "  CLNN_GEMM      matrix-multiply backend for --gemm auto (clblast|own)\n"
                  "  CLNN_TUNING    0 to ignore tuning files (see clnn tune)\n"
                  "  CLNN_AUTOTUNE  0 to keep clnn train from autotuning\n"
-                 "  CLNN_CACHE_DIR cache folder (default $XDG_CACHE_HOME/clnn or ~/.cache/clnn)\n"
+                 "  CLNN_CACHE_DIR cache folder (default " CLI_DEFAULT_CACHE ")\n"
+                 "  CLNN_OPENCL_LIBRARY  the OpenCL library to load (default " CLI_SYSTEM_OPENCL ")\n"
                  "  CLNN_VERBOSE   1 to show debug messages\n"
                  "\nRun 'clnn COMMAND --help' for a command's options.\n");
 }

@@ -275,8 +275,9 @@ clnn_status clnn__gemm_clblast_with(clnn_context *ctx, const clnn__gemm_args *g,
 #else /* no CLBlast in this build */
 
 #define NOT_BUILT                                                                                  \
-    "CLBlast is not available: this clnn was built without it (meson -Dclblast=enabled builds "    \
-    "it in); use clnn's own GEMM kernels (CLNN_GEMM_OWN)"
+    "CLBlast is not available: this clnn was built without it (a build that finds CLBlast's "      \
+    "header, or with meson -Dclblast=enabled, has it); use clnn's own GEMM kernels "              \
+    "(CLNN_GEMM_OWN)"
 
 clnn_status clnn__gemm_clblast_available(void)
 {

@@ -551,6 +551,8 @@ static clnn_status tune(tuner *tu, const clnn_tune_options *o, clnn__gemm_state 
     general = search_local(tu, &general);
     prefer_simpler(tu, &general);
     double own_general = own_total(tu, &general);
+    if (tu->cancelled)
+        return CLNN_ERR_CANCELLED; /* nothing measured is complete: no file, no table */
 
     double *clb_us = malloc(tu->nshapes * sizeof *clb_us);
     clnn_tune_result *results = calloc(tu->nshapes, sizeof *results);
@@ -631,6 +633,11 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
     ctx->profiling = false;
     ctx->transient_programs = true;
     st = tune(&tu, o, gs, &table, path);
+    if (tu.cancelled)
+        st = clnn__fail(CLNN_ERR_CANCELLED,
+                        "clnn_context_tune: cancelled by the progress callback after %llu "
+                        "candidates; the tuning file and the context's tuning are unchanged",
+                        (unsigned long long)tu.measured);
     ctx->transient_programs = false;
     ctx->profiling = profiling;
     size_t tuned = tu.nshapes;

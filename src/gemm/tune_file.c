@@ -86,8 +86,10 @@ clnn_status clnn__tuning_path(const clnn_context *ctx, bool create_dir, char *bu
         return st;
     int n = snprintf(buf, cap, "%s" CLNN__PATH_SEP "%016llx.json", dir, (unsigned long long)h);
     if (n < 0 || (size_t)n >= cap)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "tuning file path longer than %zu bytes",
-                          cap);
+        return clnn__fail(CLNN_ERR_SHAPE,
+                          "the tuning file's path needs %d bytes with its terminator, but the "
+                          "buffer (cap) holds %zu",
+                          n + 1, cap);
     return CLNN_OK;
 }
 

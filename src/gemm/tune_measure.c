@@ -303,6 +303,10 @@ static double measure(tuner *tu, tune_shape *s, run_fn run, const void *cand, co
     const clnn__gemm_args *g = &s->g;
     const size_t bytes = (g->m * g->n + GUARD) * sizeof(float);
     char why[160] = "";
+    if (tu->cancelled || clnn__progress(ctx, "tuning", tu->measured++, 0) != CLNN_OK) {
+        tu->cancelled = true;
+        return -1.0;
+    }
     s->candidates++;
     clnn_status st = clnn__buffer_write(ctx, s->c, 0, bytes, s->init, true, NULL);
     if (st == CLNN_OK)

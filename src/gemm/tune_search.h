@@ -56,6 +56,8 @@ typedef struct tuner {
     int clb_library; /* index of CLBlast's own parameters, or -1 */
     double round_s;  /* wall time a timed round aims at */
     int rounds;
+    uint64_t measured; /* candidates measured, for the progress callback */
+    bool cancelled;    /* the progress callback asked to stop: measure no more */
 } tuner;
 
 /* The distinct GEMM shapes of o's network at o's batch sizes, less those in

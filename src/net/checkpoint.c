@@ -47,6 +47,7 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
     clnn_status st = clnn__net_check_ready(net, "clnn_net_save_checkpoint");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_save_checkpoint");
     if (user_count > CLNN_CHECKPOINT_USER_MAX || (user_count && !user))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "clnn_net_save_checkpoint: at most %d user metadata entries",
@@ -233,6 +234,7 @@ clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path)
     clnn_status st = clnn__net_check_ready(net, "clnn_net_load_checkpoint");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_load_checkpoint");
     if (!path)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_load_checkpoint: path is NULL");
     clnn__st_file f;

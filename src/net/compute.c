@@ -19,6 +19,7 @@ clnn_status clnn_net_set_training(clnn_net *net, bool training)
     clnn__clear_error();
     if (!net)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_training: net is NULL");
+    CLNN__ENTER(net->ctx, "clnn_net_set_training");
     net->training = training;
     return CLNN_OK;
 }
@@ -80,6 +81,7 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *
     clnn_status st = clnn__net_check_ready(net, "clnn_net_set_optimizer");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_set_optimizer");
     if (!o)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_optimizer: options is NULL");
     st = check_options(o);
@@ -101,6 +103,9 @@ clnn_status clnn_net_set_lr(clnn_net *net, double lr)
 {
     clnn__clear_error();
     clnn_status st = clnn__net_check_ready(net, "clnn_net_set_lr");
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(net->ctx, "clnn_net_set_lr");
     if (st == CLNN_OK)
         st = check_factor("clnn_net_set_lr", "lr", lr, "the learning rate");
     if (st == CLNN_OK && !net->opt_set)
@@ -386,6 +391,7 @@ clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t 
         st = clnn__check_rows(net, fn, x, rows, features);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_forward");
     net->global_batch = rows;
     return forward(net, fn, x, NULL, rows, net->training);
 }
@@ -467,6 +473,7 @@ clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels, size_t count
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_backward");
     if (!net->forward_done)
         return clnn__fail(CLNN_ERR_STATE,
                           "%s: no forward pass to backpropagate; call "
@@ -499,6 +506,7 @@ clnn_status clnn_net_step(clnn_net *net)
         st = check_optimizer(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_step");
     if (!net->backward_done)
         return clnn__fail(CLNN_ERR_STATE,
                           "%s: no gradients to step with; call clnn_net_backward first", fn);
@@ -539,6 +547,7 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows, siz
         st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_train_batch");
     net->global_batch = rows;
     return host_step(net, fn, x, rows, labels);
 }
@@ -550,6 +559,7 @@ clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
     clnn_status st = single_step_ready(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_train_rows");
     st = clnn__data_check(net, fn);
     if (st != CLNN_OK)
         return st;
@@ -573,6 +583,43 @@ clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
     return st;
 }
 
+clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_loss,
+                                 double *accuracy)
+{
+    clnn__clear_error();
+    const char *fn = "clnn_net_train_epoch";
+    clnn_status st = single_step_ready(net, fn);
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(net->ctx, fn);
+    st = clnn__data_check(net, fn);
+    if (st != CLNN_OK)
+        return st;
+    if (batch_size == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: batch_size is 0: give the rows per step",
+                          fn);
+    /* A last batch of one row is left out where BatchNorm cannot train on it. */
+    bool batchnorm = false;
+    for (size_t i = 0; i < net->nlayers; i++)
+        batchnorm |= net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D;
+    const size_t count = net->data.count;
+    const size_t rows = count - (net->training && batchnorm && count % batch_size == 1);
+    st = clnn_net_metrics_reset(net);
+    for (size_t first = 0; first < rows && st == CLNN_OK; first += batch_size) {
+        st = clnn__progress(net->ctx, "training", first, rows);
+        if (st == CLNN_OK)
+            st = clnn_net_train_rows(net, first, CLNN__MIN(batch_size, rows - first));
+    }
+    double loss = 0, acc = 0;
+    if (st == CLNN_OK && (mean_loss || accuracy))
+        st = clnn_net_metrics_read(net, &loss, &acc, NULL);
+    if (st == CLNN_OK && mean_loss)
+        *mean_loss = loss;
+    if (st == CLNN_OK && accuracy)
+        *accuracy = acc;
+    return st;
+}
+
 clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, size_t features,
                                  const int32_t *labels, size_t count, size_t global_batch)
 {
@@ -585,6 +632,7 @@ clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, siz
         st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_train_shard");
     if (global_batch < rows)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "%s: global_batch (%zu) must be at least this process's rows (%zu)", fn,
@@ -605,6 +653,7 @@ clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, 
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_layer_output_read");
     if (!net->forward_done)
         return clnn__fail(CLNN_ERR_STATE, "%s: no forward pass has run yet", fn);
     if (layer >= net->nlayers)
@@ -686,6 +735,7 @@ clnn_status clnn_net_read_loss(clnn_net *net, float *loss)
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_read_loss");
     if (!loss)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: loss is NULL", fn);
     if (!net->backward_done)
@@ -705,6 +755,7 @@ clnn_status clnn_net_metrics_reset(clnn_net *net)
     clnn_status st = clnn__net_check_ready(net, "clnn_net_metrics_reset");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_metrics_reset");
     return clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_TRAIN * sizeof(float),
                              4 * sizeof(float));
 }
@@ -726,6 +777,9 @@ clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accu
     clnn__clear_error();
     const char *fn = "clnn_net_metrics_read";
     clnn_status st = clnn__net_check_ready(net, fn);
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(net->ctx, fn);
     float m[CLNN__METRICS_FLOATS];
     if (st == CLNN_OK)
         st = read_metrics(net, m);
@@ -747,6 +801,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t
         st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_evaluate");
     if (batch == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: batch is 0: give the rows per batch", fn);
     st = clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_EVAL * sizeof(float),
@@ -754,7 +809,9 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t
     size_t last = net->nlayers - 1;
     for (size_t i = 0; i < rows && st == CLNN_OK; i += batch) {
         size_t n = CLNN__MIN(batch, rows - i);
-        st = forward(net, fn, x + i * net->in_features, NULL, n, false);
+        st = clnn__progress(net->ctx, "evaluating", i, rows);
+        if (st == CLNN_OK)
+            st = forward(net, fn, x + i * net->in_features, NULL, n, false);
         if (st == CLNN_OK)
             st = upload_labels(net, fn, labels + i);
         clnn__profile_scope(net->ctx, "loss");
@@ -806,6 +863,7 @@ clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t rows, size_t 
         st = clnn__check_count(fn, "classes", classes, count, rows, "one class per row of x");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_predict");
     const size_t k = clnn_net_out_features(net), f = net->in_features;
     float *logits = clnn__malloc(CLNN__MIN(rows, (size_t)EVAL_CHUNK) * k * sizeof(float));
     if (!logits)
@@ -851,6 +909,7 @@ clnn_status clnn_net_predict_output(clnn_net *net, const float *x, size_t rows, 
         st = clnn__check_rows(net, fn, x, rows, features);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_predict_output");
     if (kind != CLNN_OUTPUT_LOGITS && kind != CLNN_OUTPUT_PROBABILITIES)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "%s: kind is %d: use CLNN_OUTPUT_LOGITS or CLNN_OUTPUT_PROBABILITIES", fn,

@@ -82,6 +82,7 @@ clnn_status clnn_net_set_data(clnn_net *net, const float *x, size_t rows, size_t
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_set_data");
     if (rows == 0 && count == 0 && !x && !labels) {
         /* Queued steps may still read the buffers; freed whatever the wait says. */
         st = clnn__finish(net->ctx);
@@ -141,6 +142,7 @@ clnn_status clnn_net_set_data_order(clnn_net *net, const uint32_t *order, size_t
     clnn_status st = clnn__net_check_ready(net, "clnn_net_set_data_order");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_set_data_order");
     st = clnn__data_check(net, "clnn_net_set_data_order");
     if (st != CLNN_OK)
         return st;

@@ -93,6 +93,7 @@ clnn_status clnn_net_set_metadata(clnn_net *net, const char *key, const char *va
     const char *fn = "clnn_net_set_metadata";
     if (!net || !key)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, net ? "key" : "net");
+    CLNN__ENTER(net->ctx, fn);
     size_t klen = strlen(key);
     if (klen == 0 || klen > KEY_MAX || !clnn__utf8_valid(key, klen))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,

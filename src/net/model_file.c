@@ -126,6 +126,9 @@ clnn_status clnn_net_save(clnn_net *net, const char *path)
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st == CLNN_OK && !path)
         st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: path is NULL", fn);
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(net->ctx, fn);
     const clnn__sink to = {path, NULL, NULL};
     return st == CLNN_OK ? clnn__net_write(net, fn, &to, NULL, 0, NULL, NULL, 0) : st;
 }
@@ -139,6 +142,9 @@ clnn_status clnn_net_save_to_memory(clnn_net *net, void **data, size_t *size)
     if (size)
         *size = 0;
     clnn_status st = clnn__net_check_ready(net, fn);
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(net->ctx, fn);
     const clnn__sink to = {NULL, data, size};
     return st == CLNN_OK ? clnn__net_write(net, fn, &to, NULL, 0, NULL, NULL, 0) : st;
 }
@@ -244,6 +250,7 @@ static clnn_status load_weights(clnn_net *net, const char *fn, const clnn__sourc
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, fn);
     clnn__st_file f;
     char source[4200];
     st = clnn__source_read(from, fn, &f, source, sizeof source);
@@ -310,6 +317,7 @@ static clnn_status load(clnn_context *ctx, const char *fn, const clnn__source *f
     if (!ctx || !out)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, ctx ? "out" : "ctx");
     *out = NULL;
+    CLNN__ENTER(ctx, fn);
     clnn__st_file f;
     char source[4200];
     clnn_status st = clnn__source_read(from, fn, &f, source, sizeof source);

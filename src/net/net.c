@@ -17,6 +17,7 @@ clnn_status clnn_net_create(clnn_context *ctx, size_t in_features, clnn_net **ou
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "clnn_net_create: in_features must be in 1..%d, got %zu",
                           CLNN__UNITS_MAX, in_features);
+    CLNN__ENTER(ctx, "clnn_net_create");
     clnn_net *net = clnn__calloc(1, sizeof *net);
     if (!net)
         return CLNN_ERR_OUT_OF_MEMORY;
@@ -83,6 +84,7 @@ static clnn_status add_simple(clnn_net *net, clnn__layer_kind kind, size_t units
     clnn_status st = check_building(net, fn);
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, fn);
     clnn__layer_spec spec = {.kind = kind, .units = units};
     if (name) {
         if (strlen(name) >= CLNN__NAME_MAX)
@@ -117,6 +119,7 @@ clnn_status clnn_net_add_layers(clnn_net *net, const char *spec)
     clnn_status st = check_building(net, "clnn_net_add_layers");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_add_layers");
     clnn__layer_spec *layers;
     size_t n;
     st = clnn__spec_parse(spec, &layers, &n);
@@ -349,6 +352,7 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
     clnn_status st = check_building(net, "clnn_net_init");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_init");
     if (net->nlayers == 0)
         return clnn__fail(CLNN_ERR_SPEC, "the network has no layers: add some before init");
     st = declare_tensors(net);

@@ -78,6 +78,7 @@ clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *op
     clnn_status st = clnn__net_check_ready(net, "clnn_net_set_parallel");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_set_parallel");
     if (!options || !options->allreduce) {
         memset(&net->parallel, 0, sizeof net->parallel);
         return CLNN_OK;

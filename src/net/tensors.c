@@ -127,6 +127,7 @@ clnn_status clnn_net_tensor_read(clnn_net *net, size_t index, void *dst, size_t 
         st = check_bytes(t, bytes, dst, "clnn_net_tensor_read");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_tensor_read");
     if (t->storage == CLNN__ON_HOST) {
         memcpy(dst, t->counter, sizeof(int64_t));
         return CLNN_OK;
@@ -144,6 +145,7 @@ clnn_status clnn_net_tensor_write(clnn_net *net, size_t index, const void *src, 
         st = check_bytes(t, bytes, src, "clnn_net_tensor_write");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_tensor_write");
     if (t->storage == CLNN__ON_HOST) {
         memcpy(t->counter, src, sizeof(int64_t));
         return CLNN_OK;
@@ -163,6 +165,7 @@ clnn_status clnn_net_grad_read(clnn_net *net, size_t index, float *dst, size_t b
         st = check_bytes(t, bytes, dst, "clnn_net_grad_read");
     if (st != CLNN_OK)
         return st;
+    CLNN__ENTER(net->ctx, "clnn_net_grad_read");
     if (t->storage != CLNN__IN_PARAMS)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "tensor '%s' is not trainable: no gradient",
                           t->name);

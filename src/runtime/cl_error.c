@@ -40,7 +40,7 @@ static const char *hint(cl_int err)
     switch (err) {
     case CL_MEM_OBJECT_ALLOCATION_FAILURE:
     case CL_OUT_OF_RESOURCES:
-        return "; the device ran out of memory or resources: use a smaller --batch-size or "
+        return "; the device ran out of memory or resources: use smaller batches or "
                "another device";
     case CL_OUT_OF_HOST_MEMORY:
         return "; the host ran out of memory";
