@@ -26,8 +26,10 @@ static const char *const class_names = "circle,square,triangle";
 
 #define TRY(call)                                                                                  \
     do {                                                                                           \
-        if ((call) != CLNN_OK) {                                                                   \
-            fprintf(stderr, "deploy: %s failed: %s\n", #call, clnn_last_error());                  \
+        clnn_status st_ = (call);                                                                  \
+        if (st_ != CLNN_OK) {                                                                      \
+            fprintf(stderr, "deploy: %s failed with %s: %s\n", #call, clnn_status_name(st_),       \
+                    clnn_last_error());                                                            \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)

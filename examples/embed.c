@@ -19,11 +19,13 @@
 #define BATCH 32
 #define EPOCHS 5
 
-/* Print the library's explanation of the last failure and leave. */
+/* Print the status and the library's explanation of a failure, and leave. */
 #define TRY(call)                                                                  \
     do {                                                                           \
-        if ((call) != CLNN_OK) {                                                   \
-            fprintf(stderr, "embed: %s failed: %s\n", #call, clnn_last_error());   \
+        clnn_status st_ = (call);                                                  \
+        if (st_ != CLNN_OK) {                                                      \
+            fprintf(stderr, "embed: %s failed with %s: %s\n", #call,               \
+                    clnn_status_name(st_), clnn_last_error());                     \
             goto fail;                                                             \
         }                                                                          \
     } while (0)

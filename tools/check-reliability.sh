@@ -12,7 +12,9 @@
 #   oclgrind  every kernel on Oclgrind's simulated device, failing on any
 #             out-of-bounds access, data race or API error (suite oclgrind)
 #   tsan      the concurrency tests (two networks in two threads; replicas
-#             joined by an allreduce) built with ThreadSanitizer in build-tsan/
+#             joined by an allreduce; one context used by two threads; eight
+#             threads making their contexts at first use, 100 runs) built
+#             with ThreadSanitizer in build-tsan/
 #   progcache the device tests with the on-disk program cache on (the default
 #             on drivers other than PoCL) in an empty folder, twice: the first
 #             pass compiles and stores every binary, the second loads them
@@ -32,7 +34,7 @@ fi
 for s in "${steps[@]}"; do
     case "$s" in
         fuzz | asan | valgrind | oclgrind | tsan | progcache) ;;
-        -h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "check-reliability.sh: unknown step '$s' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -81,7 +83,8 @@ step_tsan() {
     fi
     meson compile -C build-tsan
     TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" \
-        meson test -C build-tsan --print-errorlogs reliability-threads parallel-replicas
+        meson test -C build-tsan --print-errorlogs reliability-threads parallel-replicas \
+        core-embedding reliability-first-use
 }
 
 step_progcache() {

@@ -12,13 +12,14 @@
 #   tools/install-deps.sh --ci-tools also clang with its libFuzzer and sanitizer
 #                                    runtimes, valgrind and oclgrind
 #                                    (tools/fuzz.sh, tools/check-reliability.sh),
+#                                    abigail-tools (tools/check-builds.sh abi),
 #                                    and what --windows installs
 #   tools/install-deps.sh --check    only report what is missing (exit 1 if any)
 set -euo pipefail
 
 packages=(
     build-essential pkg-config meson ninja-build python3
-    ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev
+    opencl-headers ocl-icd-libopencl1 pocl-opencl-icd libclblast-dev
     check zlib1g-dev clinfo dataset-fashion-mnist
     libopenmpi-dev openmpi-bin
     libcairo2-dev doxygen
@@ -27,7 +28,7 @@ windows=(gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64)
 check_only=0
 
 usage() {
-    sed -n '2,16s/^# \{0,1\}//p' "$0"
+    sed -n '2,17s/^# \{0,1\}//p' "$0"
 }
 
 while (($#)); do
@@ -35,7 +36,7 @@ while (($#)); do
         --torch) packages+=(python3-torch python3-numpy libopenblas0-pthread) ;;
         --dev) packages+=(shellcheck oclgrind) ;;
         --windows) packages+=("${windows[@]}") ;;
-        --ci-tools) packages+=(clang libclang-rt-dev valgrind oclgrind "${windows[@]}") ;;
+        --ci-tools) packages+=(clang libclang-rt-dev valgrind oclgrind abigail-tools "${windows[@]}") ;;
         --check) check_only=1 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;

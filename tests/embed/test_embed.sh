@@ -60,6 +60,31 @@ for source in "${sources[@]}"; do
         echo "test_embed: $name does not resolve libclnn from $libdir" >&2
         exit 1
     fi
+    # Nor does it need OpenCL to start: the library loads it at run time.
+    if grep -qi 'opencl\|clblast' <<<"$resolved"; then
+        echo "$resolved" >&2
+        echo "test_embed: $name links OpenCL or CLBlast at start" >&2
+        exit 1
+    fi
+done
+
+# Without any OpenCL library (CLNN_OPENCL_LIBRARY names one that is not
+# there), the tool and the programs start and report CLNN_ERR_NO_PLATFORM.
+absent=(env CLNN_OPENCL_LIBRARY="$tmp/no-such-dir/libOpenCL.so.1")
+for program in "$tmp/root$prefix/bin/clnn devices" "${sources[@]}"; do
+    case "$program" in
+        *.c) name=$(basename "$program" .c); run=("$tmp/$name") ;;
+        *) name=clnn; run=($program) ;;
+    esac
+    rc=0
+    "${absent[@]}" "${run[@]}" >"$tmp/absent.out" 2>&1 || rc=$?
+    if ((rc == 0)) || ! grep -q "no OpenCL: .*cannot be loaded" "$tmp/absent.out" ||
+        { [[ $name != clnn ]] && ! grep -q CLNN_ERR_NO_PLATFORM "$tmp/absent.out"; }; then
+        cat "$tmp/absent.out" >&2
+        echo "test_embed: $name without OpenCL exited $rc without the no-OpenCL message" >&2
+        exit 1
+    fi
+    echo "$name without OpenCL: exit $rc, $(grep -o 'no OpenCL: [^(]*' "$tmp/absent.out" | head -1)"
 done
 
 if ! "$tmp/root$prefix/bin/clnn" devices >/dev/null 2>"$tmp/devices.err"; then
