@@ -5,15 +5,19 @@ as a crash or a false 'no device' in some runs only, hence the repeats.
 
     run_first_use.py PROGRAM RUNS
 """
+import os
+import shlex
 import subprocess
 import sys
 
 
 def main():
     program, runs = sys.argv[1], int(sys.argv[2])
+    # A cross build's program runs through meson's wrapper (Wine).
+    command = shlex.split(os.environ.get('MESON_EXE_WRAPPER', '')) + [program]
     failures = 0
     for i in range(runs):
-        p = subprocess.run([program], capture_output=True, text=True, timeout=600)
+        p = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if p.returncode == 77:
             print(p.stderr, end='')
             return 77
