@@ -688,8 +688,10 @@ CLNN_API clnn_status clnn_file_metadata(const char *path, const char *key, char 
 
 /* ----------------------------------------------------------------- data */
 
-/** Images as float32 in [0,1] (n × rows·cols) and labels, in host memory.
- * Thread-safety: immutable after loading except clnn_dataset_normalize. */
+/** Rows of float32 features (n × features: images in [0,1] from IDX files,
+ * table columns from CSV and NumPy files, see clnn_dataset_load) and their
+ * labels, in host memory. Thread-safety: immutable after loading except
+ * clnn_dataset_normalize and clnn_dataset_standardize. */
 typedef struct clnn_dataset clnn_dataset;
 
 /** Load an IDX image file and IDX label file (plain or gzip-compressed). */
@@ -700,8 +702,11 @@ CLNN_API clnn_status clnn_dataset_load_split(const char *dir, const char *split,
 CLNN_API void clnn_dataset_free(clnn_dataset *ds);
 CLNN_API size_t clnn_dataset_count(const clnn_dataset *ds);
 CLNN_API size_t clnn_dataset_features(const clnn_dataset *ds);
-CLNN_API size_t clnn_dataset_classes(const clnn_dataset *ds); /* max label + 1 */
+/* The number of class names, else max label + 1. */
+CLNN_API size_t clnn_dataset_classes(const clnn_dataset *ds);
+/* The rows of features, count × features floats. */
 CLNN_API const float *clnn_dataset_images(const clnn_dataset *ds);
+/* One label per row, or NULL when the file had none. */
 CLNN_API const int32_t *clnn_dataset_labels(const clnn_dataset *ds);
 /** x = (x - mean) / std for every pixel. */
 CLNN_API clnn_status clnn_dataset_normalize(clnn_dataset *ds, float mean, float std);
@@ -710,6 +715,102 @@ CLNN_API clnn_status clnn_dataset_normalize(clnn_dataset *ds, float mean, float 
 CLNN_API clnn_status clnn_permutation(uint64_t seed, uint64_t stream, size_t n, uint32_t *perm);
 /** Where dataset-fashion-mnist installs the files. */
 #define CLNN_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+/* ----------------------------------------------------------- data files */
+
+/** What a dataset's labels are. Only classification exists so far: float
+ * targets for regression (a kind to come) are refused with
+ * CLNN_ERR_UNSUPPORTED until then. */
+typedef enum clnn_target_kind {
+    CLNN_TARGET_CLASSES = 0 /* a class per row: whole numbers 0..k−1, or names */
+} clnn_target_kind;
+
+/** How clnn_dataset_load reads a file. Fill it with
+ * clnn_dataset_options_init, then set what you need. */
+typedef struct clnn_dataset_options {
+    size_t struct_size;       /* sizeof(clnn_dataset_options): set by _init */
+    clnn_target_kind target;  /* CLNN_TARGET_CLASSES */
+    /* CSV: the labels' column, by its header name or as a decimal index from
+     * 0; NULL: like's label column when like has one, else the last column.
+     * Every other column is a feature. */
+    const char *label_column;
+    /* .npy features: the .npy file of their labels (1-D, integers or whole
+     * floats); NULL: none. */
+    const char *labels_path;
+    /* A file without labels (a CSV without the label column, an .npy
+     * without labels_path, an .npz without y) loads with none
+     * (clnn_dataset_labels gives NULL) instead of failing. A CSV then has
+     * labels when its header names the label column or, when the features
+     * have no names, when it has one column more than like's features. */
+    bool labels_optional;
+    /* CSV: the first line is data, not column names. */
+    bool csv_no_header;
+    /* Read the file as like's companion (a test split, new inputs): the same
+     * features (CSV columns found by like's names, in any order, where it
+     * has names), its classes (names mapped to like's numbers; a class like
+     * lacks is an error) and its standardisation applied. NULL: none. */
+    const clnn_dataset *like;
+} clnn_dataset_options;
+
+CLNN_API void clnn_dataset_options_init(clnn_dataset_options *options);
+/** Load a table of features and labels from a file, recognised by its
+ * content:
+ *  - CSV (RFC 4180): a header row of column names (unless csv_no_header),
+ *    then one row per sample with a field per column; fields separated by
+ *    commas, rows by LF or CRLF, double quotes around fields that hold
+ *    commas, quotes or line breaks; UTF-8 with or without a byte order
+ *    mark. Features are decimal numbers (read as strtod reads them in the C
+ *    locale, then rounded to float). Labels that are all whole numbers
+ *    from 0 are the class numbers; otherwise each distinct label is a class
+ *    name, numbered in sorted (byte) order. Read in one streaming pass.
+ *  - .npy (NumPy): a 2-D float32, float64 or integer array of rows × features,
+ *    either byte order, C or Fortran order; labels from labels_path.
+ *  - .npz (np.savez, np.savez_compressed): arrays x (features) and y (labels).
+ * Every feature must be present and finite. A file that breaks these rules
+ * is CLNN_ERR_BAD_FILE with a message naming the file, line and column
+ * (CSV) and the cause; nothing is returned then. options may be NULL (the
+ * defaults). */
+CLNN_API clnn_status clnn_dataset_load(const char *path, const clnn_dataset_options *options,
+                                       clnn_dataset **out);
+/** Split ds into two new datasets: round(fraction × count) rows chosen at
+ * random from seed go to held_out, the rest to kept, both in ds's order and
+ * with its description. fraction in (0, 1), and both parts not empty. */
+CLNN_API clnn_status clnn_dataset_split(const clnn_dataset *ds, double fraction, uint64_t seed,
+                                        clnn_dataset **kept, clnn_dataset **held_out);
+/** Standardise every feature: x = (x − mean) / std, with like's mean and
+ * standard deviation, or with NULL the feature's own over ds's rows (in
+ * double precision; the population standard deviation, 1 for a constant
+ * feature, as scikit-learn's StandardScaler). ds keeps them
+ * (clnn_dataset_standardization); CLNN_ERR_STATE when it is standardised
+ * already. */
+CLNN_API clnn_status clnn_dataset_standardize(clnn_dataset *ds, const clnn_dataset *like);
+/** The mean and standard deviation of each feature (count: features) that
+ * standardised ds. CLNN_ERR_STATE when it is not standardised. */
+CLNN_API clnn_status clnn_dataset_standardization(const clnn_dataset *ds, float *mean, float *std,
+                                                  size_t count);
+/** The name of feature index (a CSV column's header), or NULL when the
+ * features have no names. Valid while ds lives. */
+CLNN_API const char *clnn_dataset_feature_name(const clnn_dataset *ds, size_t index);
+/** The name of class index (a CSV label), or NULL when the classes are
+ * numbers. Valid while ds lives. */
+CLNN_API const char *clnn_dataset_class_name(const clnn_dataset *ds, size_t index);
+/** The name of the label column (CSV), or NULL. */
+CLNN_API const char *clnn_dataset_label_name(const clnn_dataset *ds);
+
+/** Keep ds's description — feature names, label column, class names and
+ * standardisation — in the network, which every save writes into its
+ * metadata (keys "clnn.data.features", "clnn.data.label",
+ * "clnn.data.classes": JSON arrays of strings, a string;
+ * "clnn.data.mean", "clnn.data.std": JSON arrays of numbers; each only
+ * when ds has it) and loading reads back. ds's features must be the
+ * network's inputs and its classes no more than its outputs. */
+CLNN_API clnn_status clnn_net_set_data_description(clnn_net *net, const clnn_dataset *ds);
+/** The network's data description as a dataset of no rows, to pass as
+ * clnn_dataset_options.like when loading inputs for it: so its inputs are
+ * read, labelled and standardised as the data it was trained on. A network
+ * without one gives in_features unnamed features and out_features numbered
+ * classes. Free it with clnn_dataset_free. */
+CLNN_API clnn_status clnn_net_data_description(const clnn_net *net, clnn_dataset **out);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
 #
 #   tools/check-reliability.sh [STEP...]     (default: all, in this order)
 #
-#   fuzz      libFuzzer on the safetensors, IDX and layer-spec parsers
+#   fuzz      libFuzzer on the safetensors, IDX, layer-spec, CSV and NumPy parsers
 #             (tools/fuzz.sh; CLNN_FUZZ_SECONDS per parser, default 60)
 #   asan      the whole test suite built with AddressSanitizer, LeakSanitizer
 #             and UBSan in build-asan/ (meson test --setup asan)

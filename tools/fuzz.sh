@@ -3,7 +3,7 @@
 #
 #   tools/fuzz.sh [SECONDS] [NAME...]     (default: 60 seconds each, all harnesses)
 #
-# Harnesses (tests/fuzz/fuzz_NAME.c): safetensors, idx, spec. Each runs for
+# Harnesses (tests/fuzz/fuzz_NAME.c): safetensors, idx, spec, csv, npy. Each runs for
 # SECONDS on a fresh copy of its seed corpus (tests/fuzz/corpus/NAME) in a
 # temporary directory; new corpus entries are thrown away afterwards. Builds
 # build-fuzz/ with CC=clang -Dfuzzing=true when needed. Any crash, leak,
@@ -22,7 +22,7 @@ if [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then
 fi
 names=("$@")
 if ((${#names[@]} == 0)); then
-    names=(safetensors idx spec)
+    names=(safetensors idx spec csv npy)
 fi
 
 "$root/tools/install-deps.sh" --ci-tools

@@ -4,8 +4,9 @@
     python3 tools/make-bad-files.py [--root DIR]
 
 Writes, under the repository root (or DIR):
-  tests/data/bad/*            hand-made malformed safetensors, model and IDX
-                              files (plus a few valid control files)
+  tests/data/bad/*            hand-made malformed safetensors, model, IDX, CSV,
+                              .npy and .npz files (plus a few valid control
+                              files)
   tests/data/bad/MANIFEST.tsv one line per file: file, loader, expected status
                               and a substring the error message must contain
   tests/fuzz/corpus/<name>/   small valid and near-valid seeds for the
@@ -16,6 +17,8 @@ Loaders (see tests/io/test_bad_files.c):
   idx          the IDX reader, plain or gzip (no device needed)
   model        clnn_net_load_weights into the network MODEL_SPEC with
                MODEL_IN inputs (needs an OpenCL device)
+  csv, npy, npz  clnn_dataset_load with default options, labels optional
+               for .npy (no device needed)
 
 Only the Python standard library is used. Output is deterministic (gzip
 members carry mtime 0), so rerunning it on a clean tree changes nothing
@@ -322,7 +325,150 @@ def bad_files():
        gimg + b"junk\n")
     ix("idx-gzip-bad-payload.idx.gz", BAD, "(truncated?); re-download the file", gz(images[:-7]))
     ix("idx-gzip-header-only.idx.gz", BAD, "gzip data is truncated", gimg[:10])
+    csv_files(files)
+    npy_files(files)
     return files
+
+
+def csv_files(files):
+    def cv(name, status, msg, text):
+        files.append((name, "csv", status, msg, text.encode("utf-8") if isinstance(text, str)
+                      else text))
+
+    BAD = "CLNN_ERR_BAD_FILE"
+    cv("csv-ok.csv", "CLNN_OK", "", "\ufeffa,\"b, quoted\",class\r\n1,2e-3,x\r\n-4.5,.5,\"y\"\r\n")
+    cv("csv-empty.csv", BAD, "is empty", "")
+    cv("csv-header-only.csv", BAD, "holds no rows of data, only its header", "a,b,c\n")
+    cv("csv-missing-value.csv", BAD, "line 3, column 2 ('b'): the value is missing",
+       "a,b,c\n1,2,x\n3,,y\n")
+    cv("csv-not-a-number.csv", BAD, "line 2, column 1 ('a'): 'abc' is not a number",
+       "a,b,c\nabc,2,x\n")
+    cv("csv-nan.csv", BAD, "line 2, column 2 ('b'): 'NaN' is not a finite number",
+       "a,b,c\n1,NaN,x\n")
+    cv("csv-float-overflow.csv", BAD, "line 2, column 1 ('a'): 1e39 is beyond the range of float32",
+       "a,b,c\n1e39,2,x\n")
+    cv("csv-short-row.csv", BAD, "line 3 has 2 fields, but the header has 3",
+       "a,b,c\n1,2,x\n1,2\n")
+    cv("csv-long-row.csv", BAD, "line 2 has 4 fields, but the header has 3",
+       "a,b,c\n1,2,x,9\n")
+    cv("csv-quote-in-field.csv", BAD, "line 2, column 1: a quote inside an unquoted field",
+       "a,b,c\n1\"2,3,x\n")
+    cv("csv-text-after-quote.csv", BAD, "line 2, column 3: text after the closing quote",
+       "a,b,c\n1,2,\"x\"y\n")
+    cv("csv-unclosed-quote.csv", BAD, "line 2, column 3: the quoted field is not closed",
+       "a,b,c\n1,2,\"x\n3,4,y\n")
+    cv("csv-lone-cr.csv", BAD, "line 2: a carriage return not followed by a line feed",
+       "a,b,c\n1,2,x\r3,4,y\n")
+    cv("csv-blank-line.csv", BAD, "line 3 is blank, and rows follow it",
+       "a,b,c\n1,2,x\n\n3,4,y\n")
+    cv("csv-duplicate-column.csv", BAD, "columns 1 and 3 are both named 'a'", "a,b,a\n1,2,x\n")
+    cv("csv-empty-column-name.csv", BAD, "line 1, column 2: the column name is empty",
+       "a,,c\n1,2,x\n")
+    cv("csv-bad-utf8.csv", BAD, "line 2, column 3 ('c'): the label is not valid UTF-8",
+       b"a,b,c\n1,2,\xff\n")
+    cv("csv-empty-label.csv", BAD, "line 2, column 3 ('c'): the label is empty", "a,b,c\n1,2,\n")
+    cv("csv-labels-only.csv", BAD, "has no feature columns", "c\nx\n")
+    cv("csv-class-number-too-large.csv", BAD, "class number 70000 is beyond the 65536 classes",
+       "a,c\n1,70000\n")
+
+
+def npy_bytes(descr, shape, payload, fortran=False, version=1, header=None):
+    """An .npy image as NumPy writes it (header padded to 64 bytes)."""
+    if header is None:
+        header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (
+            descr, "True" if fortran else "False",
+            "(%s)" % (", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")))
+    pre = 10 if version == 1 else 12
+    h = header.encode("latin-1")
+    h += b" " * ((-(pre + len(h) + 1)) % 64) + b"\n"
+    size = struct.pack("<H", len(h)) if version == 1 else struct.pack("<I", len(h))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + h + payload
+
+
+def zip_archive(members, method=8, damage=None):
+    """A ZIP archive of (name, bytes) members, as np.savez(_compressed) writes."""
+    out, central = b"", b""
+    for name, data in members:
+        crc = zlib.crc32(data) & 0xFFFFFFFF
+        if method == 8:
+            c = zlib.compressobj(6, zlib.DEFLATED, -15)
+            body = c.compress(data) + c.flush()
+        else:
+            body = data
+        if damage == "crc":
+            crc ^= 1
+        n = name.encode()
+        local = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, method, 0, 0x21, crc, len(body),
+                            len(data), len(n), 0) + n
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, method, 0, 0x21,
+                               crc, len(body), len(data), len(n), 0, 0, 0, 0, 0,
+                               len(out)) + n
+        out += local + body
+    end = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, len(members), len(members), len(central),
+                      len(out), 0)
+    return out + central + end
+
+
+def npy_files(files):
+    def ny(name, status, msg, data, loader="npy"):
+        files.append((name, loader, status, msg, data))
+
+    BAD = "CLNN_ERR_BAD_FILE"
+    f4 = struct.pack("<6f", 1, 2, 3, 4, 5, 6)
+    ok = npy_bytes("<f4", [2, 3], f4)
+    ny("npy-ok.npy", "CLNN_OK", "", ok)
+    ny("npy-ok-big-endian-f8-fortran.npy", "CLNN_OK", "",
+       npy_bytes(">f8", [2, 3], struct.pack(">6d", 1, 4, 2, 5, 3, 6), fortran=True))
+    ny("npy-ok-v2.npy", "CLNN_OK", "", npy_bytes("|u1", [2, 2], bytes([1, 2, 3, 4]), version=2))
+    ny("npy-wrong-magic.npy", BAD, "not an .npy file", b"\x93NUMPX" + ok[6:])
+    ny("npy-version.npy", BAD, ".npy format version 4.0 is not supported", ok[:6] + b"\x04" + ok[7:])
+    ny("npy-truncated-header.npy", BAD, "runs past the end of the", ok[:40])
+    ny("npy-truncated-data.npy", BAD, "declares 24 bytes of data but the file holds 20 (truncated?)",
+       ok[:-4])
+    ny("npy-trailing-bytes.npy", BAD, "declares 24 bytes of data but the file holds 28 (trailing",
+       ok + bytes(4))
+    ny("npy-object.npy", BAD, "holds Python objects (pickled)", npy_bytes("|O", [2], bytes(16)))
+    ny("npy-structured.npy", BAD, "structured arrays",
+       npy_bytes("", [1], bytes(8), header="{'descr': [('a', '<f4'), ('b', '<f4')], "
+                                             "'fortran_order': False, 'shape': (1,), }"))
+    ny("npy-half.npy", BAD, "dtype '<f2' is not supported", npy_bytes("<f2", [1, 2], bytes(4)))
+    ny("npy-unknown-key.npy", BAD, "unexpected key 'strides'",
+       npy_bytes("", [], b"", header="{'descr': '<f4', 'strides': 4, 'shape': (), }"))
+    ny("npy-missing-shape.npy", BAD, "the header has no 'shape'",
+       npy_bytes("", [], b"", header="{'descr': '<f4', 'fortran_order': False, }"))
+    ny("npy-one-tuple.npy", BAD, "a 1-D shape is written (N,), with a comma",
+       npy_bytes("", [], bytes(12), header="{'descr': '<f4', 'fortran_order': False, 'shape': (3), }"))
+    ny("npy-shape-overflow.npy", BAD, "the .npy shape overflows the element count",
+       npy_bytes("<f8", [1 << 40, 1 << 40], b""))
+    ny("npy-one-d-features.npy", BAD, "features must be a 2-D array (rows x features), but its "
+       "shape is (3,); for a single feature, save x.reshape(-1, 1)",
+       npy_bytes("<f4", [3], struct.pack("<3f", 1, 2, 3)))
+    ny("npy-nan-feature.npy", BAD, "row 1, column 0 (from 0) is not a finite number",
+       npy_bytes("<f4", [2, 1], struct.pack("<2f", 1, float("nan"))))
+    ny("npy-no-newline.npy", BAD, "the .npy header does not end with a newline",
+       b"\x93NUMPY\x01\x00" + struct.pack("<H", 4) + b"{}  ")
+    x = npy_bytes("<f4", [2, 3], f4)
+    y = npy_bytes("<i8", [2], struct.pack("<2q", 0, 1))
+    ny("npz-ok.npz", "CLNN_OK", "", zip_archive([("x.npy", x), ("y.npy", y)]), "npz")
+    ny("npz-ok-stored.npz", "CLNN_OK", "", zip_archive([("x.npy", x), ("y.npy", y)], method=0),
+       "npz")
+    ny("npz-no-x.npz", BAD, "holds no array 'x' (it holds features, y)",
+       zip_archive([("features.npy", x), ("y.npy", y)]), "npz")
+    ny("npz-bad-crc.npz", BAD, "member 'x.npy': CRC-32 mismatch",
+       zip_archive([("x.npy", x), ("y.npy", y)], damage="crc"), "npz")
+    good = zip_archive([("x.npy", x), ("y.npy", y)])
+    ny("npz-truncated.npz", BAD, "no end-of-central-directory record", good[:-30], "npz")
+    bad_deflate = bytearray(good)
+    bad_deflate[40] ^= 0xFF
+    ny("npz-corrupt-deflate.npz", BAD, "member 'x.npy'", bytes(bad_deflate), "npz")
+    ny("npz-negative-label.npz", BAD, "label 1 (from 0) is -1, not a class number",
+       zip_archive([("x.npy", x), ("y.npy", npy_bytes("<i4", [2], struct.pack("<2i", 0, -1)))]),
+       "npz")
+    ny("npz-fraction-label.npz", BAD, "(regression targets are not supported yet)",
+       zip_archive([("x.npy", x), ("y.npy", npy_bytes("<f8", [2], struct.pack("<2d", 0, 0.5)))]),
+       "npz")
+    ny("npz-label-count.npz", BAD, "holds 3 labels, but the features have 2 rows",
+       zip_archive([("x.npy", x), ("y.npy", npy_bytes("|u1", [3], bytes([0, 1, 0])))]), "npz")
 
 
 def seeds():
@@ -367,6 +513,26 @@ def seeds():
             ("near-trailing.idx", labels + b"\0"),
         ],
         "spec": [("spec-%02d.txt" % i, s.encode()) for i, s in enumerate(specs)],
+        "csv": [
+            ("names.csv", b"\xef\xbb\xbfsepal,petal,species\r\n5.1,1.4,setosa\r\n"
+                          b"6.2,4.5,\"versi,color\"\r\n"),
+            ("numbers.csv", b"a,b,c\n1e-3,-2.5,0\n.5,7.,1\n1234567890123456789,3,2\n"),
+            ("quoted.csv", b'a,"b ""x""",c\n"1","2\n",z\n'),
+            ("near-short-row.csv", b"a,b,c\n1,2,x\n1,2\n"),
+            ("near-blank.csv", b"a,b,c\n1,2,x\n\n\n"),
+        ],
+        "npy": [
+            ("f4.npy", npy_bytes("<f4", [2, 3], struct.pack("<6f", 1, 2, 3, 4, 5, 6))),
+            ("f8-fortran.npy", npy_bytes(">f8", [2, 2], struct.pack(">4d", 1, 2, 3, 4),
+                                         fortran=True)),
+            ("u1-v3.npy", npy_bytes("|u1", [1, 3], bytes([7, 8, 9]), version=3)),
+            ("labels.npy", npy_bytes("<i8", [2], struct.pack("<2q", 1, 0))),
+            ("data.npz", zip_archive([
+                ("x.npy", npy_bytes("<f4", [2, 1], struct.pack("<2f", 1, 2))),
+                ("y.npy", npy_bytes("|u1", [2], bytes([1, 0])))])),
+            ("stored.npz", zip_archive([
+                ("x.npy", npy_bytes("<f8", [1, 2], struct.pack("<2d", 1, 2)))], method=0)),
+        ],
     }
 
 

@@ -29,11 +29,13 @@ int cmd_devices(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 void cmd_devices_help(void);
 void cmd_train_help(void);
 void cmd_eval_help(void);
 void cmd_tune_help(void);
+void cmd_predict_help(void);
 
 /* Print "clnn: error: <clnn_last_error()>" and return CLI_EXIT_FAILURE. */
 int cli_library_error(void);

@@ -1,6 +1,7 @@
 /* clnn eval: a saved model's loss and accuracy on the test split. */
 #include "args.h"
 #include "cli.h"
+#include "data.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ static const char *const fashion_mnist_classes[10] = {
 typedef struct eval_options {
     const char *model;
     const char *data_dir;
+    data_file file; /* with --data FILE: how to read it */
     const char *device;
     size_t batch;
     clnn_gemm_backend gemm;
@@ -30,16 +32,24 @@ void cmd_eval_help(void)
 {
     printf("Usage: clnn eval MODEL [OPTIONS]\n"
            "Load MODEL (a safetensors file written by clnn train --save) and report its\n"
-           "loss and accuracy on the test split.\n\n"
+           "loss and accuracy on the test split of an IDX folder, or on a labelled CSV,\n"
+           "NumPy or .npz file read as the model's training data was (its columns,\n"
+           "classes and standardisation, from the model's metadata).\n\n"
            "Options:\n"
-           "      --data DIR        dataset folder (default %s)\n"
+           "      --data DIR|FILE   IDX dataset folder (default %s), or a\n"
+           "                        CSV, .npy or .npz file\n"
+           "      --labels FILE     .npy: the labels of --data FILE.npy\n"
+           "      --label-column C  CSV: the labels' column, by name or index from 0\n"
+           "                        (default the model's label column, else the last)\n"
+           "      --no-header       CSV: the first line is data, not column names\n"
            "      --device SEL      device index or name substring (default $CLNN_DEVICE,\n"
            "                        else the first GPU, else the first device)\n"
            "      --batch-size N    samples per evaluation batch (default %d)\n"
            "      --gemm NAME       matrix multiply: auto, clblast or own (default auto)\n"
            "      --class-names L   names of the classes in label order, comma-separated,\n"
-           "                        or 'index' for their numbers (default Fashion-MNIST's\n"
-           "                        names when there are 10 classes, else numbers)\n"
+           "                        or 'index' for their numbers (default the model's\n"
+           "                        class names, else Fashion-MNIST's for 10 classes of\n"
+           "                        an IDX folder, else numbers)\n"
            "  -v, --verbose         show the library's debug messages\n"
            "  -h, --help            show this help\n\n"
            "Prints the loss and accuracy, then the accuracy of each class and the\n"
@@ -47,7 +57,16 @@ void cmd_eval_help(void)
            CLNN_DEFAULT_DATA_DIR, CLI_EVAL_BATCH);
 }
 
-enum { OPT_DATA = 256, OPT_DEVICE, OPT_BATCH, OPT_GEMM, OPT_CLASS_NAMES };
+enum {
+    OPT_DATA = 256,
+    OPT_DEVICE,
+    OPT_BATCH,
+    OPT_GEMM,
+    OPT_CLASS_NAMES,
+    OPT_LABELS,
+    OPT_LABEL_COLUMN,
+    OPT_NO_HEADER
+};
 
 static const struct option longopts[] = {
     {"data", required_argument, NULL, OPT_DATA},
@@ -55,6 +74,9 @@ static const struct option longopts[] = {
     {"batch-size", required_argument, NULL, OPT_BATCH},
     {"gemm", required_argument, NULL, OPT_GEMM},
     {"class-names", required_argument, NULL, OPT_CLASS_NAMES},
+    {"labels", required_argument, NULL, OPT_LABELS},
+    {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -84,6 +106,15 @@ static int parse_options(int argc, char **argv, eval_options *o)
         case OPT_CLASS_NAMES:
             o->class_names = optarg;
             break;
+        case OPT_LABELS:
+            o->file.labels = optarg;
+            break;
+        case OPT_LABEL_COLUMN:
+            o->file.label_column = optarg;
+            break;
+        case OPT_NO_HEADER:
+            o->file.no_header = true;
+            break;
         case 'v':
             cli_log_set_verbose(true);
             break;
@@ -99,21 +130,35 @@ static int parse_options(int argc, char **argv, eval_options *o)
     if (optind + 1 < argc)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind + 1]);
     o->model = argv[optind];
+    if (data_is_file(o->data_dir)) {
+        o->file.path = o->data_dir;
+    } else if (o->file.labels || o->file.label_column || o->file.no_header) {
+        return cli_usage_error("eval", "%s applies to --data FILE (CSV, .npy or .npz), and '%s' "
+                                       "is a folder of IDX files",
+                               o->file.labels ? "--labels" : o->file.label_column ? "--label-column"
+                                                                                   : "--no-header",
+                               o->data_dir);
+    }
     return -1;
 }
 
 /* Class names for k classes into names[] (pointing into storage or static
- * text). Returns -1 to go on, or the exit status. */
-static int class_names(const eval_options *o, size_t k, char *storage, size_t cap,
-                       const char **names)
+ * text, or test's own names). Returns -1 to go on, or the exit status. */
+static int class_names(const eval_options *o, const clnn_dataset *test, size_t k, char *storage,
+                       size_t cap, const char **names)
 {
-    if (!o->class_names) {
+    if (!o->class_names && clnn_dataset_class_name(test, 0)) {
+        for (size_t i = 0; i < k; i++)
+            names[i] = clnn_dataset_class_name(test, i) ? clnn_dataset_class_name(test, i) : "?";
+        return -1;
+    }
+    if (!o->class_names && !o->file.path) {
         if (k == 10) {
             for (size_t i = 0; i < k; i++)
                 names[i] = fashion_mnist_classes[i];
             return -1;
         }
-    } else if (strcmp(o->class_names, "index") != 0) {
+    } else if (o->class_names && strcmp(o->class_names, "index") != 0) {
         size_t count = 0;
         snprintf(storage, cap, "%s", o->class_names);
         for (char *p = storage; count < MAX_CLASS_NAMES;) {
@@ -221,7 +266,7 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
     char storage[8 * MAX_CLASS_NAMES + 4096];
     const char *names[MAX_CLASS_NAMES];
     if (k <= MAX_CLASS_NAMES) {
-        int status = class_names(o, k, storage, sizeof storage, names);
+        int status = class_names(o, test, k, storage, sizeof storage, names);
         if (status >= 0)
             return status;
     }
@@ -264,13 +309,19 @@ int cmd_eval(int argc, char **argv)
                          "layers: save it with metadata={\"clnn.spec\": \"dense:256,...\", "
                          "\"clnn.in_features\": \"784\"} (README, Model files)",
                          o.model);
-    if (clnn_dataset_load_split(o.data_dir, "test", &test) != CLNN_OK)
+    clnn_dataset *desc = NULL;
+    if (!o.file.path && clnn_dataset_load_split(o.data_dir, "test", &test) != CLNN_OK)
         status = cli_library_error_hint("--data DIR names the folder");
     else if (cli_context_open(o.device, o.gemm, &ctx) != CLNN_OK ||
              clnn_net_load(ctx, o.model, NULL, &net) != CLNN_OK)
         status = cli_library_error();
+    else if (o.file.path && clnn_net_data_description(net, &desc) != CLNN_OK)
+        status = cli_library_error();
+    else if (o.file.path && (status = data_load(&o.file, desc, false, "--data", &test)) >= 0)
+        ;
     else
         status = evaluate(&o, test, ctx, net);
+    clnn_dataset_free(desc);
     clnn_net_free(net);
     clnn_context_free(ctx);
     clnn_dataset_free(test);

@@ -1,6 +1,7 @@
 /* clnn train: option parsing and help; the run itself is in train.c. */
 #include "args.h"
 #include "cli.h"
+#include "data.h"
 #include "train.h"
 #include "train_parallel.h"
 
@@ -17,8 +18,8 @@
 void cmd_train_help(void)
 {
     printf("Usage: clnn train [OPTIONS]\n"
-           "Train a network on the train split of an IDX dataset ((Fashion-)MNIST file\n"
-           "names), report the test split after every epoch, optionally save the model.\n\n"
+           "Train a network on a CSV, NumPy or IDX dataset, report the test split after\n"
+           "every epoch, optionally save the model.\n\n"
            "Options:\n"
            "      --layers SPEC       comma-separated layer stack; kinds dense|linear:N,\n"
            "                          bn|batchnorm1d, relu; NAME=KIND names a layer\n"
@@ -33,7 +34,23 @@ void cmd_train_help(void)
            "      --weight-decay F    L2 penalty (default 0)\n"
            "      --seed N            initialisation and shuffling seed (default 1)\n"
            "      --limit N           use only the first N training samples (default all)\n"
-           "      --data DIR          dataset folder (default %s)\n"
+           "      --data DIR|FILE     an IDX dataset folder ((Fashion-)MNIST file names,\n"
+           "                          default %s), or a file: CSV\n"
+           "                          (a header row, a column per feature, a label\n"
+           "                          column of class numbers or names), .npy (2-D\n"
+           "                          features; --labels) or .npz (arrays x and y)\n"
+           "      --label-column C    CSV: the labels' column, by name or index from 0\n"
+           "                          (default the last)\n"
+           "      --no-header         CSV: the first line is data, not column names\n"
+           "      --labels FILE       .npy: the labels (1-D, class numbers)\n"
+           "      --test-data FILE    the test split, a file like --data's (required with\n"
+           "                          --data FILE unless --validation-split)\n"
+           "      --test-labels FILE  .npy: the test split's labels\n"
+           "      --validation-split F  hold out a fraction F of --data FILE's rows, drawn\n"
+           "                          with --seed, as the test split\n"
+           "      --standardize       scale every feature to mean 0 and standard deviation\n"
+           "                          1 over the training rows; the model stores the means\n"
+           "                          and deviations, and eval and predict apply them\n"
            "      --device SEL        device index or name substring (default $CLNN_DEVICE,\n"
            "                          else the first GPU, else the first device;\n"
            "                          see clnn devices)\n"
@@ -109,6 +126,13 @@ enum {
     OPT_NO_TUNE,
     OPT_HOST_BATCHES,
     OPT_METADATA,
+    OPT_LABELS,
+    OPT_LABEL_COLUMN,
+    OPT_NO_HEADER,
+    OPT_TEST_DATA,
+    OPT_TEST_LABELS,
+    OPT_VALIDATION_SPLIT,
+    OPT_STANDARDIZE,
 };
 
 static const struct option longopts[] = {
@@ -138,6 +162,13 @@ static const struct option longopts[] = {
     {"no-tune", no_argument, NULL, OPT_NO_TUNE},
     {"host-batches", no_argument, NULL, OPT_HOST_BATCHES},
     {"metadata", required_argument, NULL, OPT_METADATA},
+    {"labels", required_argument, NULL, OPT_LABELS},
+    {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"test-data", required_argument, NULL, OPT_TEST_DATA},
+    {"test-labels", required_argument, NULL, OPT_TEST_LABELS},
+    {"validation-split", required_argument, NULL, OPT_VALIDATION_SPLIT},
+    {"standardize", no_argument, NULL, OPT_STANDARDIZE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -246,6 +277,32 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
     case OPT_SYNC_BN:
         o->sync_bn = true;
         break;
+    case OPT_LABELS:
+        o->labels = v;
+        break;
+    case OPT_LABEL_COLUMN:
+        o->label_column = v;
+        break;
+    case OPT_NO_HEADER:
+        o->no_header = true;
+        break;
+    case OPT_TEST_DATA:
+        o->test_data = v;
+        break;
+    case OPT_TEST_LABELS:
+        o->test_labels = v;
+        break;
+    case OPT_VALIDATION_SPLIT:
+        ok = cli_parse_real("train", "--validation-split", v, 0.0, 1.0, true,
+                            &o->validation_split);
+        if (ok && o->validation_split >= 1.0)
+            return cli_usage_error("train", "--validation-split takes a fraction below 1, not "
+                                            "'%s'",
+                                   v);
+        break;
+    case OPT_STANDARDIZE:
+        o->standardize = true;
+        break;
     case 'q':
         o->quiet = true;
         break;
@@ -279,6 +336,33 @@ static int finish_optimizer(const given *g, clnn_optimizer_options *opt)
     opt->nesterov = g->nesterov;
     if (opt->nesterov && opt->momentum == 0.0)
         return cli_usage_error("train", "--nesterov needs a --momentum greater than 0");
+    return -1;
+}
+
+/* The options of --data FILE need a file; a file needs a test split. */
+static int check_data_options(train_options *o)
+{
+    o->data_file = data_is_file(o->data_dir);
+    const char *file_only = o->labels          ? "--labels"
+                            : o->label_column  ? "--label-column"
+                            : o->no_header     ? "--no-header"
+                            : o->test_data     ? "--test-data"
+                            : o->test_labels   ? "--test-labels"
+                            : o->validation_split > 0.0 ? "--validation-split"
+                            : o->standardize   ? "--standardize"
+                                               : NULL;
+    if (!o->data_file && file_only)
+        return cli_usage_error("train", "%s applies to --data FILE (CSV, .npy or .npz), and '%s' "
+                                        "is a folder of IDX files",
+                               file_only, o->data_dir);
+    if (!o->data_file)
+        return -1;
+    if (!o->test_data == !(o->validation_split > 0.0))
+        return cli_usage_error("train", "with --data FILE, give the test split as --test-data "
+                                        "FILE or hold one out with --validation-split F (one of "
+                                        "the two)");
+    if (o->test_labels && !o->test_data)
+        return cli_usage_error("train", "--test-labels needs --test-data");
     return -1;
 }
 
@@ -318,6 +402,9 @@ int cmd_train(int argc, char **argv)
                                         "mpirun, and this clnn was built without MPI (install "
                                         "libopenmpi-dev, then meson setup --reconfigure "
                                         "-Dmpi=enabled)");
+    done = check_data_options(&o);
+    if (done >= 0)
+        return done;
     /* T_MAX of a cosine schedule defaults to this run's epoch count. */
     lr_schedule_resolve(&o.schedule, o.epochs);
     char default_checkpoint[4096];

@@ -16,8 +16,10 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", "list the OpenCL devices and mark the default one", cmd_devices, cmd_devices_help},
-    {"train", "train a network on an IDX dataset such as Fashion-MNIST", cmd_train, cmd_train_help},
-    {"eval", "evaluate a saved model on the test split", cmd_eval, cmd_eval_help},
+    {"train", "train a network on a CSV, NumPy or IDX dataset", cmd_train, cmd_train_help},
+    {"eval", "evaluate a saved model on a test split or labelled file", cmd_eval, cmd_eval_help},
+    {"predict", "write a saved model's class probabilities for new inputs", cmd_predict,
+     cmd_predict_help},
     {"bench", "measure training speed and where a step's time goes", cmd_bench, cmd_bench_help},
     {"tune", "find the fastest matrix-multiply kernels for a network on a device", cmd_tune,
      cmd_tune_help},

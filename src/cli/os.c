@@ -113,6 +113,14 @@ bool cli_folder_writable(const char *dir)
     return access_ok(dir, 2);
 }
 
+bool cli_is_folder(const char *path)
+{
+    wchar_t *w = widen(path);
+    DWORD attributes = w ? GetFileAttributesW(w) : INVALID_FILE_ATTRIBUTES;
+    free(w);
+    return attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY);
+}
+
 bool cli_setenv(const char *name, const char *value)
 {
     wchar_t *wname = widen(name), *wvalue = widen(value);
@@ -170,6 +178,20 @@ bool cli_readable(const char *path)
 bool cli_folder_writable(const char *dir)
 {
     return access(dir, W_OK | X_OK) == 0;
+}
+
+bool cli_is_folder(const char *path)
+{
+    /* "path/." exists only when path is a folder. */
+    size_t n = strlen(path);
+    char *dot = malloc(n + 3);
+    if (!dot)
+        return false;
+    memcpy(dot, path, n);
+    memcpy(dot + n, "/.", 3);
+    bool folder = access(dot, F_OK) == 0;
+    free(dot);
+    return folder;
 }
 
 bool cli_setenv(const char *name, const char *value)

@@ -20,6 +20,8 @@ bool cli_remove(const char *path);
 bool cli_exists(const char *path);
 bool cli_readable(const char *path);
 bool cli_folder_writable(const char *dir);
+/* Whether path names an existing folder. */
+bool cli_is_folder(const char *path);
 /* Set an environment variable for this process and what it starts. */
 bool cli_setenv(const char *name, const char *value);
 /* Read one line with its newline (if any) into *line, grown as needed; its

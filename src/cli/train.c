@@ -1,5 +1,6 @@
 /* clnn train: set up data, device and network, then run the epochs. */
 #include "cli.h"
+#include "data.h"
 #include "metrics.h"
 #include "progress.h"
 #include "train.h"
@@ -59,15 +60,49 @@ static int check_save_dir(const char *path)
     return -1;
 }
 
+/* --data FILE: the training rows, the test split held out from them or
+ * read from --test-data (with the training split's columns and classes),
+ * and with --standardize both scaled by the training split's statistics. */
+static int load_file_data(const train_options *o, run_state *r)
+{
+    data_file train = {o->data_dir, o->labels, o->label_column, o->no_header};
+    clnn_dataset *all = NULL;
+    int status = data_load(&train, NULL, false, "--data", &all);
+    if (status >= 0)
+        return status;
+    if (o->validation_split > 0.0) {
+        clnn_status st = clnn_dataset_split(all, o->validation_split, o->seed, &r->train, &r->test);
+        clnn_dataset_free(all);
+        if (st != CLNN_OK)
+            return cli_library_error_hint("--validation-split %g of %s", o->validation_split,
+                                          o->data_dir);
+    } else {
+        r->train = all;
+    }
+    if (o->standardize && (clnn_dataset_standardize(r->train, NULL) != CLNN_OK ||
+                           (r->test && clnn_dataset_standardize(r->test, r->train) != CLNN_OK)))
+        return cli_library_error_hint("--standardize");
+    if (o->test_data) {
+        data_file test = {o->test_data, o->test_labels, o->label_column, o->no_header};
+        return data_load(&test, r->train, false, "--test-data", &r->test);
+    }
+    return -1;
+}
+
 static int load_data(const train_options *o, run_state *r)
 {
-    if (clnn_dataset_load_split(o->data_dir, "train", &r->train) != CLNN_OK ||
-        clnn_dataset_load_split(o->data_dir, "test", &r->test) != CLNN_OK)
+    if (o->data_file) {
+        int status = load_file_data(o, r);
+        if (status >= 0)
+            return status;
+    } else if (clnn_dataset_load_split(o->data_dir, "train", &r->train) != CLNN_OK ||
+               clnn_dataset_load_split(o->data_dir, "test", &r->test) != CLNN_OK) {
         return cli_library_error_hint("--data DIR names the folder");
+    }
     size_t features = clnn_dataset_features(r->train);
     if (clnn_dataset_features(r->test) != features)
-        return cli_error("the train and test splits in '%s' have different image sizes (%zu and "
-                         "%zu pixels)",
+        return cli_error("the train and test splits in '%s' have different sizes (%zu and %zu "
+                         "features)",
                          o->data_dir, features, clnn_dataset_features(r->test));
     if (clnn_dataset_count(r->test) == 0)
         return cli_error("the test split in '%s' has no samples", o->data_dir);
@@ -144,6 +179,9 @@ static int build_net(const train_options *o, run_state *r)
         return cli_error("the network ends with %zu outputs but the data has %zu classes; end "
                          "--layers with dense:%zu",
                          outputs, classes, classes);
+    /* Files keep their columns, classes and standardisation in the model. */
+    if (o->data_file && clnn_net_set_data_description(r->net, r->train) != CLNN_OK)
+        return cli_library_error();
     r->plan.drop_single = net_has_batchnorm(r->net);
     if (r->plan.drop_single && o->batch == 1)
         return cli_error("--batch-size 1 cannot train a network with BatchNorm (it needs at least "

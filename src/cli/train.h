@@ -40,6 +40,15 @@ typedef struct train_options {
     bool host_batches;       /* --host-batches: no copy of the training set on the device */
     const char *metadata[TRAIN_METADATA_MAX]; /* --metadata KEY=VALUE, as given */
     size_t n_metadata;
+    /* --data FILE (a CSV, .npy or .npz file rather than an IDX folder). */
+    bool data_file;
+    const char *labels;       /* --labels FILE.npy */
+    const char *label_column; /* --label-column NAME|INDEX */
+    bool no_header;           /* --no-header */
+    const char *test_data;    /* --test-data FILE */
+    const char *test_labels;  /* --test-labels FILE.npy */
+    double validation_split;  /* --validation-split F; 0: none */
+    bool standardize;         /* --standardize */
 } train_options;
 
 /* Load data, build the network, train, report, save. Returns an exit status. */

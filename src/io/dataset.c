@@ -1,4 +1,6 @@
-/* Image classification datasets in host memory, loaded from IDX files. */
+/* Datasets in host memory: loaded from IDX files here, from CSV and NumPy
+ * files in dataset_file.c. */
+#include "io/dataset.h"
 #include "io/idx.h"
 
 #include "base/platform.h"
@@ -7,14 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct clnn_dataset {
-    size_t count;
-    size_t features;
-    size_t classes;
-    float *images;   /* count × features */
-    int32_t *labels; /* count */
-};
 
 static clnn_status build(const clnn__idx *images, const char *images_path, const clnn__idx *labels,
                          const char *labels_path, clnn_dataset **out)
@@ -163,12 +157,24 @@ clnn_status clnn_dataset_load_split(const char *dir, const char *split, clnn_dat
     return st;
 }
 
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; names && i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
 void clnn_dataset_free(clnn_dataset *ds)
 {
     if (!ds)
         return;
     free(ds->images);
     free(ds->labels);
+    free_names(ds->feature_names, ds->features);
+    free_names(ds->class_names, ds->classes);
+    free(ds->label_name);
+    free(ds->mean);
+    free(ds->std);
     free(ds);
 }
 

@@ -127,3 +127,75 @@ clnn_status clnn__gunzip(const uint8_t *in, size_t len, size_t max_out, const ch
     *out_len = n;
     return CLNN_OK;
 }
+
+clnn_status clnn__inflate_raw(const uint8_t *in, size_t len, uint8_t *out, size_t out_len,
+                              const char *what)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    /* Negative window bits: a bare deflate stream, no zlib or gzip wrapper. */
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+        return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "%s: cannot start zlib: out of memory", what);
+    size_t in_pos = 0, n = 0;
+    clnn_status st = CLNN_OK;
+    /* One byte of room past out_len, so that a longer stream shows. */
+    uint8_t spare;
+    for (;;) {
+        zs.next_in = in + in_pos;
+        zs.avail_in = slice(len - in_pos);
+        bool over = n == out_len;
+        zs.next_out = over ? &spare : out + n;
+        zs.avail_out = over ? 1 : slice(out_len - n);
+        uInt avail_in = zs.avail_in, avail_out = zs.avail_out;
+        int ret = inflate(&zs, Z_NO_FLUSH);
+        in_pos += avail_in - zs.avail_in;
+        n += avail_out - zs.avail_out;
+        if (n > out_len) {
+            st = clnn__fail(CLNN_ERR_BAD_FILE,
+                            "%s: the compressed data holds more than the %zu bytes the archive "
+                            "declares",
+                            what, out_len);
+            break;
+        }
+        if (ret == Z_STREAM_END) {
+            if (n != out_len)
+                st = clnn__fail(CLNN_ERR_BAD_FILE,
+                                "%s: the compressed data holds %zu bytes, the archive declares %zu",
+                                what, n, out_len);
+            else if (in_pos != len)
+                st = clnn__fail(CLNN_ERR_BAD_FILE,
+                                "%s: %zu bytes after the end of the compressed data", what,
+                                len - in_pos);
+            break;
+        }
+        if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT) {
+            st = clnn__fail(CLNN_ERR_BAD_FILE, "%s: corrupted deflate data (%s)", what,
+                            zs.msg ? zs.msg : "invalid stream");
+            break;
+        }
+        if (ret == Z_MEM_ERROR) {
+            st = clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "%s: out of host memory in zlib", what);
+            break;
+        }
+        if (in_pos == len && avail_out == zs.avail_out && avail_in == zs.avail_in) {
+            st = clnn__fail(CLNN_ERR_BAD_FILE,
+                            "%s: the compressed data is truncated (ends after %zu of %zu bytes)",
+                            what, n, out_len);
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    return st;
+}
+
+uint32_t clnn__crc32(const uint8_t *bytes, size_t len)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (len > 0) {
+        uInt n = slice(len);
+        crc = crc32(crc, bytes, n);
+        bytes += n;
+        len -= n;
+    }
+    return (uint32_t)crc;
+}

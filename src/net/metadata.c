@@ -38,6 +38,12 @@ static void remove_at(clnn_net *net, size_t i)
 /* Set without the caller's checks: loading takes a file's entries as they are. */
 static clnn_status put(clnn_net *net, const char *key, const char *value)
 {
+    if (!value) {
+        size_t i = find(net, key);
+        if (i != SIZE_MAX)
+            remove_at(net, i);
+        return CLNN_OK;
+    }
     char *v = clnn__strdup(value);
     if (!v)
         return CLNN_ERR_OUT_OF_MEMORY;
@@ -82,9 +88,21 @@ clnn_status clnn__meta_load(clnn_net *net, const char *const *keys, const char *
 {
     clnn_status st = CLNN_OK;
     for (size_t i = 0; i < count && st == CLNN_OK; i++)
-        if (!clnn__meta_reserved(keys[i]))
+        if (!clnn__meta_reserved(keys[i]) ||
+            strncmp(keys[i], CLNN__DATA_PREFIX, strlen(CLNN__DATA_PREFIX)) == 0)
             st = put(net, keys[i], values[i]);
     return st;
+}
+
+clnn_status clnn__meta_put(clnn_net *net, const char *key, const char *value)
+{
+    return put(net, key, value);
+}
+
+const char *clnn__meta_get(const clnn_net *net, const char *key)
+{
+    size_t i = find(net, key);
+    return i == SIZE_MAX ? NULL : net->meta_values[i];
 }
 
 clnn_status clnn_net_set_metadata(clnn_net *net, const char *key, const char *value)

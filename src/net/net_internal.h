@@ -175,8 +175,14 @@ bool clnn__is_model_tensor(const char *name);
 
 /* Metadata (metadata.c): whether the library owns key ("clnn.*", "user.*",
  * "format");
- * the net's entries set from a file's (its reserved keys skipped); freed. */
+ * the net's entries set from a file's (its reserved keys skipped, except
+ * the data description's "clnn.data.*", which the net keeps); freed. */
 bool clnn__meta_reserved(const char *key);
+#define CLNN__DATA_PREFIX "clnn.data."
+/* The data description's entries (data_description.c): set (value NULL:
+ * removed) without the caller's checks, and read (NULL when absent). */
+clnn_status clnn__meta_put(clnn_net *net, const char *key, const char *value);
+const char *clnn__meta_get(const clnn_net *net, const char *key);
 clnn_status clnn__meta_load(clnn_net *net, const char *const *keys, const char *const *values,
                             size_t count);
 void clnn__meta_free(clnn_net *net);

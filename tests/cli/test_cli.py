@@ -979,6 +979,202 @@ def group_tune(binary, tmp):
             fail(f'train {extra} {extra_env}', 'autotuned\n' + r.describe())
 
 
+# ------------------------------------------------------------ data files
+
+TABLE_CLASSES = ['blue, dark', 'green', 'red']
+
+
+def table_rows(n, seed):
+    """n rows of 3 features on very different scales and a class name: the
+    class decides which feature is large, so a small network separates
+    them once the features are standardised."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        c = i % 3
+        f = [rng.gauss(0, 1), rng.gauss(0, 1) * 1000, rng.gauss(0, 1) * 0.001]
+        f[c] += 3.0 * (1 if c == 0 else 1000 if c == 1 else 0.001)
+        rows.append((f, c))
+    return rows
+
+
+def write_table_csv(path, rows, columns=('x0', 'x1', 'x2'), label=True, crlf=False):
+    order = {'x0': 0, 'x1': 1, 'x2': 2}
+    end = '\r\n' if crlf else '\n'
+    with open(path, 'w', newline='') as f:
+        f.write(','.join(columns) + (',class' if label else '') + end)
+        for x, c in rows:
+            fields = ['%r' % x[order[col]] for col in columns]
+            if label:
+                fields.append('"%s"' % TABLE_CLASSES[c])
+            f.write(','.join(fields) + end)
+
+
+def npy_image(descr, shape, payload):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        descr, ', '.join(str(d) for d in shape) + (',' if len(shape) == 1 else ''))
+    h = header.encode() + b' ' * ((-(10 + len(header) + 1)) % 64) + b'\n'
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h + payload
+
+
+def write_table_npy(x_path, y_path, rows):
+    with open(x_path, 'wb') as f:
+        f.write(npy_image('>f8', [len(rows), 3],
+                          b''.join(struct.pack('>3d', *x) for x, _ in rows)))
+    with open(y_path, 'wb') as f:
+        f.write(npy_image('<i8', [len(rows)], b''.join(struct.pack('<q', c) for _, c in rows)))
+
+
+def read_npy_f4(path):
+    with open(path, 'rb') as f:
+        data = f.read()
+    hlen = struct.unpack('<H', data[8:10])[0]
+    header = data[10:10 + hlen].decode()
+    shape = tuple(int(v) for v in re.search(r"'shape': \(([0-9, ]+)\)", header)[1].split(',')
+                  if v.strip())
+    if "'descr': '<f4'" not in header:
+        return None, header
+    values = struct.unpack('<%df' % (shape[0] * shape[1]), data[10 + hlen:])
+    return shape, values
+
+
+def model_metadata(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        return json.loads(f.read(n))['__metadata__']
+
+
+def group_data(binary, tmp):
+    """clnn train, eval and predict on CSV, .npy and .npz files, with the
+    preprocessing stored in the model."""
+    check(binary, ['predict', '--help'], 0, stdout=['--input FILE', 'p_NAME'])
+    check(binary, ['train', '--help'], 0, stdout=['--validation-split', '--standardize'])
+    csv_path, test_path = os.path.join(tmp, 'train.csv'), os.path.join(tmp, 'test.csv')
+    train_rows, test_rows = table_rows(300, 1), table_rows(90, 2)
+    write_table_csv(csv_path, train_rows, crlf=True)
+    write_table_csv(test_path, test_rows)
+    model = os.path.join(tmp, 'table.safetensors')
+    # Usage errors need no device.
+    check(binary, ['train', '--data', csv_path], 2,
+          stderr=['give the test split as --test-data FILE or hold one out with '
+                  '--validation-split F'])
+    check(binary, ['train', '--data', tmp, '--standardize'], 2,
+          stderr=['--standardize applies to --data FILE'])
+    check(binary, ['train', '--data', csv_path, '--validation-split', '1'], 2,
+          stderr=['--validation-split takes a fraction below 1'])
+    check(binary, ['predict', model], 2, stderr=['missing --input FILE'])
+    require_device(binary)
+    layers = ['--layers', 'dense:16,relu,dense:3', '--epochs', '20', '--batch-size', '16',
+              '--lr', '0.05', '--no-tune']
+    r = check(binary, ['train', '--data', csv_path, '--test-data', test_path, '--standardize',
+                       '--save', model] + layers, 0, stdout=['train 300 samples  test 90 samples'])
+    train_acc = last_metric(r.out, 'test acc')
+    if train_acc is None or float(train_acc) < 0.9:
+        fail('data train', f'test accuracy {train_acc} after 20 epochs of a separable table')
+
+    # The description in the model's metadata, as PyTorch would read it.
+    meta = model_metadata(model)
+    if json.loads(meta.get('clnn.data.classes', 'null')) != TABLE_CLASSES or \
+            json.loads(meta.get('clnn.data.features', 'null')) != ['x0', 'x1', 'x2'] or \
+            meta.get('clnn.data.label') != 'class':
+        fail('data metadata', f'{meta}')
+    mean = json.loads(meta.get('clnn.data.mean', '[]'))
+    std = json.loads(meta.get('clnn.data.std', '[]'))
+    for j in range(3):
+        col = [x[j] for x, _ in train_rows]
+        m = sum(col) / len(col)
+        sd = math.sqrt(sum((v - m) ** 2 for v in col) / len(col))
+        if len(mean) != 3 or abs(mean[j] - m) > 1e-6 * max(1, abs(m)) or \
+                abs(std[j] - sd) > 1e-6 * sd:
+            fail('data metadata', f'feature {j}: stored {mean}, {std}; Python {m}, {sd}')
+
+    # eval on the test file gives the last epoch's figures; predict agrees.
+    r = check(binary, ['eval', model, '--data', test_path], 0,
+              stdout=['per-class accuracy', 'blue, dark'])
+    eval_acc = last_metric(r.out, 'test acc')
+    if eval_acc != train_acc:
+        fail('data eval', f'eval accuracy {eval_acc}, training reported {train_acc}')
+    out_csv = os.path.join(tmp, 'pred.csv')
+    r = check(binary, ['predict', model, '--input', test_path, '-o', out_csv], 0,
+              stdout=['accuracy ' + str(eval_acc), 'wrote the predictions of 90 rows'])
+    import csv as csv_module
+    with open(out_csv, newline='') as f:
+        table = list(csv_module.reader(f))
+    if table[0] != ['predicted'] + ['p_' + c for c in TABLE_CLASSES] or len(table) != 91:
+        fail('data predict', f'header {table[0]}, {len(table)} lines')
+    else:
+        correct = sum(row[0] == TABLE_CLASSES[c] for row, (_, c) in zip(table[1:], test_rows))
+        if abs(correct / 90 - float(eval_acc)) > 1e-4:
+            fail('data predict', f'{correct}/90 predicted classes right, eval says {eval_acc}')
+        for row in table[1:]:
+            p = [float(v) for v in row[1:]]
+            if abs(sum(p) - 1) > 1e-5 or TABLE_CLASSES[p.index(max(p))] != row[0]:
+                fail('data predict', f'row {row}')
+                break
+    # Columns in another order and no label column: the same predictions.
+    shuffled = os.path.join(tmp, 'inputs.csv')
+    write_table_csv(shuffled, test_rows, columns=('x2', 'x0', 'x1'), label=False)
+    r = check(binary, ['predict', model, '--input', shuffled], 0)
+    if list(csv_module.reader(r.out.splitlines())) != table:
+        fail('data predict', 'other column order gave other predictions')
+    # .npy of probabilities: the CSV's numbers.
+    out_npy = os.path.join(tmp, 'pred.npy')
+    check(binary, ['predict', model, '--input', test_path, '-o', out_npy, '-q'], 0)
+    shape, values = read_npy_f4(out_npy)
+    if shape != (90, 3) or any(abs(v - float(t)) > 1e-7
+                               for v, t in zip(values, (x for row in table[1:] for x in row[1:]))):
+        fail('data predict npy', f'shape {shape}')
+    # A failing predict leaves an earlier output as it was, and no temporary file.
+    bad = os.path.join(tmp, 'bad.csv')
+    with open(bad, 'w') as f:
+        f.write('x0,x1,x2\n1,2,3\n4,,6\n')
+    before = open(out_csv, 'rb').read()
+    check(binary, ['predict', model, '--input', bad, '-o', out_csv], 1,
+          stderr=["bad.csv' line 3, column 2 ('x1'): the value is missing", '(--input '])
+    if open(out_csv, 'rb').read() != before or os.path.exists(out_csv + '.tmp'):
+        fail('data predict', 'a failed predict changed its -o file or left a .tmp')
+    check(binary, ['predict', model, '--input', test_path, '-o',
+                   os.path.join(tmp, 'no', 'such', 'p.csv')], 1, stderr=['cannot write'])
+    check(binary, ['eval', model, '--data', shuffled], 1,
+          stderr=["no column is named 'class' (the labels' column of like)"])
+
+    # --validation-split: seeded, the same split and result twice.
+    accs = []
+    for _ in range(2):
+        r = check(binary, ['train', '--data', csv_path, '--validation-split', '0.2',
+                           '--standardize', '--seed', '5'] + layers, 0,
+                  stdout=['train 240 samples  test 60 samples'])
+        accs.append(last_metric(r.out, 'test acc'))
+    if accs[0] != accs[1] or accs[0] is None:
+        fail('data validation split', f'two seeded runs gave {accs}')
+
+    # .npy features with --labels, the test split as .npy; .npz archives.
+    x, y = os.path.join(tmp, 'x.npy'), os.path.join(tmp, 'y.npy')
+    tx, ty = os.path.join(tmp, 'tx.npy'), os.path.join(tmp, 'ty.npy')
+    write_table_npy(x, y, train_rows)
+    write_table_npy(tx, ty, test_rows)
+    npy_model = os.path.join(tmp, 'npy.safetensors')
+    r = check(binary, ['train', '--data', x, '--labels', y, '--test-data', tx, '--test-labels', ty,
+                       '--standardize', '--save', npy_model] + layers, 0)
+    if last_metric(r.out, 'test acc') != train_acc:
+        fail('data npy', f'.npy run: {last_metric(r.out, "test acc")}, CSV run {train_acc}')
+    import zipfile
+    for name, method in (('d.npz', zipfile.ZIP_DEFLATED), ('s.npz', zipfile.ZIP_STORED)):
+        path = os.path.join(tmp, name)
+        with zipfile.ZipFile(path, 'w', compression=method) as z:
+            z.write(x, 'x.npy')
+            z.write(y, 'y.npy')
+        r = check(binary, ['train', '--data', path, '--test-data', path, '--standardize'] + layers,
+                  0)
+    check(binary, ['eval', npy_model, '--data', tx, '--labels', ty], 0,
+          stdout=['test acc ' + str(train_acc)])
+    check(binary, ['train', '--data', x, '--test-data', tx] + layers, 1,
+          stderr=['holds features only: give the .npy file of their labels as labels_path',
+                  '(--data '])
+    check(binary, ['train', '--data', csv_path, '--test-data', test_path, '--layers', 'dense:2'],
+          1, stderr=['the network ends with 2 outputs but the data has 3 classes'])
+
+
 GROUPS = {
     'kill': group_kill,
     'resume': group_resume,
@@ -992,6 +1188,7 @@ GROUPS = {
     'plot-without-cairo': group_plot_without_cairo,
     'eval-classes': group_eval_classes,
     'tune': group_tune,
+    'data': group_data,
 }
 
 

@@ -2,7 +2,8 @@
  * (made by tools/make-bad-files.py) must be rejected with the listed status
  * and a message containing the listed text; control files must load.
  *
- *   test_bad_files host    safetensors and IDX readers (no device needed)
+ *   test_bad_files host    safetensors, IDX, CSV, .npy and .npz readers (no
+ *                          device needed)
  *   test_bad_files model   clnn_net_load_weights (needs an OpenCL device), and
  *                          every model and safetensors file again through
  *                          the memory path (clnn_net_load_weights_from_memory
@@ -38,7 +39,7 @@ static bool wanted(const char *loader, const char *group)
 {
     if (strcmp(group, "model") == 0)
         return strcmp(loader, "model") == 0 || strcmp(loader, "safetensors") == 0;
-    return strcmp(loader, "safetensors") == 0 || strcmp(loader, "idx") == 0;
+    return strcmp(loader, "model") != 0;
 }
 
 /* Runs before any test, where ck_assert cannot report: fail loudly. */
@@ -119,6 +120,20 @@ static clnn_status load_idx(const char *path)
     clnn_status st = clnn__idx_read(path, &idx);
     if (st == CLNN_OK)
         clnn__idx_free(&idx);
+    return st;
+}
+
+/* clnn_dataset_load with its defaults; an .npy of features needs no labels. */
+static clnn_status load_dataset(const char *path, bool npy)
+{
+    clnn_dataset_options o;
+    clnn_dataset_options_init(&o);
+    o.labels_optional = npy;
+    clnn_dataset *ds = NULL;
+    clnn_status st = clnn_dataset_load(path, &o, &ds);
+    ck_assert_msg((st == CLNN_OK) == (ds != NULL), "%s: %s with dataset %p", path,
+                  clnn_status_name(st), (void *)ds);
+    clnn_dataset_free(ds);
     return st;
 }
 
@@ -234,6 +249,10 @@ START_TEST(test_entry)
         st = load_safetensors(file);
     else if (strcmp(e->loader, "idx") == 0)
         st = load_idx(file);
+    else if (strcmp(e->loader, "csv") == 0 || strcmp(e->loader, "npz") == 0)
+        st = load_dataset(file, false);
+    else if (strcmp(e->loader, "npy") == 0)
+        st = load_dataset(file, true);
     else if (strcmp(e->loader, "model") == 0)
         st = load_model(file, expect_ok, message, sizeof message);
     else

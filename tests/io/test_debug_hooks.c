@@ -3,7 +3,7 @@
  * as "on" and "off". Without hooks, a variable such as CLNN_FAULT_INJECT in
  * an application's environment must change nothing. */
 #include "base/platform.h"
-#include "clnn_test_os.h"
+#include "clnn_test_os.h" /* setenv and unsetenv on Windows */
 
 #include <stdio.h>
 #include <stdlib.h>
