@@ -62,6 +62,10 @@ typedef enum clnn_status {
 #define CLNN__STATUS_ENUM(suffix, value, text) CLNN_##suffix = value,
     CLNN_STATUS_TABLE(CLNN__STATUS_ENUM)
 #undef CLNN__STATUS_ENUM
+    /* Not a status: one more than the highest, so that a program can size a
+     * table by it (it grows when statuses are added). It also ends the list
+     * without the comma that C89 and C++98 refuse. */
+    CLNN_STATUS_COUNT
 } clnn_status;
 
 /** Short fixed description of a status ("kernel build failed"). */
