@@ -208,6 +208,7 @@ START_TEST(test_options_cache_and_program_cache)
 
     /* Off, nothing is written there. */
     core_rmtree(dir);
+    free(dir);
     dir = core_tmpdir();
     o.cache_dir = dir;
     o.program_cache = CLNN_SWITCH_OFF;
@@ -221,6 +222,7 @@ START_TEST(test_options_cache_and_program_cache)
     clnn_net_free(net);
     clnn_context_free(ctx);
     core_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -524,6 +526,7 @@ START_TEST(test_progress_cancels_tuning)
     ck_assert(clnn__file_exists(path));
     clnn_context_free(ctx);
     core_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
