@@ -70,7 +70,7 @@ int main(void)
 
     /* NULL options: the device of $CLNN_DEVICE, else the first GPU, else the first device. */
     TRY(clnn_context_create(NULL, &ctx));
-    clnn_device_info dev;
+    clnn_device_info dev = {.struct_size = sizeof dev};
     TRY(clnn_context_get_device_info(ctx, &dev));
     printf("clnn %s on %s (%s)\n", clnn_version(), dev.name, dev.platform);
 

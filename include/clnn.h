@@ -9,6 +9,16 @@
  *    clnn_set_log_callback() to see diagnostics.
  *  - Objects are opaque; every *_free(NULL) is a no-op.
  *  - Matrices are row-major float32; a batch of inputs is batch × features.
+ *  - Structs the caller allocates begin with `size_t struct_size`, the
+ *    sizeof the caller was compiled with, so that a program built against
+ *    this header keeps working with a later library whose structs have
+ *    grown: the library reads and writes only the first struct_size bytes,
+ *    and refuses a struct_size below the struct's first version (0 too)
+ *    with CLNN_ERR_INVALID_ARGUMENT. Options are filled by their _init
+ *    function, which sets struct_size and the defaults; records the library
+ *    fills are declared as `clnn_x info = {.struct_size = sizeof info};`
+ *    (in C89 or C++ before C++20: cleared with memset, then struct_size
+ *    set). Tables come one entry at a time, copied by index.
  */
 #ifndef CLNN_H
 #define CLNN_H
@@ -62,6 +72,10 @@ typedef enum clnn_status {
 #define CLNN__STATUS_ENUM(suffix, value, text) CLNN_##suffix = value,
     CLNN_STATUS_TABLE(CLNN__STATUS_ENUM)
 #undef CLNN__STATUS_ENUM
+    /* Not a status: one more than the highest, so that a program can size a
+     * table by it (it grows when statuses are added). It also ends the list
+     * without the comma that C89 and C++98 refuse. */
+    CLNN_STATUS_COUNT
 } clnn_status;
 
 /** Short fixed description of a status ("kernel build failed"). */
@@ -102,7 +116,10 @@ typedef enum clnn_device_type {
     CLNN_DEVICE_ACCELERATOR = 3
 } clnn_device_type;
 
+/** What clnn_device_get_info and clnn_context_get_device_info fill in:
+ * declare it as `clnn_device_info info = {.struct_size = sizeof info};`. */
 typedef struct clnn_device_info {
+    size_t struct_size;
     size_t index; /* position in the global list, across platforms */
     char platform[128];
     char name[128];
@@ -231,8 +248,10 @@ CLNN_API clnn_status clnn_context_finish(clnn_context *ctx);
  * runs after a warm-up, in device time from OpenCL events on a private
  * profiling queue (so it works on any context and leaves the profile table
  * alone); and the cost of a launch, as clnn_context_probe_launch measures
- * it. Waits for queued work first; takes about a second. */
+ * it. Waits for queued work first; takes about a second. Declare it as
+ * `clnn_device_peak peak = {.struct_size = sizeof peak};`. */
 typedef struct clnn_device_peak {
+    size_t struct_size;
     double gflops;         /* FP32 GFLOP/s */
     double gbps;           /* GB/s (1e9 bytes), read plus write */
     size_t copy_bytes;     /* size of the buffer the bandwidth copy used */
@@ -259,8 +278,11 @@ CLNN_API clnn_status clnn_context_probe_launch(clnn_context *ctx, double *queued
 
 /** Device time of every kernel and transfer since the last reset, from OpenCL
  * profiling events, summed per (scope, kernel). Needs a context created with
- * options.profiling. */
+ * options.profiling. One entry of the table, as clnn_context_profile_entry
+ * copies it: declare it as `clnn_profile_entry e = {.struct_size = sizeof e};`.
+ * Its strings stay valid until clnn_context_free. */
 typedef struct clnn_profile_entry {
+    size_t struct_size;
     const char *scope;  /* what enqueued it: "layer 0 dense forward", "optimizer", ... */
     const char *kernel; /* "gemm", "bn_forward_train", "upload", ... */
     uint64_t launches;
@@ -273,22 +295,27 @@ typedef struct clnn_profile_entry {
                            for a queue's first command after a wait) */
 } clnn_profile_entry;
 
-/** Wait for queued work and return the table (valid until the next read,
- * reset or clnn_context_free). */
-CLNN_API clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_profile_entry **entries,
-                                               size_t *count);
+/** Wait for queued work, add its times to the table, and give the number of
+ * entries. The table as read stays put until the next read or reset, while
+ * later work is timed: clnn_context_profile_entry copies its entries. */
+CLNN_API clnn_status clnn_context_profile_read(clnn_context *ctx, size_t *count);
+/** Copy entry index (0 .. the count of the last clnn_context_profile_read −
+ * 1) of the table as that read left it. CLNN_ERR_INVALID_ARGUMENT for an
+ * index out of range. */
+CLNN_API clnn_status clnn_context_profile_entry(clnn_context *ctx, size_t index,
+                                                clnn_profile_entry *entry);
 CLNN_API void clnn_context_profile_reset(clnn_context *ctx);
-/** Run the kernel of a profile entry again, alone: its last launch, `reps`
- * times back to back (at most 64) once queued work has finished, and give
- * the fastest device time. Warm caches and no neighbouring kernels, as
+/** Run the kernel of profile entry index (as clnn_context_profile_entry
+ * numbers them) again, alone: its last launch, `reps` times back to back
+ * (at most 64) once queued work has finished, and give the fastest device
+ * time. Warm caches and no neighbouring kernels, as
  * clnn_context_probe_copy runs its copy, so the two compare like with like;
  * the entry's own times are the kernel in the step. The launch writes its
  * outputs again (running statistics and, for an optimizer step, the
  * parameters move on). CLNN_ERR_STATE for a transfer, or when the network
  * has freed or regrown its buffers since (clnn_context_profile_reset
  * forgets launches too). */
-CLNN_API clnn_status clnn_context_profile_replay(clnn_context *ctx,
-                                                 const clnn_profile_entry *entry, unsigned reps,
+CLNN_API clnn_status clnn_context_profile_replay(clnn_context *ctx, size_t index, unsigned reps,
                                                  double *best_ms);
 
 /* ---------------------------------------------------------------- tuning */
@@ -308,8 +335,10 @@ CLNN_API clnn_status clnn_context_profile_replay(clnn_context *ctx,
  * context's cache folder (clnn_context_options.cache_dir). Contexts load
  * their device's file when created and use it in every GEMM, unless tuning
  * is off for them (clnn_context_options.tuning) or the GEMM backend was
- * chosen explicitly (options.gemm or $CLNN_GEMM), which always wins. */
+ * chosen explicitly (options.gemm or $CLNN_GEMM), which always wins.
+ * Fill the options with clnn_tune_options_init, then set what you need. */
 typedef struct clnn_tune_options {
+    size_t struct_size;        /* sizeof(clnn_tune_options): set by _init */
     const char *spec;          /* layer stack, as clnn_net_add_layers */
     size_t in_features;
     const size_t *batch_sizes; /* tune the network's GEMMs at each of these */
@@ -318,9 +347,12 @@ typedef struct clnn_tune_options {
     bool missing_only;         /* only shapes the context's tuning does not hold yet */
 } clnn_tune_options;
 
-/** One GEMM shape's outcome. Times are microseconds per call, best of several
- * timed runs; 0 when no candidate of that kind passed. */
+/** One GEMM shape's outcome, as clnn_context_tune_result copies it: declare
+ * it as `clnn_tune_result r = {.struct_size = sizeof r};`. Times are
+ * microseconds per call, best of several timed runs; 0 when no candidate of
+ * that kind passed. op stays valid until clnn_context_free. */
 typedef struct clnn_tune_result {
+    size_t struct_size;
     size_t batch;
     size_t layer;              /* index of the dense layer in the stack */
     /* "forward" (X·Wᵀ), "grad_weight" (dYᵀ·X), "grad_input" (dY·W); a layer
@@ -340,23 +372,34 @@ typedef struct clnn_tune_result {
     double gflops;             /* of the chosen candidate */
 } clnn_tune_result;
 
+/** What the last clnn_context_tune found, as clnn_context_tune_report
+ * fills it: declare it as `clnn_tune_report rep = {.struct_size = sizeof
+ * rep};`. Its strings stay valid until the next tune or clnn_context_free. */
 typedef struct clnn_tune_report {
-    const clnn_tune_result *results; /* one per distinct shape tuned */
-    size_t count;
+    size_t struct_size;
+    size_t count;                    /* results, one per distinct shape tuned:
+                                        clnn_context_tune_result 0 .. count − 1 */
     double seconds;                  /* wall time of the whole search */
     clnn_gemm_backend default_backend; /* used for shapes not in the tuning file */
     const char *clblast;             /* CLBlast parameters chosen for the device */
     const char *path;                /* the tuning file written */
 } clnn_tune_report;
 
+/** No spec or batch sizes yet (to be set), the full search over every
+ * shape; and struct_size. */
 CLNN_API void clnn_tune_options_init(clnn_tune_options *options);
 /** Tune, write (merge into) the device's tuning file atomically, and use the
  * result in this context from now on (unless tuning is disabled for it, see
  * clnn_context_tuning_enabled). Waits for queued work first. */
 CLNN_API clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *options);
-/** What the last clnn_context_tune found (valid until the next tune or
- * clnn_context_free). CLNN_ERR_STATE when the context has not tuned. */
+/** What the last clnn_context_tune found. CLNN_ERR_STATE when the context
+ * has not tuned. */
 CLNN_API clnn_status clnn_context_tune_report(const clnn_context *ctx, clnn_tune_report *report);
+/** Copy result index (0 .. report.count − 1) of the last clnn_context_tune.
+ * CLNN_ERR_STATE when the context has not tuned, CLNN_ERR_INVALID_ARGUMENT
+ * for an index out of range. */
+CLNN_API clnn_status clnn_context_tune_result(const clnn_context *ctx, size_t index,
+                                              clnn_tune_result *result);
 /** Path of the device's tuning file, whether or not it exists. */
 CLNN_API clnn_status clnn_context_tuning_file(const clnn_context *ctx, char *path, size_t cap);
 /** Whether a tuning file (loaded or just written) drives this context's GEMMs. */
@@ -398,9 +441,8 @@ CLNN_API size_t clnn_net_layer_count(const clnn_net *net);
  * length it needs; writes at most cap bytes including the terminator. */
 CLNN_API size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap);
 
-/** One layer of the stack, as clnn_net_layer_info describes it. The caller
- * sets struct_size to sizeof(clnn_layer_info) (`clnn_layer_info info =
- * {.struct_size = sizeof info};`); the library writes no more than that. */
+/** One layer of the stack, as clnn_net_layer_info describes it: declare it
+ * as `clnn_layer_info info = {.struct_size = sizeof info};`. */
 typedef struct clnn_layer_info {
     size_t struct_size;
     const char *kind; /* "dense", "batchnorm1d" or "relu" */
@@ -451,7 +493,9 @@ typedef enum clnn_optimizer_kind {
     CLNN_OPTIMIZER_ADAM = 1  /* torch.optim.Adam */
 } clnn_optimizer_kind;
 
+/** Fill it with clnn_optimizer_options_init, then set what you need. */
 typedef struct clnn_optimizer_options {
+    size_t struct_size; /* sizeof(clnn_optimizer_options): set by _init */
     /* Doubles, as PyTorch's Python floats: derived factors such as 1 - beta1
      * are formed in double precision before rounding to float, as there. */
     clnn_optimizer_kind kind;
@@ -468,7 +512,8 @@ typedef struct clnn_optimizer_options {
 } clnn_optimizer_options;
 
 /** PyTorch's defaults for kind (SGD lr 0.01 without momentum; Adam lr 1e-3,
- * betas 0.9/0.999, eps 1e-8). */
+ * betas 0.9/0.999, eps 1e-8), and struct_size. Fields a program built
+ * against an older header lacks keep the defaults of its kind. */
 CLNN_API void clnn_optimizer_options_init(clnn_optimizer_options *options, clnn_optimizer_kind kind);
 /** Set the optimizer; resets its state (momentum buffers, Adam moments). */
 CLNN_API clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *options);
@@ -584,7 +629,9 @@ CLNN_API clnn_status clnn_net_predict_output(clnn_net *net, const float *x, size
  * calls in the same order. Returning non-OK aborts the step. */
 typedef clnn_status (*clnn_allreduce_fn)(float *data, size_t count, void *user);
 
+/** Fill it with clnn_parallel_options_init, then set what you need. */
 typedef struct clnn_parallel_options {
+    size_t struct_size;          /* sizeof(clnn_parallel_options): set by _init */
     clnn_allreduce_fn allreduce; /* NULL: this process trains alone */
     void *user;
     /* BatchNorm statistics over the global batch (as torch's SyncBatchNorm);
@@ -593,9 +640,12 @@ typedef struct clnn_parallel_options {
     bool sync_batchnorm;
 } clnn_parallel_options;
 
+/** No allreduce (training alone), per-process BatchNorm; and struct_size. */
+CLNN_API void clnn_parallel_options_init(clnn_parallel_options *options);
 /** Make the network one replica of a data-parallel group: gradients are summed
  * across processes, one layer at a time while backpropagation goes on. Every
- * replica must start from the same parameters (same seed or file). */
+ * replica must start from the same parameters (same seed or file). options
+ * NULL, or its allreduce NULL, makes the network train alone again. */
 CLNN_API clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *options);
 /** Train on this process's shard (rows rows) of a global batch of
  * global_batch rows: forward, the gradient of the mean loss over the global
@@ -608,8 +658,11 @@ CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t 
 
 typedef enum clnn_dtype { CLNN_DTYPE_F32 = 0, CLNN_DTYPE_I64 = 1 } clnn_dtype;
 
-/** One entry of the state dict, named as PyTorch names it. */
+/** One entry of the state dict, named as PyTorch names it, as
+ * clnn_net_tensor_info fills it: declare it as
+ * `clnn_tensor_info info = {.struct_size = sizeof info};`. */
 typedef struct clnn_tensor_info {
+    size_t struct_size;
     const char *name;   /* "0.weight", "bn1.running_var", ... valid while net lives */
     clnn_dtype dtype;
     size_t ndim;        /* 0 (scalar), 1 or 2 */
@@ -660,7 +713,10 @@ CLNN_API clnn_status clnn_net_load_weights(clnn_net *net, const char *path);
 CLNN_API clnn_status clnn_net_load_weights_from_memory(clnn_net *net, const void *data,
                                                        size_t size);
 
-/** A key and value of a file's metadata. */
+/** A key and value of a file's metadata, passed as an array (the caller's
+ * entries of clnn_net_save_checkpoint). Frozen: these two pointers are all
+ * it will ever hold, so that an array of it has the same stride in every
+ * version, and it carries no struct_size. */
 typedef struct clnn_metadata {
     const char *key;
     const char *value;

@@ -35,17 +35,39 @@ clnn__log_sink clnn__log_route(clnn__log_sink sink);
 
 /* Versioned structs (base/versioned.c): the first member is size_t
  * struct_size. struct_in copies a caller's struct over *full (which holds
- * the defaults of the fields an older caller lacks); struct_out copies a
- * filled *full back into the caller's struct_size bytes. Both refuse a
- * struct_size below min_size (CLNN__V1_SIZE: the first version's size),
- * naming the type `what`. */
+ * the defaults of the fields an older caller lacks) and sets full's
+ * struct_size to full_size, as the library's own copy. An output record is
+ * checked first (struct_out_check, before any work) and filled last
+ * (struct_out: a filled *full into the caller's struct_size bytes, leaving
+ * its struct_size). The checks refuse a struct_size below min_size (the
+ * first version's size), naming the call and the type. */
 clnn_status clnn__struct_in(void *full, size_t full_size, const void *given, size_t min_size,
-                            const char *what);
-clnn_status clnn__struct_out(void *given, const void *full, size_t full_size, size_t min_size,
-                             const char *what);
+                            const char *call, const char *type);
+clnn_status clnn__struct_out_check(const void *given, size_t min_size, const char *call,
+                                   const char *type);
+void clnn__struct_out(void *given, const void *full, size_t full_size);
 /* The size of a struct's first version: up to and including its last field
  * then. Stays the same when later versions append fields. */
 #define CLNN__V1_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type *)0)->last_field))
+/* The first version of every versioned public struct. Fixed once released:
+ * a later version appends fields after these, and leaves these lines be. */
+#define CLNN__V1_clnn_context_options CLNN__V1_SIZE(clnn_context_options, progress_user)
+#define CLNN__V1_clnn_device_info CLNN__V1_SIZE(clnn_device_info, max_work_group_size)
+#define CLNN__V1_clnn_device_peak CLNN__V1_SIZE(clnn_device_peak, launch_wait_us)
+#define CLNN__V1_clnn_profile_entry CLNN__V1_SIZE(clnn_profile_entry, gap_ms)
+#define CLNN__V1_clnn_tune_options CLNN__V1_SIZE(clnn_tune_options, missing_only)
+#define CLNN__V1_clnn_tune_result CLNN__V1_SIZE(clnn_tune_result, gflops)
+#define CLNN__V1_clnn_tune_report CLNN__V1_SIZE(clnn_tune_report, path)
+#define CLNN__V1_clnn_layer_info CLNN__V1_SIZE(clnn_layer_info, prefix)
+#define CLNN__V1_clnn_optimizer_options CLNN__V1_SIZE(clnn_optimizer_options, eps)
+#define CLNN__V1_clnn_parallel_options CLNN__V1_SIZE(clnn_parallel_options, sync_batchnorm)
+#define CLNN__V1_clnn_tensor_info CLNN__V1_SIZE(clnn_tensor_info, trainable)
+/* The same for a public type, the library's copy being *full. */
+#define CLNN__STRUCT_IN(type, full, given, call)                                                   \
+    clnn__struct_in((full), sizeof(type), (given), CLNN__V1_##type, (call), #type)
+#define CLNN__STRUCT_OUT_CHECK(type, given, call)                                                  \
+    clnn__struct_out_check((given), CLNN__V1_##type, (call), #type)
+#define CLNN__STRUCT_OUT(type, given, full) clnn__struct_out((given), (full), sizeof(type))
 
 /* Allocation that records CLNN_ERR_OUT_OF_MEMORY on failure. */
 void *clnn__malloc(size_t bytes);

@@ -744,7 +744,7 @@ int main(int argc, char **argv)
     clnn_status st = clnn_context_create(&opts, &bn.ctx);
     if (st != CLNN_OK)
         die("creating the context", st);
-    clnn_device_info info;
+    clnn_device_info info = {.struct_size = sizeof info};
     clnn_context_get_device_info(bn.ctx, &info);
     printf("device: %s (%s)%s\n", info.name, info.driver_version,
            pinned && strstr(info.platform, "Portable Computing Language")

@@ -9,6 +9,18 @@
 
 static CLNN__THREAD_LOCAL char last_error[CLNN__ERROR_CAP];
 
+/* CLNN_STATUS_COUNT is one more than the highest status: the table's
+ * values are below it and as many as it says, and (the switches below
+ * allow no repeated case) distinct, so they are exactly 0 .. COUNT - 1. */
+#define CLNN__STATUS_ONE(suffix, value, text) +1
+#define CLNN__STATUS_BELOW_COUNT(suffix, value, text) &&(value) < CLNN_STATUS_COUNT
+_Static_assert(0 CLNN_STATUS_TABLE(CLNN__STATUS_ONE) == CLNN_STATUS_COUNT,
+               "CLNN_STATUS_COUNT is not the number of statuses in CLNN_STATUS_TABLE");
+_Static_assert(1 CLNN_STATUS_TABLE(CLNN__STATUS_BELOW_COUNT),
+               "a status in CLNN_STATUS_TABLE is not below CLNN_STATUS_COUNT");
+#undef CLNN__STATUS_ONE
+#undef CLNN__STATUS_BELOW_COUNT
+
 const char *clnn_strerror(clnn_status status)
 {
     switch (status) {
@@ -17,6 +29,8 @@ const char *clnn_strerror(clnn_status status)
         return text;
         CLNN_STATUS_TABLE(CLNN__STATUS_TEXT)
 #undef CLNN__STATUS_TEXT
+    case CLNN_STATUS_COUNT:
+        break;
     }
     return "unknown status";
 }
@@ -29,6 +43,8 @@ const char *clnn_status_name(clnn_status status)
         return "CLNN_" #suffix;
         CLNN_STATUS_TABLE(CLNN__STATUS_NAME)
 #undef CLNN__STATUS_NAME
+    case CLNN_STATUS_COUNT:
+        break;
     }
     return "CLNN_UNKNOWN";
 }

@@ -4,40 +4,61 @@
  * reads and writes only the bytes that program has. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
-static clnn_status check(size_t given, size_t min_size, const char *what)
+static size_t given_size(const void *given)
 {
-    if (given < min_size)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "%s.struct_size is %zu, but the smallest this library knows is %zu: "
-                          "set it to sizeof(%s) (the _init function does), after clearing the "
-                          "struct",
-                          what, given, min_size, what);
-    return CLNN_OK;
+    size_t size;
+    memcpy(&size, given, sizeof size);
+    return size;
+}
+
+/* CLNN_ERR_INVALID_ARGUMENT for a struct_size below min_size, with the fix
+ * for an options struct (its _init) or a record (set it). */
+static clnn_status check(size_t size, size_t min_size, const char *call, const char *type,
+                         bool options)
+{
+    if (size >= min_size)
+        return CLNN_OK;
+    char fix[256];
+    if (options)
+        snprintf(fix, sizeof fix,
+                 "fill the struct with %s_init, which sets struct_size to sizeof(%s), before "
+                 "setting its fields",
+                 type, type);
+    else
+        snprintf(fix, sizeof fix,
+                 "set it to sizeof(%s) before the call (%s x = {.struct_size = sizeof x};)", type,
+                 type);
+    return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                      "%s: %s.struct_size is %zu, but the smallest this library knows is %zu: %s",
+                      call, type, size, min_size, fix);
 }
 
 clnn_status clnn__struct_in(void *full, size_t full_size, const void *given, size_t min_size,
-                            const char *what)
+                            const char *call, const char *type)
 {
-    size_t size;
-    memcpy(&size, given, sizeof size);
-    clnn_status st = check(size, min_size, what);
-    if (st == CLNN_OK)
-        memcpy(full, given, size < full_size ? size : full_size);
-    return st;
+    size_t size = given_size(given);
+    clnn_status st = check(size, min_size, call, type, true);
+    if (st != CLNN_OK)
+        return st;
+    memcpy(full, given, size < full_size ? size : full_size);
+    memcpy(full, &full_size, sizeof full_size);
+    return CLNN_OK;
 }
 
-clnn_status clnn__struct_out(void *given, const void *full, size_t full_size, size_t min_size,
-                             const char *what)
+clnn_status clnn__struct_out_check(const void *given, size_t min_size, const char *call,
+                                   const char *type)
 {
-    size_t size;
-    memcpy(&size, given, sizeof size);
-    clnn_status st = check(size, min_size, what);
-    if (st == CLNN_OK) {
-        /* The caller's struct_size stays as it was. */
-        size_t n = size < full_size ? size : full_size;
+    return check(given_size(given), min_size, call, type, false);
+}
+
+void clnn__struct_out(void *given, const void *full, size_t full_size)
+{
+    /* The caller's struct_size stays as it was. */
+    size_t size = given_size(given);
+    size_t n = size < full_size ? size : full_size;
+    if (n > sizeof size)
         memcpy((char *)given + sizeof size, (const char *)full + sizeof size, n - sizeof size);
-    }
-    return st;
 }

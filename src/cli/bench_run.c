@@ -168,7 +168,7 @@ static int count_parameters(bench_state *s)
 {
     s->r->parameters = 0;
     for (size_t i = 0; i < clnn_net_tensor_count(s->net); i++) {
-        clnn_tensor_info t;
+        clnn_tensor_info t = {.struct_size = sizeof t};
         if (clnn_net_tensor_info(s->net, i, &t) != CLNN_OK)
             return cli_library_error();
         if (t.trainable)
@@ -192,6 +192,7 @@ static int measure_startup(bench_state *s)
     const double t2 = cli_now();
     if (status >= 0)
         return status;
+    r->device = (clnn_device_info){.struct_size = sizeof r->device};
     clnn_context_get_device_info(s->ctx, &r->device);
     /* A tuning file picks the backend per shape, so name that, as clnn train
      * does, rather than the backend of shapes the file does not list. */
@@ -270,11 +271,10 @@ static int copy_at(bench_state *s, double bytes_per_launch, double *gbps)
  * copies are. */
 #define ALONE_REPS 50
 
-static int alone(bench_state *s, const clnn_profile_entry *e, double bytes_per_launch,
-                 bench_kernel *k)
+static int alone(bench_state *s, size_t entry, double bytes_per_launch, bench_kernel *k)
 {
     double ms;
-    if (clnn_context_profile_replay(s->prof_ctx, e, ALONE_REPS, &ms) != CLNN_OK)
+    if (clnn_context_profile_replay(s->prof_ctx, entry, ALONE_REPS, &ms) != CLNN_OK)
         return cli_library_error();
     k->alone_us = ms * 1e3;
     k->pct_copy_alone = percent(rate(bytes_per_launch * 1e-9, ms * 1e-3), k->copy_gbps);
@@ -370,7 +370,7 @@ static int tabulate(bench_state *s, bench_batch *b, const clnn_profile_entry *e,
                 k->pct_copy_best =
                     percent(rate(bytes_per_launch[i] * 1e-9, k->best_us * 1e-6), k->copy_gbps);
             if (status < 0)
-                status = alone(s, &e[i], bytes_per_launch[i], k);
+                status = alone(s, i, bytes_per_launch[i], k);
         }
         add_to_part(b, k);
     }
@@ -392,14 +392,23 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Device milliseconds profiled so far on the profiling context. */
-static int device_ms(bench_state *s, const clnn_profile_entry **entries, size_t *n, double *ms)
+/* Device milliseconds profiled so far on the profiling context, and its
+ * table (*entries, *n: replaced, the caller frees it). */
+static int device_ms(bench_state *s, clnn_profile_entry **entries, size_t *n, double *ms)
 {
-    if (clnn_context_profile_read(s->prof_ctx, entries, n) != CLNN_OK)
+    if (clnn_context_profile_read(s->prof_ctx, n) != CLNN_OK)
         return cli_library_error();
+    clnn_profile_entry *e = realloc(*entries, (*n ? *n : 1) * sizeof *e);
+    if (!e)
+        return cli_error("out of host memory");
+    *entries = e;
     *ms = 0.0;
-    for (size_t i = 0; i < *n; i++)
-        *ms += (*entries)[i].total_ms;
+    for (size_t i = 0; i < *n; i++) {
+        e[i] = (clnn_profile_entry){.struct_size = sizeof e[i]};
+        if (clnn_context_profile_entry(s->prof_ctx, i, &e[i]) != CLNN_OK)
+            return cli_library_error();
+        *ms += e[i].total_ms;
+    }
     return -1;
 }
 
@@ -423,7 +432,7 @@ static int measure_batch(bench_state *s, bench_batch *b, size_t batch)
     const size_t rounds = steps < ROUNDS ? steps : ROUNDS;
     double rates[ROUNDS], step_us[ROUNDS], overhead_us[ROUNDS], overhead_pct[ROUNDS];
     double profiled_ms = 0.0;
-    const clnn_profile_entry *entries = NULL;
+    clnn_profile_entry *entries = NULL;
     size_t n = 0;
     b->seconds = 0.0;
     for (size_t r = 0; r < rounds && status < 0; r++) {
@@ -441,8 +450,10 @@ static int measure_batch(bench_state *s, bench_batch *b, size_t batch)
         overhead_us[r] = step_us[r] > device ? step_us[r] - device : 0.0;
         overhead_pct[r] = percent(overhead_us[r], step_us[r]);
     }
-    if (status >= 0)
+    if (status >= 0) {
+        free(entries);
         return status;
+    }
     b->steps = b->profiled_steps = steps;
     b->rounds = rounds;
     b->samples_per_s_median = median(rates, rounds);
@@ -450,7 +461,9 @@ static int measure_batch(bench_state *s, bench_batch *b, size_t batch)
     b->step_us = median(step_us, rounds);
     b->overhead_us = median(overhead_us, rounds);
     b->overhead_pct = median(overhead_pct, rounds);
-    return tabulate(s, b, entries, n, steps);
+    status = tabulate(s, b, entries, n, steps);
+    free(entries);
+    return status;
 }
 
 static void state_free(bench_state *s)
@@ -473,6 +486,7 @@ int bench_run(const bench_options *o, bench_result *r, bench_report_fn report)
     if (status < 0 && report)
         report(o, r, BENCH_STAGE_STARTUP, 0);
     if (status < 0 && o->probe) {
+        r->peak = (clnn_device_peak){.struct_size = sizeof r->peak};
         if (clnn_context_probe_peak(s.ctx, &r->peak) != CLNN_OK)
             status = cli_library_error();
         r->have_peak = status < 0;

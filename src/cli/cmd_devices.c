@@ -139,7 +139,7 @@ int cmd_devices(int argc, char **argv)
     if (!rows)
         return cli_error("out of memory listing %zu devices", n);
     for (size_t i = 0; i < n; i++) {
-        clnn_device_info info;
+        clnn_device_info info = {.struct_size = sizeof info};
         if (clnn_device_get_info(i, &info) != CLNN_OK) {
             free(rows);
             return cli_library_error();

@@ -113,6 +113,21 @@ static int parse_options(int argc, char **argv, tune_cli *o)
     return -1;
 }
 
+/* The last tune's count results, into *results (the caller frees it); -1,
+ * or the exit status of a failure. */
+static int read_results(const clnn_context *ctx, size_t count, clnn_tune_result **results)
+{
+    *results = calloc(count ? count : 1, sizeof **results);
+    if (!*results)
+        return cli_error("out of host memory");
+    for (size_t i = 0; i < count; i++) {
+        (*results)[i].struct_size = sizeof **results;
+        if (clnn_context_tune_result(ctx, i, &(*results)[i]) != CLNN_OK)
+            return cli_library_error();
+    }
+    return -1;
+}
+
 static double speedup(const clnn_tune_result *r)
 {
     return r->default_us > 0 && r->chosen_us > 0 ? r->default_us / r->chosen_us : 0.0;
@@ -126,7 +141,8 @@ static void print_us(double us)
         printf(" %10s", "-");
 }
 
-static void report_text(const clnn_context *ctx, const clnn_tune_report *rep, const tune_cli *o)
+static void report_text(const clnn_context *ctx, const clnn_tune_report *rep,
+                        const clnn_tune_result *results, const tune_cli *o)
 {
     char device[512];
     cli_describe_device(ctx, device, sizeof device);
@@ -135,7 +151,7 @@ static void report_text(const clnn_context *ctx, const clnn_tune_report *rep, co
            "LAYER", "OP", "", "", "M", "N", "K", "CANDS", "DEFAULT", "OWN", "CLBLAST", "CHOSEN",
            "GFLOP/S", "SPEEDUP", "OWN PARAMETERS");
     for (size_t i = 0; i < rep->count; i++) {
-        const clnn_tune_result *r = &rep->results[i];
+        const clnn_tune_result *r = &results[i];
         printf("%6zu %5zu %-11s %c%c %6zu %6zu %6zu %5u", r->batch, r->layer, r->op,
                r->trans_a ? 'T' : 'N', r->trans_b ? 'T' : 'N', r->m, r->n, r->k, r->candidates);
         print_us(r->default_us);
@@ -166,9 +182,10 @@ static void json_number(double v)
         printf("%.6g", v);
 }
 
-static void report_json(const clnn_context *ctx, const clnn_tune_report *rep, const tune_cli *o)
+static void report_json(const clnn_context *ctx, const clnn_tune_report *rep,
+                        const clnn_tune_result *results, const tune_cli *o)
 {
-    clnn_device_info info;
+    clnn_device_info info = {.struct_size = sizeof info};
     if (clnn_context_get_device_info(ctx, &info) != CLNN_OK)
         memset(&info, 0, sizeof info);
     printf("{\"device\":");
@@ -190,7 +207,7 @@ static void report_json(const clnn_context *ctx, const clnn_tune_report *rep, co
     printf(",\"default_backend\":\"%s\",\"shapes\":[",
            clnn_gemm_backend_name(rep->default_backend));
     for (size_t i = 0; i < rep->count; i++) {
-        const clnn_tune_result *r = &rep->results[i];
+        const clnn_tune_result *r = &results[i];
         printf("%s{\"batch\":%zu,\"layer\":%zu,\"op\":\"%s\",\"trans_a\":%s,\"trans_b\":%s,"
                "\"m\":%zu,\"n\":%zu,\"k\":%zu,\"candidates\":%u,\"rejected\":%u,\"default_us\":",
                i ? "," : "", r->batch, r->layer, r->op, r->trans_a ? "true" : "false",
@@ -233,18 +250,24 @@ int cmd_tune(int argc, char **argv)
     t.batch_sizes = o.batches;
     t.n_batch_sizes = o.nbatches;
     t.quick = o.quick;
-    int status = CLI_EXIT_OK;
-    clnn_tune_report rep;
+    int status = -1;
+    clnn_tune_report rep = {.struct_size = sizeof rep};
     if (!o.json && !o.quick) {
         printf("tuning (full search: can take minutes; --quick takes seconds)...\n");
         fflush(stdout);
     }
+    clnn_tune_result *results = NULL;
     if (clnn_context_tune(ctx, &t) != CLNN_OK || clnn_context_tune_report(ctx, &rep) != CLNN_OK)
         status = cli_library_error();
-    else if (o.json)
-        report_json(ctx, &rep, &o);
-    else
-        report_text(ctx, &rep, &o);
+    if (status < 0)
+        status = read_results(ctx, rep.count, &results);
+    if (status < 0 && o.json)
+        report_json(ctx, &rep, results, &o);
+    else if (status < 0)
+        report_text(ctx, &rep, results, &o);
+    if (status < 0)
+        status = CLI_EXIT_OK;
+    free(results);
     clnn_context_free(ctx);
     return status;
 }

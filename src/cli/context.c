@@ -15,7 +15,7 @@ clnn_status cli_context_open(const char *device, clnn_gemm_backend gemm, clnn_co
 
 void cli_describe_device(const clnn_context *ctx, char *buf, size_t cap)
 {
-    clnn_device_info info;
+    clnn_device_info info = {.struct_size = sizeof info};
     if (clnn_context_get_device_info(ctx, &info) != CLNN_OK) {
         /* Only a description for the log; the next real call reports any fault. */
         snprintf(buf, cap, "(unknown device)");

@@ -129,7 +129,7 @@ static bool net_has_batchnorm(const clnn_net *net)
     static const char suffix[] = "running_mean";
     const size_t slen = sizeof suffix - 1;
     for (size_t i = 0; i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info t;
+        clnn_tensor_info t = {.struct_size = sizeof t};
         if (clnn_net_tensor_info(net, i, &t) != CLNN_OK)
             continue;
         size_t len = strlen(t.name);
@@ -408,7 +408,7 @@ static void autotune(const train_options *o, run_state *r)
     t.n_batch_sizes = 1;
     t.quick = true;
     t.missing_only = true;
-    clnn_tune_report rep;
+    clnn_tune_report rep = {.struct_size = sizeof rep};
     if (!spec || clnn_context_tune(r->ctx, &t) != CLNN_OK ||
         clnn_context_tune_report(r->ctx, &rep) != CLNN_OK) {
         fprintf(stderr, "clnn: warning: training untuned: autotuning failed: %s\n",

@@ -109,7 +109,7 @@ const char *train_par_device(const char *requested)
     /* Without any device the context creation that follows reports why. */
     if (clnn_device_count(&count) != CLNN_OK || count == 0)
         return requested;
-    clnn_device_info info;
+    clnn_device_info info = {.struct_size = sizeof info};
     for (size_t i = 0; i < count; i++)
         if (clnn_device_get_info(i, &info) == CLNN_OK && info.type == CLNN_DEVICE_GPU)
             gpus++;
@@ -139,7 +139,7 @@ static clnn_status broadcast_tensors(clnn_net *net, bool buffers_only)
     void *data = NULL;
     size_t cap = 0;
     for (size_t i = 0; st == CLNN_OK && i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info t;
+        clnn_tensor_info t = {.struct_size = sizeof t};
         st = clnn_net_tensor_info(net, i, &t);
         if (st != CLNN_OK || (buffers_only && t.trainable))
             continue;
@@ -190,7 +190,7 @@ static clnn_status tensors_checksum(clnn_net *net, uint64_t *out)
     void *data = NULL;
     size_t cap = 0;
     for (size_t i = 0; st == CLNN_OK && i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info t;
+        clnn_tensor_info t = {.struct_size = sizeof t};
         st = clnn_net_tensor_info(net, i, &t);
         size_t bytes = st == CLNN_OK ? t.numel * dtype_size(t.dtype) : 0;
         if (st == CLNN_OK && bytes > cap) {
@@ -299,8 +299,11 @@ int train_par_setup(clnn_net *net, train_plan *plan, const train_options *o, siz
      * also covers --init and --resume files that differ between machines. */
     if (broadcast_tensors(net, false) != CLNN_OK)
         return cli_library_error();
-    clnn_parallel_options p = {
-        .allreduce = allreduce, .user = (void *)comm, .sync_batchnorm = o->sync_bn};
+    clnn_parallel_options p;
+    clnn_parallel_options_init(&p);
+    p.allreduce = allreduce;
+    p.user = (void *)comm;
+    p.sync_batchnorm = o->sync_bn;
     if (clnn_net_set_parallel(net, &p) != CLNN_OK)
         return cli_library_error();
     /* A checkpoint holds rank 0's running loss and accuracy sums of the

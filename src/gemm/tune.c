@@ -446,12 +446,12 @@ static clnn__clblast_set choose_clblast(tuner *tu, double *clb_us)
 void clnn_tune_options_init(clnn_tune_options *options)
 {
     if (options)
-        memset(options, 0, sizeof *options);
+        *options = (clnn_tune_options){.struct_size = sizeof *options};
 }
 
 static clnn_status check_options(const clnn_tune_options *o)
 {
-    if (!o || !o->spec)
+    if (!o->spec)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: no layer spec");
     if (o->in_features == 0 || o->in_features > INT32_MAX)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: in_features must be 1 "
@@ -501,9 +501,9 @@ static clnn_status build_table(tuner *tu, clnn__tuning *t, const clnn__clblast_s
         tune_shape *s = &tu->shapes[i];
         const clnn__gemm_args *g = &s->g;
         clnn_tune_result *r = &results[i];
-        *r = (clnn_tune_result){.batch = s->batch, .layer = s->layer, .op = s->op,
-                                .trans_a = g->trans_a, .trans_b = g->trans_b, .m = g->m,
-                                .n = g->n, .k = g->k, .candidates = s->candidates,
+        *r = (clnn_tune_result){.struct_size = sizeof *r, .batch = s->batch, .layer = s->layer,
+                                .op = s->op, .trans_a = g->trans_a, .trans_b = g->trans_b,
+                                .m = g->m, .n = g->n, .k = g->k, .candidates = s->candidates,
                                 .rejected = s->rejected,
                                 .default_us = s->default_us > 0 ? s->default_us : 0.0,
                                 .own_us = s->own_us > 0 ? s->own_us : 0.0,
@@ -591,13 +591,20 @@ static clnn_status tune(tuner *tu, const clnn_tune_options *o, clnn__gemm_state 
     return CLNN_OK;
 }
 
-clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
+clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *options)
 {
     clnn__clear_error();
-    if (!ctx)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: ctx is NULL");
+    if (!ctx || !options)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: %s is NULL",
+                          ctx ? "options" : "ctx");
     CLNN__ENTER(ctx, "clnn_context_tune");
-    clnn_status st = check_options(o);
+    /* Options older programs do not have keep the defaults _init gives. */
+    clnn_tune_options full;
+    clnn_tune_options_init(&full);
+    const clnn_tune_options *o = &full;
+    clnn_status st = CLNN__STRUCT_IN(clnn_tune_options, &full, options, "clnn_context_tune");
+    if (st == CLNN_OK)
+        st = check_options(o);
     if (st != CLNN_OK)
         return st;
     clnn__gemm_state *gs = clnn__gemm_state_get(ctx);
@@ -664,17 +671,50 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *o)
     return CLNN_OK;
 }
 
+/* The last tune's state, for a call that copies from it into out, a record
+ * of type (whose first version is first_version bytes). */
+static clnn_status last_tune(const clnn_context *ctx, const void *out, size_t first_version,
+                             const char *call, const char *type, const clnn__gemm_state **gs)
+{
+    if (!ctx || !out)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: NULL argument", call);
+    clnn_status st = clnn__struct_out_check(out, first_version, call, type);
+    if (st != CLNN_OK)
+        return st;
+    *gs = ctx->gemm_state;
+    if (!*gs || !(*gs)->have_report)
+        return clnn__fail(CLNN_ERR_STATE, "%s: the context has not tuned", call);
+    return CLNN_OK;
+}
+
 clnn_status clnn_context_tune_report(const clnn_context *ctx, clnn_tune_report *report)
 {
     clnn__clear_error();
-    if (!ctx || !report)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune_report: NULL argument");
-    const clnn__gemm_state *gs = ctx->gemm_state;
-    if (!gs || !gs->have_report)
-        return clnn__fail(CLNN_ERR_STATE, "clnn_context_tune_report: the context has not tuned");
-    *report = (clnn_tune_report){.results = gs->results, .count = gs->nresults,
-                                 .seconds = gs->seconds,
-                                 .default_backend = gs->table.default_backend,
-                                 .clblast = gs->clblast_text, .path = gs->path};
+    const clnn__gemm_state *gs;
+    clnn_status st = last_tune(ctx, report, CLNN__V1_clnn_tune_report, "clnn_context_tune_report",
+                               "clnn_tune_report", &gs);
+    if (st != CLNN_OK)
+        return st;
+    const clnn_tune_report full = {.count = gs->nresults, .seconds = gs->seconds,
+                                   .default_backend = gs->table.default_backend,
+                                   .clblast = gs->clblast_text, .path = gs->path};
+    CLNN__STRUCT_OUT(clnn_tune_report, report, &full);
     return CLNN_OK;
+}
+
+clnn_status clnn_context_tune_result(const clnn_context *ctx, size_t index,
+                                     clnn_tune_result *result)
+{
+    clnn__clear_error();
+    const char *call = "clnn_context_tune_result";
+    const clnn__gemm_state *gs;
+    clnn_status st = last_tune(ctx, result, CLNN__V1_clnn_tune_result, call, "clnn_tune_result",
+                               &gs);
+    if (st == CLNN_OK && index >= gs->nresults)
+        st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                        "%s: index %zu is out of range: the last tune gave %zu results", call,
+                        index, gs->nresults);
+    if (st == CLNN_OK)
+        CLNN__STRUCT_OUT(clnn_tune_result, result, &gs->results[index]);
+    return st;
 }

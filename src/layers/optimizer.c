@@ -76,6 +76,7 @@ void clnn_optimizer_options_init(clnn_optimizer_options *o, clnn_optimizer_kind 
 {
     if (!o)
         return;
-    *o = (clnn_optimizer_options){.kind = kind, .lr = kind == CLNN_OPTIMIZER_ADAM ? 1e-3 : 1e-2,
-                                  .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    *o = (clnn_optimizer_options){.struct_size = sizeof *o, .kind = kind,
+                                  .lr = kind == CLNN_OPTIMIZER_ADAM ? 1e-3 : 1e-2, .beta1 = 0.9,
+                                  .beta2 = 0.999, .eps = 1e-8};
 }

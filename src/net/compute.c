@@ -75,16 +75,36 @@ static clnn_status check_options(const clnn_optimizer_options *o)
     return check_factor(fn, "options.eps", o->eps, "Adam's eps");
 }
 
-clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *o)
+/* The caller's options over the defaults of their kind: fields a program
+ * built against an older header lacks keep those (kind is in every
+ * version, so the struct is read once to learn it, then over its
+ * defaults). */
+static clnn_status optimizer_options_in(const clnn_optimizer_options *given,
+                                        clnn_optimizer_options *o)
+{
+    const char *call = "clnn_net_set_optimizer";
+    clnn_optimizer_options_init(o, CLNN_OPTIMIZER_SGD);
+    clnn_status st = CLNN__STRUCT_IN(clnn_optimizer_options, o, given, call);
+    if (st == CLNN_OK) {
+        clnn_optimizer_options_init(o, o->kind);
+        st = CLNN__STRUCT_IN(clnn_optimizer_options, o, given, call);
+    }
+    return st;
+}
+
+clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *options)
 {
     clnn__clear_error();
     clnn_status st = clnn__net_check_ready(net, "clnn_net_set_optimizer");
     if (st != CLNN_OK)
         return st;
     CLNN__ENTER(net->ctx, "clnn_net_set_optimizer");
-    if (!o)
+    if (!options)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_set_optimizer: options is NULL");
-    st = check_options(o);
+    clnn_optimizer_options o;
+    st = optimizer_options_in(options, &o);
+    if (st == CLNN_OK)
+        st = check_options(&o);
     if (st != CLNN_OK)
         return st;
     size_t bytes = (net->nparams_padded + 1) * sizeof(float);
@@ -93,7 +113,7 @@ clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_options *
         st = clnn__buffer_zero(net->ctx, net->opt_b, 0, bytes);
     if (st != CLNN_OK)
         return st;
-    net->opt = *o;
+    net->opt = o;
     net->opt_steps = 0;
     net->opt_set = true;
     return CLNN_OK;

@@ -157,11 +157,9 @@ clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_in
     const char *fn = "clnn_net_layer_info";
     if (!net || !info)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, net ? "info" : "net");
-    if (info->struct_size < sizeof(clnn_layer_info))
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "%s: info->struct_size is %zu; set it to sizeof(clnn_layer_info) (%zu) "
-                          "before the call",
-                          fn, info->struct_size, sizeof(clnn_layer_info));
+    clnn_status st = CLNN__STRUCT_OUT_CHECK(clnn_layer_info, info, fn);
+    if (st != CLNN_OK)
+        return st;
     if (index >= net->nlayers)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: index %zu is out of range (%zu layers)",
                           fn, index, net->nlayers);
@@ -169,13 +167,12 @@ clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_in
     static const char *const kinds[] = {[CLNN__LAYER_DENSE] = "dense",
                                         [CLNN__LAYER_BATCHNORM1D] = "batchnorm1d",
                                         [CLNN__LAYER_RELU] = "relu"};
-    /* A larger struct_size comes from a newer header: its fields past ours stay as they are. */
-    *info = (clnn_layer_info){.struct_size = info->struct_size,
-                              .kind = kinds[l->spec.kind],
-                              .name = l->spec.name,
-                              .in_features = l->in,
-                              .out_features = l->out,
-                              .prefix = l->prefix};
+    const clnn_layer_info full = {.kind = kinds[l->spec.kind],
+                                  .name = l->spec.name,
+                                  .in_features = l->in,
+                                  .out_features = l->out,
+                                  .prefix = l->prefix};
+    CLNN__STRUCT_OUT(clnn_layer_info, info, &full);
     return CLNN_OK;
 }
 

@@ -79,8 +79,15 @@ clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *op
     if (st != CLNN_OK)
         return st;
     CLNN__ENTER(net->ctx, "clnn_net_set_parallel");
-    if (!options || !options->allreduce) {
-        memset(&net->parallel, 0, sizeof net->parallel);
+    /* Options older programs do not have keep the defaults _init gives. */
+    clnn_parallel_options o;
+    clnn_parallel_options_init(&o);
+    if (options)
+        st = CLNN__STRUCT_IN(clnn_parallel_options, &o, options, "clnn_net_set_parallel");
+    if (st != CLNN_OK)
+        return st;
+    if (!o.allreduce) {
+        clnn_parallel_options_init(&net->parallel); /* alone again */
         return CLNN_OK;
     }
     if (!net->host_grads) {
@@ -90,7 +97,7 @@ clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *op
         if (!net->host_grads || !net->host_sums || !net->grad_read)
             return CLNN_ERR_OUT_OF_MEMORY;
     }
-    for (size_t i = 0; i < net->nlayers && options->sync_batchnorm; i++) {
+    for (size_t i = 0; i < net->nlayers && o.sync_batchnorm; i++) {
         clnn__layer *l = &net->layers[i];
         if (l->spec.kind == CLNN__LAYER_BATCHNORM1D && !l->sync_sums) {
             st = clnn__buffer_create(net->ctx, 2 * l->out * sizeof(float), &l->sync_sums);
@@ -98,6 +105,12 @@ clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *op
                 return st;
         }
     }
-    net->parallel = *options;
+    net->parallel = o;
     return CLNN_OK;
+}
+
+void clnn_parallel_options_init(clnn_parallel_options *options)
+{
+    if (options)
+        *options = (clnn_parallel_options){.struct_size = sizeof *options};
 }

@@ -39,9 +39,13 @@ clnn_status clnn_net_tensor_info(const clnn_net *net, size_t index, clnn_tensor_
         return st;
     if (!info)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_net_tensor_info: info is NULL");
-    *info = (clnn_tensor_info){.name = t->name, .dtype = t->dtype, .ndim = t->ndim,
-                               .shape = {t->shape[0], t->shape[1]}, .numel = t->numel,
-                               .trainable = t->storage == CLNN__IN_PARAMS};
+    st = CLNN__STRUCT_OUT_CHECK(clnn_tensor_info, info, "clnn_net_tensor_info");
+    if (st != CLNN_OK)
+        return st;
+    const clnn_tensor_info full = {.name = t->name, .dtype = t->dtype, .ndim = t->ndim,
+                                   .shape = {t->shape[0], t->shape[1]}, .numel = t->numel,
+                                   .trainable = t->storage == CLNN__IN_PARAMS};
+    CLNN__STRUCT_OUT(clnn_tensor_info, info, &full);
     return CLNN_OK;
 }
 

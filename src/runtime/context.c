@@ -59,9 +59,6 @@ static clnn_status resolve_gemm(clnn_gemm_backend requested, clnn_gemm_backend *
     return CLNN_OK;
 }
 
-/* Options older programs do not have keep the defaults clnn_context_options_init gives. */
-#define OPTIONS_V1 CLNN__V1_SIZE(clnn_context_options, progress_user)
-
 static clnn_status check_switch(clnn_switch v, const char *field)
 {
     if (v == CLNN_SWITCH_DEFAULT || v == CLNN_SWITCH_ON || v == CLNN_SWITCH_OFF)
@@ -175,10 +172,11 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
     if (!out)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_create: out is NULL");
     *out = NULL;
+    /* Options older programs do not have keep the defaults _init gives. */
     clnn_context_options o;
     clnn_context_options_init(&o);
-    clnn_status st = options ? clnn__struct_in(&o, sizeof o, options, OPTIONS_V1,
-                                               "clnn_context_options")
+    clnn_status st = options ? CLNN__STRUCT_IN(clnn_context_options, &o, options,
+                                               "clnn_context_create")
                              : CLNN_OK;
     if (st == CLNN_OK)
         st = check_options(&o);
@@ -309,8 +307,10 @@ clnn_status clnn_context_get_device_info(const clnn_context *ctx, clnn_device_in
     clnn__clear_error();
     if (!ctx || !info)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_get_device_info: NULL argument");
-    *info = ctx->info;
-    return CLNN_OK;
+    clnn_status st = CLNN__STRUCT_OUT_CHECK(clnn_device_info, info, "clnn_context_get_device_info");
+    if (st == CLNN_OK)
+        CLNN__STRUCT_OUT(clnn_device_info, info, &ctx->info);
+    return st;
 }
 
 clnn_gemm_backend clnn_context_gemm_backend(const clnn_context *ctx)

@@ -164,8 +164,7 @@ static clnn_status type_override(clnn_device_type *type)
 static clnn_status fill_info(size_t index, cl_platform_id plat, cl_device_id d,
                              clnn_device_info *info)
 {
-    memset(info, 0, sizeof *info);
-    info->index = index;
+    *info = (clnn_device_info){.struct_size = sizeof *info, .index = index};
     if (clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL) !=
         CL_SUCCESS)
         info->platform[0] = '\0';
@@ -211,19 +210,25 @@ clnn_status clnn_device_get_info(size_t index, clnn_device_info *info)
     clnn__clear_error();
     if (!info)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_device_get_info: info is NULL");
+    clnn_status st = CLNN__STRUCT_OUT_CHECK(clnn_device_info, info, "clnn_device_get_info");
+    if (st != CLNN_OK)
+        return st;
     cl_platform_id *plats;
     cl_device_id *devs;
     size_t n;
-    clnn_status st = clnn__devices(&plats, &devs, &n);
+    st = clnn__devices(&plats, &devs, &n);
     if (st == CLNN_OK && index >= n)
         st = clnn__fail(CLNN_ERR_NO_DEVICE,
                         "device index %zu does not exist: there are %zu devices (0..%zu); "
                         LISTED_BY,
                         index, n, n - 1);
+    clnn_device_info full;
     if (st == CLNN_OK)
-        st = fill_info(index, plats[index], devs[index], info);
+        st = fill_info(index, plats[index], devs[index], &full);
     free(plats);
     free(devs);
+    if (st == CLNN_OK)
+        CLNN__STRUCT_OUT(clnn_device_info, info, &full);
     return st;
 }
 

@@ -325,9 +325,12 @@ clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak)
     clnn__clear_error();
     if (!ctx || !peak)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_probe_peak: NULL argument");
+    clnn_status st = CLNN__STRUCT_OUT_CHECK(clnn_device_peak, peak, "clnn_context_probe_peak");
+    if (st != CLNN_OK)
+        return st;
     CLNN__ENTER(ctx, "clnn_context_probe_peak");
     probe_queue p;
-    clnn_status st = queue_open(ctx, &p, CL_QUEUE_PROFILING_ENABLE);
+    st = queue_open(ctx, &p, CL_QUEUE_PROFILING_ENABLE);
     clnn_device_peak r = {.copy_bytes = peak_copy_bytes(&ctx->info)};
     if (st == CLNN_OK)
         st = probe_flops(&p, &r.gflops);
@@ -342,7 +345,7 @@ clnn_status clnn_context_probe_peak(clnn_context *ctx, clnn_device_peak *peak)
         st = launch_cost(&p, &r.launch_us, &r.launch_wait_us);
     queue_close(&p);
     if (st == CLNN_OK)
-        *peak = r;
+        CLNN__STRUCT_OUT(clnn_device_peak, peak, &r);
     return st;
 }
 

@@ -40,9 +40,7 @@ static clnn_profile_entry *entry_for(clnn_context *ctx, const char *scope, const
         ctx->profile_cap = cap;
     }
     clnn_profile_entry *e = &ctx->profile[ctx->nprofile++];
-    memset(e, 0, sizeof *e);
-    e->scope = scope;
-    e->kernel = kernel;
+    *e = (clnn_profile_entry){.struct_size = sizeof *e, .scope = scope, .kernel = kernel};
     return e;
 }
 
@@ -135,19 +133,65 @@ void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event)
                               .bytes = bytes};
 }
 
-clnn_status clnn_context_profile_read(clnn_context *ctx, const clnn_profile_entry **entries,
-                                      size_t *count)
+static clnn_status check_profiling(const clnn_context *ctx)
 {
-    clnn__clear_error();
-    if (!ctx || !entries || !count)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_profile_read: NULL argument");
-    CLNN__ENTER(ctx, "clnn_context_profile_read");
     if (!ctx->profiling)
         return clnn__fail(CLNN_ERR_STATE, "profiling is off: create the context with "
                                           "options.profiling = true");
-    clnn_status st = drain(ctx);
-    *entries = ctx->profile;
+    return CLNN_OK;
+}
+
+clnn_status clnn_context_profile_read(clnn_context *ctx, size_t *count)
+{
+    clnn__clear_error();
+    if (!ctx || !count)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_profile_read: NULL argument");
+    CLNN__ENTER(ctx, "clnn_context_profile_read");
+    clnn_status st = check_profiling(ctx);
+    if (st != CLNN_OK)
+        return st;
+    st = drain(ctx);
+    if (ctx->nprofile > ctx->profile_read_cap) {
+        clnn_profile_entry *p = realloc(ctx->profile_read, ctx->nprofile * sizeof *p);
+        if (!p)
+            return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "out of host memory for the profile table");
+        ctx->profile_read = p;
+        ctx->profile_read_cap = ctx->nprofile;
+    }
+    if (ctx->nprofile)
+        memcpy(ctx->profile_read, ctx->profile, ctx->nprofile * sizeof *ctx->profile);
+    ctx->nprofile_read = ctx->nprofile;
     *count = ctx->nprofile;
+    return st;
+}
+
+clnn_status clnn__profile_read_entry(const clnn_context *ctx, size_t index, const char *call,
+                                     const clnn_profile_entry **out)
+{
+    clnn_status st = check_profiling(ctx);
+    if (st == CLNN_OK && index >= ctx->nprofile_read)
+        st = clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                        "%s: index %zu is out of range: the last clnn_context_profile_read gave "
+                        "%zu entries (none after clnn_context_profile_reset)",
+                        call, index, ctx->nprofile_read);
+    *out = st == CLNN_OK ? &ctx->profile_read[index] : NULL;
+    return st;
+}
+
+clnn_status clnn_context_profile_entry(clnn_context *ctx, size_t index, clnn_profile_entry *entry)
+{
+    clnn__clear_error();
+    const char *call = "clnn_context_profile_entry";
+    if (!ctx || !entry)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: NULL argument", call);
+    clnn_status st = CLNN__STRUCT_OUT_CHECK(clnn_profile_entry, entry, call);
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(ctx, call);
+    const clnn_profile_entry *e;
+    st = clnn__profile_read_entry(ctx, index, call, &e);
+    if (st == CLNN_OK)
+        CLNN__STRUCT_OUT(clnn_profile_entry, entry, e);
     return st;
 }
 
@@ -156,7 +200,7 @@ void clnn_context_profile_reset(clnn_context *ctx)
     if (!ctx)
         return;
     drain(ctx);
-    ctx->nprofile = 0;
+    ctx->nprofile = ctx->nprofile_read = 0;
     clnn__replay_forget(ctx);
 }
 
@@ -166,11 +210,13 @@ void clnn__profile_release(clnn_context *ctx)
         clnn__event_release(&ctx->pending[i].event);
     free(ctx->pending);
     free(ctx->profile);
+    free(ctx->profile_read);
     for (size_t i = 0; i < ctx->nprofile_strings; i++)
         free(ctx->profile_strings[i]);
     free(ctx->profile_strings);
     ctx->pending = NULL;
-    ctx->profile = NULL;
+    ctx->profile = ctx->profile_read = NULL;
     ctx->profile_strings = NULL;
-    ctx->npending = ctx->nprofile = ctx->nprofile_strings = 0;
+    ctx->npending = ctx->nprofile = ctx->nprofile_read = ctx->nprofile_strings = 0;
+    ctx->pending_cap = ctx->profile_cap = ctx->profile_read_cap = 0;
 }

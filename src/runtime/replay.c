@@ -86,17 +86,18 @@ void clnn__replay_release(clnn_context *ctx)
     ctx->nreplays = ctx->replays_cap = 0;
 }
 
-clnn_status clnn_context_profile_replay(clnn_context *ctx, const clnn_profile_entry *entry,
-                                        unsigned reps, double *best_ms)
+clnn_status clnn_context_profile_replay(clnn_context *ctx, size_t index, unsigned reps,
+                                        double *best_ms)
 {
     clnn__clear_error();
-    if (!ctx || !entry || !best_ms || reps == 0)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                          "clnn_context_profile_replay: NULL argument or no repetitions");
-    CLNN__ENTER(ctx, "clnn_context_profile_replay");
-    if (!ctx->profiling)
-        return clnn__fail(CLNN_ERR_STATE, "profiling is off: create the context with "
-                                          "options.profiling = true");
+    const char *call = "clnn_context_profile_replay";
+    if (!ctx || !best_ms || reps == 0)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: NULL argument or no repetitions", call);
+    CLNN__ENTER(ctx, call);
+    const clnn_profile_entry *entry;
+    clnn_status st = clnn__profile_read_entry(ctx, index, call, &entry);
+    if (st != CLNN_OK)
+        return st;
     const clnn__replay *r = NULL;
     for (size_t i = 0; i < ctx->nreplays && !r; i++)
         if (ctx->replays[i].scope == entry->scope && ctx->replays[i].kernel == entry->kernel)
@@ -105,9 +106,9 @@ clnn_status clnn_context_profile_replay(clnn_context *ctx, const clnn_profile_en
         return clnn__fail(CLNN_ERR_STATE,
                           "no launch of '%s' in '%s' to run again: it is a transfer, or the "
                           "network's buffers were freed or regrown since; profile a step first",
-                          entry->kernel ? entry->kernel : "?", entry->scope ? entry->scope : "?");
+                          entry->kernel, entry->scope);
     /* Alone: what the step queued has finished first. */
-    clnn_status st = clnn__finish(ctx);
+    st = clnn__finish(ctx);
     for (size_t i = 0; i < r->nargs && st == CLNN_OK; i++)
         st = clnn__cl_check(clSetKernelArg(r->k, (cl_uint)i, r->size[i],
                                            r->local_mem[i] ? NULL : r->value[i]),

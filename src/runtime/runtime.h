@@ -55,6 +55,10 @@ struct clnn_context {
     size_t npending, pending_cap;
     clnn_profile_entry *profile;
     size_t nprofile, profile_cap;
+    /* The table as clnn_context_profile_read last gave it, which
+     * clnn_context_profile_entry and _replay number. */
+    clnn_profile_entry *profile_read;
+    size_t nprofile_read, profile_read_cap;
     char **profile_strings;
     size_t nprofile_strings;
     /* Compiled programs keyed by (source name, build options). */
@@ -169,6 +173,11 @@ void clnn__profile_work(clnn_context *ctx, double flops, double bytes);
 cl_event *clnn__profile_event(clnn_context *ctx, cl_event *slot);
 void clnn__profile_add(clnn_context *ctx, const char *kernel, cl_event event);
 void clnn__profile_release(clnn_context *ctx);
+/* Entry index of the table as clnn_context_profile_read last gave it;
+ * CLNN_ERR_STATE when not profiling, CLNN_ERR_INVALID_ARGUMENT out of range
+ * (errors name call). */
+clnn_status clnn__profile_read_entry(const clnn_context *ctx, size_t index, const char *call,
+                                     const clnn_profile_entry **out);
 /* One copy of s per context, for the profile table's pointer comparisons
  * (NULL without memory). */
 const char *clnn__profile_intern(clnn_context *ctx, const char *s);

@@ -75,6 +75,20 @@ static inline clnn_context *clnn_test_context(void)
     return ctx;
 }
 
+/* The context's profile table: clnn_context_profile_read, then each entry
+ * copied by index into an array the caller frees (*count entries). */
+static inline clnn_profile_entry *clnn_test_profile(clnn_context *ctx, size_t *count)
+{
+    ck_assert_clnn_ok(clnn_context_profile_read(ctx, count));
+    clnn_profile_entry *e = calloc(*count ? *count : 1, sizeof *e);
+    ck_assert_ptr_nonnull(e);
+    for (size_t i = 0; i < *count; i++) {
+        e[i].struct_size = sizeof e[i];
+        ck_assert_clnn_ok(clnn_context_profile_entry(ctx, i, &e[i]));
+    }
+    return e;
+}
+
 /* Run one suite, print Check's summary, return the process exit code.
  * Once OpenCL is started, tests run in this process: an implementation
  * started before a fork (PoCL's worker threads) does not survive into the

@@ -125,7 +125,7 @@ void core_randomize_bn(clnn_net *net, core_rng *r)
             continue; /* not a BatchNorm layer (or a named one, not used here) */
         for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
             snprintf(name, sizeof name, "%zu%s", i, ranges[k].suffix);
-            clnn_tensor_info info;
+            clnn_tensor_info info = {.struct_size = sizeof info};
             size_t index = core_tensor(net, name);
             ck_assert_clnn_ok(clnn_net_tensor_info(net, index, &info));
             write_values(net, index, info.numel, ranges[k].lo, ranges[k].hi, r);
@@ -136,7 +136,7 @@ void core_randomize_bn(clnn_net *net, core_rng *r)
 void core_copy_to_ref(clnn_net *net, ref_net *ref)
 {
     for (size_t i = 0; i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, i, &info));
         if (info.dtype == CLNN_DTYPE_I64) {
             int64_t *counter = ref_net_counter(ref, info.name);
@@ -159,7 +159,7 @@ void core_copy_to_ref(clnn_net *net, ref_net *ref)
 static float *read_any(clnn_net *net, const char *name, bool grad)
 {
     size_t index = core_tensor(net, name);
-    clnn_tensor_info info;
+    clnn_tensor_info info = {.struct_size = sizeof info};
     ck_assert_clnn_ok(clnn_net_tensor_info(net, index, &info));
     float *v = malloc(info.numel * sizeof *v);
     ck_assert_ptr_nonnull(v);
@@ -185,7 +185,7 @@ float *core_read_all(clnn_net *net, bool grads, bool trainable_only, size_t *cou
     float *all = NULL;
     *count = 0;
     for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
         if (info.dtype != CLNN_DTYPE_F32 || ((grads || trainable_only) && !info.trainable))
             continue;

@@ -121,7 +121,7 @@ START_TEST(test_running_stats_after_training)
     char label[96];
     snprintf(label, sizeof label, "after 5 steps (%s)", clnn_gemm_backend_name(backend));
     for (size_t i = 0; i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, i, &info));
         if (info.dtype == CLNN_DTYPE_I64)
             ck_assert_int_eq(counter(net, info.name), 5);

@@ -112,7 +112,7 @@ static bool same_state(clnn_net *a, clnn_net *b)
 {
     bool same = true;
     for (size_t t = 0; t < clnn_net_tensor_count(a) && same; t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(a, t, &info));
         size_t bytes = info.numel * (info.dtype == CLNN_DTYPE_I64 ? 8 : 4);
         void *va = malloc(bytes), *vb = malloc(bytes);

@@ -208,6 +208,7 @@ START_TEST(test_options_cache_and_program_cache)
 
     /* Off, nothing is written there. */
     core_rmtree(dir);
+    free(dir);
     dir = core_tmpdir();
     o.cache_dir = dir;
     o.program_cache = CLNN_SWITCH_OFF;
@@ -221,6 +222,7 @@ START_TEST(test_options_cache_and_program_cache)
     clnn_net_free(net);
     clnn_context_free(ctx);
     core_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -280,7 +282,7 @@ END_TEST
 START_TEST(test_options_application_queue)
 {
     clnn_context *own = context_with(NULL);
-    clnn_device_info info;
+    clnn_device_info info = {.struct_size = sizeof info};
     ck_assert_clnn_ok(clnn_context_get_device_info(own, &info));
     cl_platform_id *plats;
     cl_device_id *devs;
@@ -308,7 +310,7 @@ START_TEST(test_options_application_queue)
                          "CL_QUEUE_PROFILING_ENABLE");
     o.profiling = false;
     shared = context_with(&o);
-    clnn_device_info shared_info;
+    clnn_device_info shared_info = {.struct_size = sizeof shared_info};
     ck_assert_clnn_ok(clnn_context_get_device_info(shared, &shared_info));
     ck_assert_str_eq(shared_info.name, info.name);
     ck_assert_uint_eq(shared_info.index, info.index);
@@ -524,6 +526,7 @@ START_TEST(test_progress_cancels_tuning)
     ck_assert(clnn__file_exists(path));
     clnn_context_free(ctx);
     core_rmtree(dir);
+    free(dir);
 }
 END_TEST
 

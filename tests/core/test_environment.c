@@ -182,7 +182,7 @@ START_TEST(test_device_type_environment)
     } kinds[] = {{"gpu", CLNN_DEVICE_GPU}, {"cpu", CLNN_DEVICE_CPU}};
     for (size_t i = 0; i < 2; i++) {
         ck_assert_int_eq(setenv("CLNN_DEVICE_TYPE", kinds[i].name, 1), 0);
-        clnn_device_info info;
+        clnn_device_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_device_get_info(0, &info));
         ck_assert_int_eq(info.type, kinds[i].type);
     }

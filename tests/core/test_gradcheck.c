@@ -125,7 +125,7 @@ static size_t pick_samples(const float *g, const bool *smooth, size_t n, core_rn
 static void check_tensor(fd_run *run, const char *name, const char *label, core_rng *r)
 {
     size_t index = core_tensor(run->net, name);
-    clnn_tensor_info info;
+    clnn_tensor_info info = {.struct_size = sizeof info};
     ck_assert_clnn_ok(clnn_net_tensor_info(run->net, index, &info));
     size_t bytes = info.numel * sizeof(float);
     loss_now(run); /* gradients at the unperturbed point */
@@ -190,7 +190,7 @@ START_TEST(test_gradients_match_finite_differences)
     core_copy_to_ref(run.net, run.ref);
     size_t tensors = 0;
     for (size_t t = 0; t < clnn_net_tensor_count(run.net); t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(run.net, t, &info));
         if (!info.trainable)
             continue;

@@ -98,7 +98,7 @@ static void compare_run(size_t c, bool training, clnn_gemm_backend backend)
     }
 
     for (size_t i = 0; i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, i, &info));
         if (info.trainable)
             continue;
@@ -178,7 +178,7 @@ static void check_same_bits(size_t backend, const char *var, const char *value, 
     }
     free(x);
     for (size_t t = 0; t < clnn_net_tensor_count(nets[0]); t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(nets[0], t, &info));
         size_t bytes = info.numel * (info.dtype == CLNN_DTYPE_I64 ? 8 : 4);
         float *a = malloc(bytes), *b = malloc(bytes);

@@ -45,7 +45,7 @@ static void expect_same_tensors(clnn_net *a, clnn_net *b)
 {
     ck_assert_uint_eq(clnn_net_tensor_count(a), clnn_net_tensor_count(b));
     for (size_t t = 0; t < clnn_net_tensor_count(a); t++) {
-        clnn_tensor_info ia, ib;
+        clnn_tensor_info ia = {.struct_size = sizeof ia}, ib = {.struct_size = sizeof ib};
         ck_assert_clnn_ok(clnn_net_tensor_info(a, t, &ia));
         ck_assert_clnn_ok(clnn_net_tensor_info(b, t, &ib));
         ck_assert_str_eq(ia.name, ib.name);

@@ -290,7 +290,7 @@ START_TEST(test_layer_info)
     }
     clnn_layer_info info = {0};
     ck_assert_fails_with(clnn_net_layer_info(net, 0, &info), CLNN_ERR_INVALID_ARGUMENT,
-                         "info->struct_size is 0; set it to sizeof(clnn_layer_info)");
+                         "clnn_layer_info.struct_size is 0");
     info.struct_size = sizeof info - 1;
     ck_assert_fails_with(clnn_net_layer_info(net, 0, &info), CLNN_ERR_INVALID_ARGUMENT,
                          "struct_size");
@@ -367,7 +367,7 @@ START_TEST(test_divergence_is_refused)
     ck_assert_int_eq(clnn_net_predict(net, x, ROWS, IN, cls, ROWS), CLNN_ERR_NONFINITE);
     clnn_net *fresh = core_net(ctx, IN, SPEC, 12);
     for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(fresh, t, &info));
         size_t bytes = info.numel * (info.dtype == CLNN_DTYPE_I64 ? 8 : 4);
         void *v = malloc(bytes);

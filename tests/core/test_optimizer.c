@@ -33,24 +33,29 @@ typedef struct config {
     clnn_optimizer_options o;
 } config;
 
+/* Settings as a program gives them, struct_size included. */
+#define SETTINGS(...) {.struct_size = sizeof(clnn_optimizer_options), __VA_ARGS__}
+
 static const config configs[] = {
-    {"sgd plain", {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1}},
-    {"sgd weight decay", {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .weight_decay = 0.05}},
-    {"sgd momentum", {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .momentum = 0.9}},
+    {"sgd plain", SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1)},
+    {"sgd weight decay", SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .weight_decay = 0.05)},
+    {"sgd momentum", SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .momentum = 0.9)},
     {"sgd momentum dampening",
-     {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .momentum = 0.9, .dampening = 0.3}},
-    {"sgd nesterov", {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = true}},
+     SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .momentum = 0.9, .dampening = 0.3)},
+    {"sgd nesterov",
+     SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = true)},
     {"sgd momentum weight decay",
-     {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.05, .momentum = 0.8, .weight_decay = 0.01}},
+     SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.05, .momentum = 0.8, .weight_decay = 0.01)},
     {"sgd nesterov weight decay",
-     {.kind = CLNN_OPTIMIZER_SGD, .lr = 0.05, .momentum = 0.5, .nesterov = true,
-      .weight_decay = 0.02}},
-    {"adam", {.kind = CLNN_OPTIMIZER_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
+     SETTINGS(.kind = CLNN_OPTIMIZER_SGD, .lr = 0.05, .momentum = 0.5, .nesterov = true,
+              .weight_decay = 0.02)},
+    {"adam",
+     SETTINGS(.kind = CLNN_OPTIMIZER_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8)},
     {"adam weight decay",
-     {.kind = CLNN_OPTIMIZER_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
-      .weight_decay = 0.05}},
+     SETTINGS(.kind = CLNN_OPTIMIZER_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+              .weight_decay = 0.05)},
     {"adam betas eps",
-     {.kind = CLNN_OPTIMIZER_ADAM, .lr = 3e-3, .beta1 = 0.5, .beta2 = 0.9, .eps = 1e-3}},
+     SETTINGS(.kind = CLNN_OPTIMIZER_ADAM, .lr = 3e-3, .beta1 = 0.5, .beta2 = 0.9, .eps = 1e-3)},
 };
 #define N_CONFIGS (sizeof configs / sizeof configs[0])
 
@@ -100,7 +105,7 @@ static void run(const config *c, uint64_t steps, uint64_t restart_at)
     shadow sh[16];
     size_t ns = 0;
     for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
         if (!info.trainable)
             continue;
@@ -190,7 +195,7 @@ START_TEST(test_set_lr_keeps_state)
             ck_assert_clnn_ok(
                 clnn_net_train_batch(b, x, BATCH, clnn_net_in_features(b), labels, BATCH));
             for (size_t t = 0; t < clnn_net_tensor_count(a); t++) {
-                clnn_tensor_info info;
+                clnn_tensor_info info = {.struct_size = sizeof info};
                 ck_assert_clnn_ok(clnn_net_tensor_info(a, t, &info));
                 size_t bytes = info.numel * (info.dtype == CLNN_DTYPE_I64 ? 8 : 4);
                 void *v = malloc(bytes);

@@ -1,5 +1,6 @@
 /* Statuses and other calls that need no device: every status of the X-macro
- * table has its own name and description, and every *_free(NULL) is a no-op. */
+ * table has its own name and description, CLNN_STATUS_COUNT counts them, and
+ * every *_free(NULL) is a no-op. */
 #include "core_test.h"
 
 #include <stdlib.h>
@@ -36,6 +37,12 @@ START_TEST(test_status_table)
         }
     }
     ck_assert_int_eq(CLNN_OK, 0);
+    /* CLNN_STATUS_COUNT: one more than the highest, and no status itself. */
+    ck_assert_int_eq(CLNN_STATUS_COUNT, N_STATUSES);
+    for (size_t i = 0; i < N_STATUSES; i++)
+        ck_assert_int_lt(statuses[i].status, CLNN_STATUS_COUNT);
+    ck_assert_str_eq(clnn_status_name(CLNN_STATUS_COUNT), "CLNN_UNKNOWN");
+    ck_assert_str_eq(clnn_strerror(CLNN_STATUS_COUNT), "unknown status");
     /* Values outside the table still give printable text. */
     ck_assert_str_eq(clnn_strerror((clnn_status)9999), "unknown status");
     ck_assert_str_eq(clnn_status_name((clnn_status)-1), "CLNN_UNKNOWN");

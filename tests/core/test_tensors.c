@@ -96,7 +96,7 @@ static void expect_tensors(const char *spec, size_t in, const want_tensor *want,
     clnn_net *net = core_net(core_context(CLNN_GEMM_OWN), in, spec, 1);
     ck_assert_uint_eq(clnn_net_tensor_count(net), n);
     for (size_t i = 0; i < n; i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, i, &info));
         ck_assert_str_eq(info.name, want[i].name);
         ck_assert_int_eq(info.dtype, want[i].dtype);
@@ -116,8 +116,9 @@ static void expect_tensors(const char *spec, size_t in, const want_tensor *want,
         ck_assert_clnn_ok(clnn_net_tensor_find(net, want[i].name, &found));
         ck_assert_uint_eq(found, i);
     }
-    ck_assert_fails_with(clnn_net_tensor_info(net, n, &(clnn_tensor_info){0}),
-                         CLNN_ERR_INVALID_ARGUMENT, "out of range");
+    clnn_tensor_info beyond = {.struct_size = sizeof beyond};
+    ck_assert_fails_with(clnn_net_tensor_info(net, n, &beyond), CLNN_ERR_INVALID_ARGUMENT,
+                         "out of range");
     size_t found;
     ck_assert_fails_with(clnn_net_tensor_find(net, "nope.weight", &found),
                          CLNN_ERR_INVALID_ARGUMENT, "'nope.weight'");
@@ -216,7 +217,7 @@ START_TEST(test_tensor_write_read_back)
 {
     clnn_net *net = core_net(core_context(CLNN_GEMM_OWN), 3, "dense:4,bn", 1);
     for (size_t t = 0; t < clnn_net_tensor_count(net); t++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(net, t, &info));
         if (info.dtype == CLNN_DTYPE_I64) {
             int64_t v = 123456789012345, back = 0;

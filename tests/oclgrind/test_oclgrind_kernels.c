@@ -140,7 +140,10 @@ static void run_sync_case(clnn_context *ctx, size_t in, const char *spec, size_t
     ck_assert_clnn_ok(clnn_net_create(ctx, in, &net));
     ck_assert_clnn_ok(clnn_net_add_layers(net, spec));
     ck_assert_clnn_ok(clnn_net_init(net, 9));
-    clnn_parallel_options p = {.allreduce = allreduce_alone, .user = NULL, .sync_batchnorm = true};
+    clnn_parallel_options p;
+    clnn_parallel_options_init(&p);
+    p.allreduce = allreduce_alone;
+    p.sync_batchnorm = true;
     ck_assert_clnn_ok(clnn_net_set_parallel(net, &p));
     size_t out = clnn_net_out_features(net);
     float *x = malloc(batch * in * sizeof *x);
@@ -172,7 +175,7 @@ START_TEST(test_kernels)
     o.profiling = true;
     clnn_context *ctx = NULL;
     ck_assert_clnn_ok(clnn_context_create(&o, &ctx));
-    clnn_device_info info;
+    clnn_device_info info = {.struct_size = sizeof info};
     ck_assert_clnn_ok(clnn_context_get_device_info(ctx, &info));
     cpu_device = info.type == CLNN_DEVICE_CPU;
     printf("device: %s / %s (as %s), GEMM %s\n", info.platform, info.name,
@@ -202,11 +205,11 @@ START_TEST(test_kernels)
     run_case(ctx, 5, "dense:64,bn,relu,dense:64,relu,dense:3", 7);
     run_sync_case(ctx, 11, "dense:16,bn,relu,dense:8,bn,relu,dense:3", 6);
 
-    const clnn_profile_entry *entries;
     size_t count;
-    ck_assert_clnn_ok(clnn_context_profile_read(ctx, &entries, &count));
+    clnn_profile_entry *entries = clnn_test_profile(ctx, &count);
     for (size_t i = 0; i < count; i++)
         note_kernel(entries[i].kernel);
+    free(entries);
     clnn_context_free(ctx);
 }
 END_TEST

@@ -106,7 +106,11 @@ static void train(void *arg)
     o.momentum = 0.9;
     if (st == CLNN_OK)
         st = clnn_net_set_optimizer(net, &o);
-    clnn_parallel_options p = {.allreduce = barrier_allreduce, .user = r, .sync_batchnorm = r->sync_bn};
+    clnn_parallel_options p;
+    clnn_parallel_options_init(&p);
+    p.allreduce = barrier_allreduce;
+    p.user = r;
+    p.sync_batchnorm = r->sync_bn;
     if (st == CLNN_OK && k > 1)
         st = clnn_net_set_parallel(net, &p);
     float x[GLOBAL * IN];
@@ -122,7 +126,7 @@ static void train(void *arg)
     }
     size_t total = 0;
     for (size_t i = 0; st == CLNN_OK && i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info t;
+        clnn_tensor_info t = {.struct_size = sizeof t};
         clnn_net_tensor_info(net, i, &t);
         if (t.dtype == CLNN_DTYPE_F32)
             total += t.numel;
@@ -130,7 +134,7 @@ static void train(void *arg)
     r->params = malloc((total + 1) * sizeof(float));
     r->nparams = 0;
     for (size_t i = 0; st == CLNN_OK && i < clnn_net_tensor_count(net); i++) {
-        clnn_tensor_info t;
+        clnn_tensor_info t = {.struct_size = sizeof t};
         clnn_net_tensor_info(net, i, &t);
         if (t.dtype != CLNN_DTYPE_F32)
             continue;

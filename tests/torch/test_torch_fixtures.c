@@ -244,7 +244,7 @@ static void compare_state(const run *r, const char *prefix, tolerance t)
     ck_assert_msg(count_prefix(r, pre) == n, "%s: fixture has %zu %s* tensors, net has %zu", r->label,
                   count_prefix(r, pre), pre, n);
     for (size_t i = 0; i < n; i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(r->net, i, &info));
         char name[160];
         snprintf(name, sizeof(name), "%s.%s", prefix, info.name);
@@ -345,7 +345,7 @@ static void setup_run(run *r, const char *scenario, clnn_gemm_backend backend)
     ck_assert_msg(count_prefix(r, "init.") == n, "%s: fixture has %zu init.* tensors, net has %zu",
                   r->label, count_prefix(r, "init."), n);
     for (size_t i = 0; i < n; i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(r->net, i, &info));
         size_t found = (size_t)-1;
         ck_assert_clnn_ok(clnn_net_tensor_find(r->net, info.name, &found));
@@ -403,7 +403,7 @@ START_TEST(test_replay)
 
     size_t n = clnn_net_tensor_count(r.net), trainable = 0;
     for (size_t i = 0; i < n; i++) {
-        clnn_tensor_info info;
+        clnn_tensor_info info = {.struct_size = sizeof info};
         ck_assert_clnn_ok(clnn_net_tensor_info(r.net, i, &info));
         if (!info.trainable)
             continue;
