@@ -62,6 +62,7 @@ void clnn__struct_out(void *given, const void *full, size_t full_size);
 #define CLNN__V1_clnn_optimizer_options CLNN__V1_SIZE(clnn_optimizer_options, eps)
 #define CLNN__V1_clnn_parallel_options CLNN__V1_SIZE(clnn_parallel_options, sync_batchnorm)
 #define CLNN__V1_clnn_tensor_info CLNN__V1_SIZE(clnn_tensor_info, trainable)
+#define CLNN__V1_clnn_dataset_options CLNN__V1_SIZE(clnn_dataset_options, like)
 /* The same for a public type, the library's copy being *full. */
 #define CLNN__STRUCT_IN(type, full, given, call)                                                   \
     clnn__struct_in((full), sizeof(type), (given), CLNN__V1_##type, (call), #type)

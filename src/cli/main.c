@@ -31,7 +31,7 @@ static const command commands[] = {
 /* What the library falls back to on this system (src/base/platform_*.c,
  * src/runtime/opencl.c). */
 #if defined(_WIN32)
-#define CLI_DEFAULT_CACHE "%LOCALAPPDATA%\\clnn"
+#define CLI_DEFAULT_CACHE "%%LOCALAPPDATA%%\\clnn" /* in a printf format: %% is % */
 #define CLI_SYSTEM_OPENCL "OpenCL.dll"
 #elif defined(__APPLE__)
 #define CLI_DEFAULT_CACHE "~/Library/Caches/clnn"

@@ -146,9 +146,7 @@ clnn_status clnn_dataset_load(const char *path, const clnn_dataset_options *opti
     clnn_dataset_options o;
     clnn_dataset_options_init(&o);
     if (options) {
-        clnn_status st = clnn__struct_in(&o, sizeof o, options,
-                                         CLNN__V1_SIZE(clnn_dataset_options, like),
-                                         "clnn_dataset_options");
+        clnn_status st = CLNN__STRUCT_IN(clnn_dataset_options, &o, options, fn);
         if (st != CLNN_OK)
             return st;
     }
