@@ -1,7 +1,6 @@
 /* Context creation: chosen device, OpenCL context and in-order queue. */
 #include "runtime/runtime.h"
 
-#include "gemm/gemm.h"
 #include "runtime/program_cache.h"
 
 #include <stdlib.h>
@@ -166,11 +165,8 @@ static clnn_status adopt(clnn_context *ctx, const clnn_context_options *o)
     return CLNN_OK;
 }
 
-clnn_status clnn_context_create(const clnn_context_options *options, clnn_context **out)
+clnn_status clnn__context_make(const clnn_context_options *options, clnn_context **out)
 {
-    clnn__clear_error();
-    if (!out)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_create: out is NULL");
     *out = NULL;
     /* Options older programs do not have keep the defaults _init gives. */
     clnn_context_options o;
@@ -216,13 +212,8 @@ clnn_status clnn_context_create(const clnn_context_options *options, clnn_contex
         st = o.cl_context ? adopt(ctx, &o) : make_own(ctx, &o);
     if (st == CLNN_OK)
         st = clnn__device_describe(ctx->device, &ctx->info);
-    if (st == CLNN_OK) {
-        ctx->program_cache = clnn__program_cache_enabled(ctx, o.program_cache);
-        st = clnn__gemm_context_init(ctx);
-    }
     if (st == CLNN_OK)
-        clnn__log(CLNN_LOG_INFO, "device %zu: %s (%s), GEMM backend %s", ctx->info.index,
-                  ctx->info.name, ctx->info.platform, clnn_gemm_backend_name(ctx->gemm));
+        ctx->program_cache = clnn__program_cache_enabled(ctx, o.program_cache);
     clnn__log_route(before);
     if (st != CLNN_OK) {
         clnn_context_free(ctx);

@@ -97,6 +97,10 @@ void clnn__exit(clnn__entry *e);
             return clnn__entered_;                                                                 \
     } while (0)
 
+/* The runtime's part of clnn_context_create (gemm/context.c): options,
+ * device, OpenCL context and queue, program cache; *out NULL on failure. */
+clnn_status clnn__context_make(const clnn_context_options *options, clnn_context **out);
+
 /* Report progress to the context's callback: CLNN_ERR_CANCELLED when it
  * asks to stop, else CLNN_OK. */
 clnn_status clnn__progress(clnn_context *ctx, const char *what, uint64_t done, uint64_t total);
