@@ -52,4 +52,20 @@ clnn_status clnn__gemm_bias_add(clnn_context *ctx, const clnn__gemm_args *args);
 /* Context creation: load the device's tuning file, if any (gemm/tune.h). */
 clnn_status clnn__gemm_context_init(clnn_context *ctx);
 
+/* One product a layer runs, as the tuner measures it: op(A) is m×k, op(B)
+ * k×n, with_bias when the layer adds its bias as C is stored. The layer
+ * fills the product and op ("forward", "grad_weight", "grad_input"); the
+ * caller the batch and the layer's position, which the tuner reports. */
+typedef struct clnn__gemm_shape {
+    bool trans_a, trans_b;
+    size_t m, n, k;
+    bool with_bias;
+    const char *op;
+    size_t batch, layer;
+} clnn__gemm_shape;
+/* Tune the distinct shapes among shapes[0..count) (clnn_context_tune's
+ * work, its options checked by the caller; gemm/tune.c). */
+clnn_status clnn__gemm_tune(clnn_context *ctx, const clnn_tune_options *o,
+                            const clnn__gemm_shape *shapes, size_t count);
+
 #endif

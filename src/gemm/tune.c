@@ -443,28 +443,6 @@ static clnn__clblast_set choose_clblast(tuner *tu, double *clb_us)
 
 /* --------------------------------------------------------------- driver */
 
-void clnn_tune_options_init(clnn_tune_options *options)
-{
-    if (options)
-        *options = (clnn_tune_options){.struct_size = sizeof *options};
-}
-
-static clnn_status check_options(const clnn_tune_options *o)
-{
-    if (!o->spec)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: no layer spec");
-    if (o->in_features == 0 || o->in_features > INT32_MAX)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: in_features must be 1 "
-                                                     "to 2^31-1");
-    if (!o->batch_sizes || o->n_batch_sizes == 0)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: no batch sizes");
-    for (size_t i = 0; i < o->n_batch_sizes; i++)
-        if (o->batch_sizes[i] == 0 || o->batch_sizes[i] > INT32_MAX)
-            return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
-                              "clnn_context_tune: batch size %zu out of range", o->batch_sizes[i]);
-    return CLNN_OK;
-}
-
 /* The untuned cost of a shape: the context's backend as it runs without a
  * tuning file. CLBlast's own parameters can only be measured before any
  * override in this process; otherwise the parameters in force stand in. */
@@ -532,12 +510,13 @@ static clnn_status build_table(tuner *tu, clnn__tuning *t, const clnn__clblast_s
     return CLNN_OK;
 }
 
-static clnn_status tune(tuner *tu, const clnn_tune_options *o, clnn__gemm_state *gs,
-                        clnn__tuning *table, const char *path)
+static clnn_status tune(tuner *tu, const clnn_tune_options *o, const clnn__gemm_shape *shapes,
+                        size_t count, clnn__gemm_state *gs, clnn__tuning *table,
+                        const char *path)
 {
     clnn_context *ctx = tu->ctx;
     const clnn__tuning *skip = o->missing_only && gs->active ? &gs->table : NULL;
-    clnn_status st = clnn__tune_collect_shapes(tu, o, skip);
+    clnn_status st = clnn__tune_collect_shapes(tu, shapes, count, skip);
     for (size_t i = 0; i < tu->nshapes && st == CLNN_OK; i++)
         st = clnn__tune_prepare_shape(tu, &tu->shapes[i], 1 + i);
     if (st != CLNN_OK || tu->nshapes == 0)
@@ -591,27 +570,14 @@ static clnn_status tune(tuner *tu, const clnn_tune_options *o, clnn__gemm_state 
     return CLNN_OK;
 }
 
-clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *options)
+clnn_status clnn__gemm_tune(clnn_context *ctx, const clnn_tune_options *o,
+                            const clnn__gemm_shape *shapes, size_t count)
 {
-    clnn__clear_error();
-    if (!ctx || !options)
-        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "clnn_context_tune: %s is NULL",
-                          ctx ? "options" : "ctx");
-    CLNN__ENTER(ctx, "clnn_context_tune");
-    /* Options older programs do not have keep the defaults _init gives. */
-    clnn_tune_options full;
-    clnn_tune_options_init(&full);
-    const clnn_tune_options *o = &full;
-    clnn_status st = CLNN__STRUCT_IN(clnn_tune_options, &full, options, "clnn_context_tune");
-    if (st == CLNN_OK)
-        st = check_options(o);
-    if (st != CLNN_OK)
-        return st;
     clnn__gemm_state *gs = clnn__gemm_state_get(ctx);
     if (!gs)
         return CLNN_ERR_OUT_OF_MEMORY;
     char path[4096];
-    st = clnn__tuning_path(ctx, true, path, sizeof path);
+    clnn_status st = clnn__tuning_path(ctx, true, path, sizeof path);
     if (st != CLNN_OK)
         return st;
     st = clnn__finish(ctx);
@@ -639,7 +605,7 @@ clnn_status clnn_context_tune(clnn_context *ctx, const clnn_tune_options *option
     const bool profiling = ctx->profiling;
     ctx->profiling = false;
     ctx->transient_programs = true;
-    st = tune(&tu, o, gs, &table, path);
+    st = tune(&tu, o, shapes, count, gs, &table, path);
     if (tu.cancelled)
         st = clnn__fail(CLNN_ERR_CANCELLED,
                         "clnn_context_tune: cancelled by the progress callback after %llu "

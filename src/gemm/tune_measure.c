@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/spec.h"
-
 /* A result is accepted when every element is within TOL of the reference
  * relative to Σ_k |a_ik·b_kj|: float rounding of any summation order stays
  * below k·2^-24 of that sum (k ≤ a few thousand here, and measured errors
@@ -23,10 +21,8 @@
 
 /* ------------------------------------------------------------- shapes */
 
-/* The three GEMMs of every dense layer, as src/layers/dense.c issues them
- * (the forward with the layer's bias); the first layer's input gradient is
- * never computed. Shapes are distinct:
- * a repeated one (two equal layers) is tuned once. */
+/* The products the layers said they run. Shapes are distinct: a repeated
+ * one (two equal layers) is tuned once. */
 static bool have_shape(const tuner *tu, bool ta, bool tb, size_t m, size_t n, size_t k)
 {
     for (size_t i = 0; i < tu->nshapes; i++) {
@@ -37,10 +33,11 @@ static bool have_shape(const tuner *tu, bool ta, bool tb, size_t m, size_t n, si
     return false;
 }
 
-static clnn_status add_shape(tuner *tu, size_t *cap, bool ta, bool tb, size_t m, size_t n,
-                             size_t k, size_t batch, size_t layer, const char *op,
+static clnn_status add_shape(tuner *tu, size_t *cap, const clnn__gemm_shape *from,
                              const clnn__tuning *skip)
 {
+    const bool ta = from->trans_a, tb = from->trans_b;
+    const size_t m = from->m, n = from->n, k = from->k;
     if (have_shape(tu, ta, tb, m, n, k) || (skip && clnn__tuning_find(skip, ta, tb, m, n, k)))
         return CLNN_OK;
     if (tu->nshapes == *cap) {
@@ -56,42 +53,21 @@ static clnn_status add_shape(tuner *tu, size_t *cap, bool ta, bool tb, size_t m,
     s->g = (clnn__gemm_args){.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k,
                              .alpha = 1.0f, .lda = ta ? m : k, .ldb = tb ? k : n,
                              .beta = 0.0f, .ldc = n};
-    s->batch = batch;
-    s->layer = layer;
-    s->op = op;
-    s->with_bias = strcmp(op, "forward") == 0;
+    s->batch = from->batch;
+    s->layer = from->layer;
+    s->op = from->op;
+    s->with_bias = from->with_bias;
     s->default_us = s->own_us = -1.0;
     return CLNN_OK;
 }
 
-clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn_tune_options *o,
+clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn__gemm_shape *shapes, size_t count,
                                       const clnn__tuning *skip)
 {
-    clnn__layer_spec *layers = NULL;
-    size_t nlayers = 0, cap = 0;
-    clnn_status st = clnn__spec_parse(o->spec, &layers, &nlayers);
-    if (st != CLNN_OK)
-        return st;
-    for (size_t b = 0; b < o->n_batch_sizes && st == CLNN_OK; b++) {
-        const size_t batch = o->batch_sizes[b];
-        size_t in = o->in_features;
-        for (size_t i = 0; i < nlayers && st == CLNN_OK; i++) {
-            if (layers[i].kind != CLNN__LAYER_DENSE)
-                continue;
-            /* As clnn__dense_forward and clnn__dense_backward run them. */
-            const size_t out = layers[i].units;
-            const bool wt = clnn__spec_weight_transposed(&layers[i], i);
-            st = add_shape(tu, &cap, false, !wt, batch, out, in, batch, i, "forward", skip);
-            if (st == CLNN_OK) /* dW = dYᵀ·X, or dWᵀ = Xᵀ·dY */
-                st = add_shape(tu, &cap, true, false, wt ? in : out, wt ? out : in, batch, batch,
-                               i, "grad_weight", skip);
-            if (st == CLNN_OK && i > 0)
-                st = add_shape(tu, &cap, false, wt, batch, in, out, batch, i, "grad_input",
-                               skip);
-            in = out;
-        }
-    }
-    free(layers);
+    size_t cap = 0;
+    clnn_status st = CLNN_OK;
+    for (size_t i = 0; i < count && st == CLNN_OK; i++)
+        st = add_shape(tu, &cap, &shapes[i], skip);
     return st;
 }
 

@@ -60,9 +60,9 @@ typedef struct tuner {
     bool cancelled;    /* the progress callback asked to stop: measure no more */
 } tuner;
 
-/* The distinct GEMM shapes of o's network at o's batch sizes, less those in
- * skip (may be NULL). */
-clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn_tune_options *o,
+/* The distinct shapes among shapes[0..count), less those in skip (may be
+ * NULL). */
+clnn_status clnn__tune_collect_shapes(tuner *tu, const clnn__gemm_shape *shapes, size_t count,
                                       const clnn__tuning *skip);
 /* Random operands, the reference result and device buffers for s. */
 clnn_status clnn__tune_prepare_shape(tuner *tu, tune_shape *s, uint64_t seed);
