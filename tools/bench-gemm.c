@@ -46,7 +46,7 @@
 #include <time.h>
 
 #include "gemm/gemm_own.h"
-#include "net/spec.h"
+#include "layers/dense.h"
 
 #ifdef CLNN_BENCH_OPENBLAS
 #include <cblas.h>
@@ -304,7 +304,7 @@ static const struct {
 
 typedef enum op { FWD, DX, DW } op;
 /* fwd: Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X for a layer of W [out, in]; the first
- * layer keeps Wᵀ (clnn__spec_weight_transposed), so there fwd is X·(Wᵀ)
+ * layer keeps Wᵀ (clnn__dense_weight_transposed), so there fwd is X·(Wᵀ)
  * untransposed and dW is dWᵀ = Xᵀ·dY, and it has no dX. */
 static const char *const op_names[] = {"fwd", "dX", "dW"};
 
@@ -337,7 +337,7 @@ static size_t network_jobs(job *jobs, size_t cap, const size_t *batches, size_t 
                     continue;
                 const size_t b = batches[bi], in = layers[li].in, out = layers[li].out;
                 const clnn__layer_spec spec = {.kind = CLNN__LAYER_DENSE, .units = out};
-                const bool wt = clnn__spec_weight_transposed(&spec, li);
+                const bool wt = clnn__dense_weight_transposed(&spec, li);
                 if (o == FWD)
                     jobs[n++] = (job){b, op_names[o], false, !wt, b, out, in};
                 else if (o == DX && li > 0)

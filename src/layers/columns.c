@@ -1,13 +1,11 @@
-/* Column-wise kernels (BatchNorm, bias gradient, and the optimizers, whose
- * flat buffer is one long row): how many adjacent columns a work-item owns
- * on this device. */
-#include "net/net_internal.h"
+/* How many adjacent columns a work-item of a column-wise kernel owns on
+ * this device. */
+#include "layers/columns.h"
 
 #include <stdio.h>
 
-clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const char *name,
-                                size_t cols, cl_kernel *kernel, size_t *global, size_t *local,
-                                const size_t **lp)
+void clnn__column_kernel_init(const clnn_context *ctx, clnn__column_kernel *k, const char *source,
+                              const char *name, size_t cols)
 {
     int w = 1;
     if (ctx->info.type == CLNN_DEVICE_CPU) {
@@ -18,7 +16,7 @@ clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const cha
     }
     char options[16];
     snprintf(options, sizeof options, "-DW=%d", w);
-    *global = cols / (size_t)w;
-    *lp = clnn__spread_local(ctx, *global, local);
-    return clnn__kernel(ctx, source, options, name, kernel);
+    clnn__kernel_ref_init(&k->ref, source, options, name);
+    k->global[0] = cols / (size_t)w;
+    k->spread = clnn__spread_local(ctx, k->global[0], k->local) != NULL;
 }

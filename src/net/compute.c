@@ -9,10 +9,6 @@
 #include <string.h>
 
 #define EVAL_CHUNK 1024
-/* Floats each work-item of gather_rows copies: whole vectors, so that CPU
- * devices move them at memory speed (one float per work-item ran at a third
- * of it on PoCL) while GPUs still get a work-item per 256 bytes. */
-#define GATHER_CHUNK 64
 
 clnn_status clnn_net_set_training(clnn_net *net, bool training)
 {
@@ -186,38 +182,6 @@ static clnn_status copy_input(const clnn_net *net, const char *fn, float *restri
     return CLNN_OK;
 }
 
-/* Whether layer i, of kind `kind`, and the layer after it, of kind `next`,
- * share kernels: only with fusion on, and not while
- * synchronising BatchNorm statistics across processes, which splits the
- * BatchNorm kernels. */
-static bool fused_pair(const clnn_net *net, size_t i, clnn__layer_kind kind,
-                       clnn__layer_kind next, bool training)
-{
-    return net->fusion && i + 1 < net->nlayers && net->layers[i].spec.kind == kind &&
-           net->layers[i + 1].spec.kind == next && !(training && clnn__sync_batchnorm(net));
-}
-
-/* A BatchNorm followed by a ReLU runs as one kernel each way. */
-static bool fuse_bn_relu(const clnn_net *net, size_t i, bool training)
-{
-    return fused_pair(net, i, CLNN__LAYER_BATCHNORM1D, CLNN__LAYER_RELU, training);
-}
-
-/* A dense layer followed by a BatchNorm gets its bias gradient from the
- * BatchNorm's backward kernel, which has dx in registers; the last dense
- * layer gets it from the loss's reduction kernel. One launch and one pass
- * over dy fewer each. */
-static bool bn_sums_bias_grad(const clnn_net *net, size_t i, bool training)
-{
-    return fused_pair(net, i, CLNN__LAYER_DENSE, CLNN__LAYER_BATCHNORM1D, training);
-}
-
-static bool loss_sums_bias_grad(const clnn_net *net, size_t i)
-{
-    return net->fusion && i + 1 == net->nlayers &&
-           net->layers[i].spec.kind == CLNN__LAYER_DENSE;
-}
-
 clnn_status clnn__check_labels(const clnn_net *net, const char *fn, const int32_t *labels,
                                size_t batch)
 {
@@ -275,18 +239,20 @@ static clnn_status forward_begin(clnn_net *net, const char *fn, size_t batch, bo
 {
     if (batch == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: the batch has no rows", fn);
-    /* Synchronised BatchNorm sees the global batch; otherwise each process
+    /* Synchronised statistics see the global batch; otherwise each process
      * normalises its own rows. */
-    size_t bn_rows = training && clnn__sync_batchnorm(net) ? net->global_batch : batch;
-    if (training && bn_rows == 1) {
-        for (size_t i = 0; i < net->nlayers; i++)
-            if (net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D)
-                return clnn__fail(CLNN_ERR_BATCH_TOO_SMALL,
-                                  "%s: %s of 1 row is too small for BatchNorm (layer %zu) in "
-                                  "training mode (expected more than 1 value per channel when "
-                                  "training); use a batch of at least 2 rows, or eval mode "
-                                  "(clnn_net_set_training(net, false))",
-                                  fn, clnn__sync_batchnorm(net) ? "a global batch" : "a batch", i);
+    const bool sync = clnn__sync_batchnorm(net);
+    size_t stat_rows = training && sync ? net->global_batch : batch, at = 0;
+    const size_t least = clnn__net_min_train_rows(net, &at);
+    if (training && stat_rows < least) {
+        const clnn__layer_class *c = net->layers[at].l.cls;
+        return clnn__fail(CLNN_ERR_BATCH_TOO_SMALL,
+                          "%s: %s of %zu row%s is too small for %s (layer %zu) in training mode "
+                          "(%s); use a batch of at least %zu rows, or eval mode "
+                          "(clnn_net_set_training(net, false))",
+                          fn, sync ? "a global batch" : "a batch", stat_rows,
+                          stat_rows == 1 ? "" : "s", c->min_rows_title, at, c->min_rows_reason,
+                          least);
     }
     return clnn__net_reserve(net, batch);
 }
@@ -331,18 +297,18 @@ static clnn_status input_from_data(clnn_net *net, size_t first, size_t batch, cl
     net->labels_off = first;
     net->labels_sent = true;
     *in0 = (clnn__rows){d->x, net->in_features, d->order, first, net->input};
-    const clnn__layer *l0 = &net->layers[0];
-    if (l0->spec.kind == CLNN__LAYER_DENSE && clnn__dense_gathers(net, l0, in0, batch))
+    const clnn__layer *l0 = &net->layers[0].l;
+    const clnn__exec e = clnn__net_exec(net, batch, net->training);
+    if (l0->cls->reads_indexed && l0->cls->reads_indexed(l0, &e, in0))
         return CLNN_OK;
     *in0 = (clnn__rows){net->input, net->in_features, NULL, 0, NULL};
     cl_kernel k;
-    char options[32];
-    snprintf(options, sizeof options, "-DGATHER_CHUNK=%d", GATHER_CHUNK);
-    clnn_status st = clnn__kernel(net->ctx, "input", options, "gather_rows", &k);
+    clnn_status st = clnn__kernel_ref_get(net->ctx, &net->kernels.gather, &k);
     if (st != CLNN_OK)
         return st;
     int off = (int)first, rows = (int)batch, features = (int)net->in_features;
-    const size_t global[2] = {(net->in_features + GATHER_CHUNK - 1) / GATHER_CHUNK, batch};
+    const size_t chunk = CLNN__GATHER_CHUNK;
+    const size_t global[2] = {(net->in_features + chunk - 1) / chunk, batch};
     clnn__profile_scope(net->ctx, "input");
     clnn__profile_work(net->ctx, 0, 8.0 * batch * net->in_features);
     return CLNN__LAUNCH(net->ctx, k, "gather_rows", 2, global, NULL, CLNN__ARG(d->x),
@@ -356,30 +322,17 @@ static clnn_status forward_layers(clnn_net *net, const clnn__rows *in0, size_t b
 {
     clnn_status st = CLNN_OK;
     net->forward_done = net->backward_done = false;
+    const clnn__exec e = clnn__net_exec(net, batch, training);
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
-        clnn__layer *l = &net->layers[i];
-        cl_mem in = i ? net->outputs[i - 1] : in0->buf, out = net->outputs[i];
-        clnn__profile_scope(net->ctx, l->scope_forward);
-        switch (l->spec.kind) {
-        case CLNN__LAYER_DENSE: {
-            const clnn__rows rows = {in, l->ld_in, NULL, 0, NULL};
-            st = clnn__dense_forward(net, l, i ? &rows : in0, out, batch);
-            break;
-        }
-        case CLNN__LAYER_BATCHNORM1D:
-            if (training && clnn__sync_batchnorm(net)) {
-                st = clnn__bn_forward_sync(net, l, in, out, batch, net->global_batch);
-            } else if (fuse_bn_relu(net, i, training)) {
-                st = clnn__bn_forward(net, l, in, out, batch, training, net->outputs[i + 1]);
-                i++; /* the ReLU is done */
-            } else {
-                st = clnn__bn_forward(net, l, in, out, batch, training, NULL);
-            }
-            break;
-        case CLNN__LAYER_RELU:
-            st = clnn__relu_forward(net, in, out, batch * l->ld); /* padding too: harmless */
-            break;
-        }
+        clnn__net_layer *nl = &net->layers[i];
+        clnn__layer *l = &nl->l;
+        const clnn__layer_plan *p = &nl->plan[training];
+        const clnn__rows x = {i ? net->outputs[i - 1] : in0->buf, l->ld_in, NULL, 0, NULL};
+        clnn__profile_scope(net->ctx, nl->scope_forward);
+        st = l->cls->forward(l, &e, p, i ? &x : in0, net->outputs[i],
+                             p->runs_next ? net->outputs[i + 1] : NULL);
+        if (p->runs_next)
+            i++; /* done by layer i's kernels */
     }
     if (st == CLNN_OK) {
         net->batch = batch;
@@ -441,41 +394,24 @@ static clnn_status backward(clnn_net *net, const char *fn, const int32_t *labels
 {
     clnn_status st = net->labels_sent ? CLNN_OK : upload_labels(net, fn, labels);
     size_t rows = net->batch, last = net->nlayers - 1;
+    const bool training = net->forward_was_training;
+    const clnn__exec e = clnn__net_exec(net, rows, training);
     int cur = 0;
     clnn__profile_scope(net->ctx, "loss");
     if (st == CLNN_OK)
-        st = clnn__loss(net, net->outputs[last], rows, net->global_batch, net->layers[last].out,
-                        net->grad_bufs[0], CLNN__METRICS_TRAIN,
-                        loss_sums_bias_grad(net, last) ? &net->layers[last] : NULL);
+        st = clnn__loss(net, net->outputs[last], rows, net->global_batch,
+                        net->layers[last].l.out, net->grad_bufs[0], CLNN__METRICS_TRAIN,
+                        net->loss_bias_grad);
     for (size_t i = net->nlayers; i-- > 0 && st == CLNN_OK;) {
-        clnn__layer *l = &net->layers[i];
+        clnn__net_layer *nl = &net->layers[i];
+        clnn__layer *l = &nl->l;
+        const clnn__layer_plan *p = &nl->plan[training];
         cl_mem in = i ? net->outputs[i - 1] : net->input;
         cl_mem dy = net->grad_bufs[cur], dx = i ? net->grad_bufs[1 - cur] : NULL;
-        clnn__profile_scope(net->ctx, l->scope_backward);
-        switch (l->spec.kind) {
-        case CLNN__LAYER_DENSE:
-            st = clnn__dense_backward(net, l, in, dy, dx, rows,
-                                      !bn_sums_bias_grad(net, i, net->forward_was_training) &&
-                                          !loss_sums_bias_grad(net, i));
-            break;
-        case CLNN__LAYER_BATCHNORM1D:
-            if (net->forward_was_training && clnn__sync_batchnorm(net))
-                st = clnn__bn_backward_sync(net, l, in, dy, dx, rows, net->global_batch);
-            else
-                st = clnn__bn_backward(
-                    net, l, in, dy, dx, rows, net->forward_was_training,
-                    fuse_bn_relu(net, i, net->forward_was_training) ? net->outputs[i] : NULL,
-                    i > 0 && bn_sums_bias_grad(net, i - 1, net->forward_was_training)
-                        ? &net->layers[i - 1]
-                        : NULL);
-            break;
-        case CLNN__LAYER_RELU:
-            if (i > 0 && fuse_bn_relu(net, i - 1, net->forward_was_training))
-                continue; /* its BatchNorm masks dy itself; dy stays where it is */
-            if (dx)
-                st = clnn__relu_backward(net, net->outputs[i], dy, dx, rows * l->ld);
-            break;
-        }
+        clnn__profile_scope(net->ctx, nl->scope_backward);
+        if (p->run_by_prev)
+            continue; /* the layer before runs its backward; dy stays where it is */
+        st = l->cls->backward(l, &e, p, in, net->outputs[i], dy, dx);
         if (st == CLNN_OK && clnn__parallel(net))
             st = clnn__grad_bucket_read(net, i);
         cur = 1 - cur;
@@ -618,12 +554,11 @@ clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_
     if (batch_size == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: batch_size is 0: give the rows per step",
                           fn);
-    /* A last batch of one row is left out where BatchNorm cannot train on it. */
-    bool batchnorm = false;
-    for (size_t i = 0; i < net->nlayers; i++)
-        batchnorm |= net->layers[i].spec.kind == CLNN__LAYER_BATCHNORM1D;
-    const size_t count = net->data.count;
-    const size_t rows = count - (net->training && batchnorm && count % batch_size == 1);
+    /* A last batch too small for a layer to train on (one row, for
+     * BatchNorm) is left out. */
+    const size_t count = net->data.count, tail = count % batch_size;
+    const size_t least = clnn__net_min_train_rows(net, NULL);
+    const size_t rows = count - (net->training && tail > 0 && tail < least ? tail : 0);
     st = clnn_net_metrics_reset(net);
     for (size_t first = 0; first < rows && st == CLNN_OK; first += batch_size) {
         st = clnn__progress(net->ctx, "training", first, rows);
@@ -679,7 +614,7 @@ clnn_status clnn_net_layer_output_read(clnn_net *net, size_t layer, float *dst, 
     if (layer >= net->nlayers)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: layer %zu is out of range (%zu layers)",
                           fn, layer, net->nlayers);
-    const clnn__layer *l = &net->layers[layer];
+    const clnn__layer *l = &net->layers[layer].l;
     char unit[96];
     snprintf(unit, sizeof unit, "layer %zu's output of the last forward is %zu × %zu", layer,
              net->batch, l->out);
@@ -836,8 +771,8 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t
             st = upload_labels(net, fn, labels + i);
         clnn__profile_scope(net->ctx, "loss");
         if (st == CLNN_OK)
-            st = clnn__loss(net, net->outputs[last], n, n, net->layers[last].out, NULL,
-                            CLNN__METRICS_EVAL, NULL);
+            st = clnn__loss(net, net->outputs[last], n, n, net->layers[last].l.out, NULL,
+                            CLNN__METRICS_EVAL, -1);
     }
     float m[CLNN__METRICS_FLOATS];
     if (st == CLNN_OK)

@@ -296,17 +296,21 @@ static clnn_status input_features(const clnn__st_file *f, const char *spec, cons
     clnn_status st = clnn__spec_parse(spec, &layers, &n);
     if (st != CLNN_OK)
         return st;
-    char name[CLNN__NAME_MAX + 16];
-    snprintf(name, sizeof name, "%s.weight", layers[0].name[0] ? layers[0].name : "0");
-    const clnn__st_tensor *w = clnn__st_find(f, name);
-    bool dense = layers[0].kind == CLNN__LAYER_DENSE;
+    /* The first layer's tensor that holds its input width, if it has one. */
+    const clnn__layer_class *c = clnn__layer_classes[layers[0].kind];
+    const char *suffix = "weight";
+    size_t ndim = 0, dim = 0;
+    const bool has = c->width_source && c->width_source(&layers[0], &suffix, &ndim, &dim);
+    char name[CLNN__NAME_MAX + 32];
+    snprintf(name, sizeof name, "%s.%s", layers[0].name[0] ? layers[0].name : "0", suffix);
     free(layers);
-    if (!w || w->ndim != (dense ? 2u : 1u))
+    const clnn__st_tensor *w = has ? clnn__st_find(f, name) : NULL;
+    if (!w || w->ndim != ndim)
         return clnn__fail(CLNN_ERR_BAD_FILE,
                           "%s: cannot tell the input width: no clnn.in_features metadata and "
                           "no usable tensor '%s'",
                           source, name);
-    *out = w->shape[dense ? 1 : 0];
+    *out = w->shape[dim];
     return CLNN_OK;
 }
 

@@ -51,33 +51,37 @@ static clnn_status add_layer(clnn_net *net, const clnn__layer_spec *spec)
                               "starting with a digit; 'optimizer' and 'clnn' are reserved)",
                               spec->name);
         for (size_t i = 0; i < net->nlayers; i++)
-            if (strcmp(net->layers[i].spec.name, spec->name) == 0)
+            if (strcmp(net->layers[i].l.spec.name, spec->name) == 0)
                 return clnn__fail(CLNN_ERR_SPEC, "layer name '%s' is used twice", spec->name);
     }
     if (net->nlayers == net->layers_cap) {
         size_t cap = net->layers_cap ? net->layers_cap * 2 : 8;
-        clnn__layer *nl = realloc(net->layers, cap * sizeof *nl);
+        clnn__net_layer *nl = realloc(net->layers, cap * sizeof *nl);
         if (!nl)
             return clnn__fail(CLNN_ERR_OUT_OF_MEMORY, "out of memory adding a layer");
         net->layers = nl;
         net->layers_cap = cap;
     }
-    size_t in = net->nlayers ? net->layers[net->nlayers - 1].out : net->in_features;
-    clnn__layer *l = &net->layers[net->nlayers];
-    memset(l, 0, sizeof *l);
+    size_t in = net->nlayers ? net->layers[net->nlayers - 1].l.out : net->in_features;
+    clnn__net_layer *e = &net->layers[net->nlayers];
+    memset(e, 0, sizeof *e);
+    clnn__layer *l = &e->l;
     l->spec = *spec;
+    l->cls = clnn__layer_classes[spec->kind];
     l->index = net->nlayers;
     l->in = in;
-    l->out = spec->kind == CLNN__LAYER_DENSE ? spec->units : in;
+    l->out = l->cls->out_width ? l->cls->out_width(spec) : in;
     if (spec->name[0])
-        snprintf(l->prefix, sizeof l->prefix, "%s", spec->name);
+        snprintf(e->prefix, sizeof e->prefix, "%s", spec->name);
     else
-        snprintf(l->prefix, sizeof l->prefix, "%zu", l->index);
+        snprintf(e->prefix, sizeof e->prefix, "%zu", l->index);
     net->nlayers++;
     return CLNN_OK;
 }
 
-static clnn_status add_simple(clnn_net *net, clnn__layer_kind kind, size_t units, const char *name,
+/* A layer of the kind the public call named (kind: its spec name), with
+ * the kind's default options. */
+static clnn_status add_simple(clnn_net *net, const char *kind, size_t units, const char *name,
                               const char *fn)
 {
     clnn__clear_error();
@@ -85,7 +89,9 @@ static clnn_status add_simple(clnn_net *net, clnn__layer_kind kind, size_t units
     if (st != CLNN_OK)
         return st;
     CLNN__ENTER(net->ctx, fn);
-    clnn__layer_spec spec = {.kind = kind, .units = units};
+    clnn__layer_spec spec = {.units = units};
+    if (!clnn__layer_kind_find(kind, strlen(kind), &spec.kind))
+        return clnn__fail(CLNN_ERR_SPEC, "%s: no layer kind '%s' in this build", fn, kind);
     if (name) {
         if (strlen(name) >= CLNN__NAME_MAX)
             return clnn__fail(CLNN_ERR_SPEC, "%s: name longer than %d characters", fn,
@@ -100,17 +106,17 @@ clnn_status clnn_net_add_dense(clnn_net *net, size_t out_features, const char *n
     if (out_features == 0 || out_features > CLNN__UNITS_MAX)
         return clnn__fail(CLNN_ERR_SPEC, "clnn_net_add_dense: out_features must be in 1..%d",
                           CLNN__UNITS_MAX);
-    return add_simple(net, CLNN__LAYER_DENSE, out_features, name, "clnn_net_add_dense");
+    return add_simple(net, "dense", out_features, name, "clnn_net_add_dense");
 }
 
 clnn_status clnn_net_add_batchnorm1d(clnn_net *net, const char *name)
 {
-    return add_simple(net, CLNN__LAYER_BATCHNORM1D, 0, name, "clnn_net_add_batchnorm1d");
+    return add_simple(net, "batchnorm1d", 0, name, "clnn_net_add_batchnorm1d");
 }
 
 clnn_status clnn_net_add_relu(clnn_net *net, const char *name)
 {
-    return add_simple(net, CLNN__LAYER_RELU, 0, name, "clnn_net_add_relu");
+    return add_simple(net, "relu", 0, name, "clnn_net_add_relu");
 }
 
 clnn_status clnn_net_add_layers(clnn_net *net, const char *spec)
@@ -143,7 +149,7 @@ size_t clnn_net_out_features(const clnn_net *net)
 {
     if (!net)
         return 0;
-    return net->nlayers ? net->layers[net->nlayers - 1].out : net->in_features;
+    return net->nlayers ? net->layers[net->nlayers - 1].l.out : net->in_features;
 }
 
 size_t clnn_net_layer_count(const clnn_net *net)
@@ -163,15 +169,12 @@ clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_in
     if (index >= net->nlayers)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: index %zu is out of range (%zu layers)",
                           fn, index, net->nlayers);
-    const clnn__layer *l = &net->layers[index];
-    static const char *const kinds[] = {[CLNN__LAYER_DENSE] = "dense",
-                                        [CLNN__LAYER_BATCHNORM1D] = "batchnorm1d",
-                                        [CLNN__LAYER_RELU] = "relu"};
-    const clnn_layer_info full = {.kind = kinds[l->spec.kind],
-                                  .name = l->spec.name,
-                                  .in_features = l->in,
-                                  .out_features = l->out,
-                                  .prefix = l->prefix};
+    const clnn__net_layer *e = &net->layers[index];
+    const clnn_layer_info full = {.kind = e->l.cls->info_name,
+                                  .name = e->l.spec.name,
+                                  .in_features = e->l.in,
+                                  .out_features = e->l.out,
+                                  .prefix = e->prefix};
     CLNN__STRUCT_OUT(clnn_layer_info, info, &full);
     return CLNN_OK;
 }
@@ -179,13 +182,14 @@ clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_in
 size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap)
 {
     size_t len = 0;
-    char piece[CLNN__NAME_MAX + 32];
+    char piece[CLNN__NAME_MAX + 96];
     for (size_t i = 0; net && i < net->nlayers; i++) {
-        const clnn__layer_spec *s = &net->layers[i].spec;
+        const clnn__layer_spec *s = &net->layers[i].l.spec;
+        const clnn__layer_class *c = net->layers[i].l.cls;
         int n = snprintf(piece, sizeof piece, "%s%s%s%s", i ? "," : "", s->name,
-                         s->name[0] ? "=" : "", clnn__layer_kind_name(s->kind));
-        if (s->kind == CLNN__LAYER_DENSE)
-            n += snprintf(piece + n, sizeof piece - (size_t)n, ":%zu", s->units);
+                         s->name[0] ? "=" : "", c->name);
+        if (c->print)
+            n += c->print(s, piece + n, sizeof piece - (size_t)n);
         if (buf && len + 1 < cap)
             memcpy(buf + len, piece, CLNN__MIN((size_t)n, cap - 1 - len));
         len += (size_t)n;
@@ -197,9 +201,8 @@ size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap)
 
 /* ------------------------------------------------------------ tensors */
 
-static clnn_status add_tensor(clnn_net *net, const clnn__layer *l, const char *suffix,
-                              clnn__storage storage, size_t ndim, size_t d0, size_t d1,
-                              size_t *offset)
+static clnn_status add_tensor(clnn_net *net, const clnn__net_layer *e,
+                              const clnn__tensor_decl *d)
 {
     if (net->ntensors == net->tensors_cap) {
         size_t cap = net->tensors_cap ? net->tensors_cap * 2 : 16;
@@ -210,62 +213,52 @@ static clnn_status add_tensor(clnn_net *net, const clnn__layer *l, const char *s
         net->tensors_cap = cap;
     }
     char name[CLNN__NAME_MAX + 64];
-    snprintf(name, sizeof name, "%s.%s", l->prefix, suffix);
+    snprintf(name, sizeof name, "%s.%s", e->prefix, d->suffix);
     clnn__tensor *t = &net->tensors[net->ntensors];
     memset(t, 0, sizeof *t);
     t->name = clnn__strdup(name);
     if (!t->name)
         return CLNN_ERR_OUT_OF_MEMORY;
-    t->ndim = ndim;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
-    t->numel = ndim == 0 ? 1 : ndim == 1 ? d0 : d0 * d1;
-    t->storage = storage;
-    t->dtype = storage == CLNN__ON_HOST ? CLNN_DTYPE_I64 : CLNN_DTYPE_F32;
+    t->ndim = d->ndim;
+    t->shape[0] = d->shape[0];
+    t->shape[1] = d->shape[1];
+    t->numel = d->ndim == 0 ? 1 : d->ndim == 1 ? d->shape[0] : d->shape[0] * d->shape[1];
+    t->storage = d->storage;
+    t->transposed = d->transposed;
+    t->counter = d->counter;
+    t->dtype = d->storage == CLNN__ON_HOST ? CLNN_DTYPE_I64 : CLNN_DTYPE_F32;
     /* Offsets aligned to 16 floats (64 bytes) so kernels may use vector loads. */
-    size_t *total = storage == CLNN__IN_PARAMS ? &net->nparams : &net->nstats;
-    if (storage != CLNN__ON_HOST) {
+    size_t *total = d->storage == CLNN__IN_PARAMS ? &net->nparams : &net->nstats;
+    if (d->storage != CLNN__ON_HOST) {
         t->offset = (*total + 15) / 16 * 16;
         *total = t->offset + t->numel;
-        *offset = t->offset;
+        *d->offset = t->offset;
     }
     net->ntensors++;
     return CLNN_OK;
 }
 
+/* Every layer's state and tensors, and the range of parameters each spans. */
 static clnn_status declare_tensors(clnn_net *net)
 {
     clnn_status st = CLNN_OK;
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
-        clnn__layer *l = &net->layers[i];
-        size_t unused;
-        switch (l->spec.kind) {
-        case CLNN__LAYER_DENSE:
-            st = add_tensor(net, l, "weight", CLNN__IN_PARAMS, 2, l->out, l->in, &l->weight_off);
-            if (st == CLNN_OK) {
-                l->weight_t = clnn__spec_weight_transposed(&l->spec, l->index);
-                net->tensors[net->ntensors - 1].transposed = l->weight_t;
-                st = add_tensor(net, l, "bias", CLNN__IN_PARAMS, 1, l->out, 0, &l->bias_off);
-            }
-            break;
-        case CLNN__LAYER_BATCHNORM1D:
-            st = add_tensor(net, l, "weight", CLNN__IN_PARAMS, 1, l->out, 0, &l->weight_off);
-            if (st == CLNN_OK)
-                st = add_tensor(net, l, "bias", CLNN__IN_PARAMS, 1, l->out, 0, &l->bias_off);
-            if (st == CLNN_OK)
-                st = add_tensor(net, l, "running_mean", CLNN__IN_STATS, 1, l->out, 0,
-                                &l->rmean_off);
-            if (st == CLNN_OK)
-                st = add_tensor(net, l, "running_var", CLNN__IN_STATS, 1, l->out, 0,
-                                &l->rvar_off);
-            if (st == CLNN_OK) {
-                st = add_tensor(net, l, "num_batches_tracked", CLNN__ON_HOST, 0, 0, 0, &unused);
-                if (st == CLNN_OK)
-                    net->tensors[net->ntensors - 1].counter = &l->num_batches_tracked;
-            }
-            break;
-        case CLNN__LAYER_RELU:
-            break;
+        clnn__net_layer *e = &net->layers[i];
+        clnn__layer *l = &e->l;
+        if (!l->state)
+            l->state = clnn__calloc(1, CLNN__MAX(l->cls->state_size, 1));
+        if (!l->state)
+            return CLNN_ERR_OUT_OF_MEMORY;
+        clnn__tensor_decl d[CLNN__LAYER_TENSORS_MAX];
+        size_t n = l->cls->declare ? l->cls->declare(l, d) : 0;
+        for (size_t j = 0; j < n && st == CLNN_OK; j++) {
+            st = add_tensor(net, e, &d[j]);
+            const clnn__tensor *t = &net->tensors[net->ntensors - 1];
+            if (st != CLNN_OK || t->storage != CLNN__IN_PARAMS)
+                continue;
+            e->param_begin = e->has_params ? CLNN__MIN(e->param_begin, t->offset) : t->offset;
+            e->param_end = CLNN__MAX(e->param_end, t->offset + t->numel);
+            e->has_params = true;
         }
     }
     return st;
@@ -277,26 +270,9 @@ static void initial_values(clnn_net *net, uint64_t seed, float *params, float *s
     clnn__rng rng;
     clnn__rng_seed(&rng, seed, 0);
     for (size_t i = 0; i < net->nlayers; i++) {
-        clnn__layer *l = &net->layers[i];
-        if (l->spec.kind == CLNN__LAYER_DENSE) {
-            /* kaiming_uniform_(a=√5) for the weight and the bias rule both
-             * give U(−1/√fan_in, 1/√fan_in). */
-            float bound = (float)(1.0 / sqrt((double)l->in));
-            for (size_t j = 0; j < l->out * l->in; j++) {
-                size_t at = l->weight_t ? j % l->in * l->out + j / l->in : j;
-                params[l->weight_off + at] = (2.0f * clnn__rng_uniform(&rng) - 1.0f) * bound;
-            }
-            for (size_t j = 0; j < l->out; j++)
-                params[l->bias_off + j] = (2.0f * clnn__rng_uniform(&rng) - 1.0f) * bound;
-        } else if (l->spec.kind == CLNN__LAYER_BATCHNORM1D) {
-            for (size_t j = 0; j < l->out; j++) {
-                params[l->weight_off + j] = 1.0f;
-                params[l->bias_off + j] = 0.0f;
-                stats[l->rmean_off + j] = 0.0f;
-                stats[l->rvar_off + j] = 1.0f;
-            }
-            l->num_batches_tracked = 0;
-        }
+        clnn__layer *l = &net->layers[i].l;
+        if (l->cls->init)
+            l->cls->init(l, &rng, params, stats);
     }
 }
 
@@ -314,9 +290,9 @@ static clnn_status alloc_zeroed(clnn_net *net, size_t bytes, cl_mem *out)
  * falls into a few cache sets, so the second pass over it missed L1. On PoCL
  * the reference network's BatchNorm kernels took 10–20% less time per step
  * with rows of 272 and 144 floats than of 256 and 128; the GEMMs did not
- * mind either stride. The logits (the last dense layer and anything after
- * it) stay dense: the loss and the host read them. CLNN_ROW_PADDING=0 turns
- * padding off. */
+ * mind either stride. The logits (from the last layer that sets its own
+ * width, such as a dense layer, on) stay dense: the loss and the host read
+ * them. CLNN_ROW_PADDING=0 turns padding off. */
 static size_t row_stride(const clnn_net *net, size_t width, bool dense_only)
 {
     char buf[8];
@@ -329,16 +305,16 @@ static size_t row_stride(const clnn_net *net, size_t width, bool dense_only)
 
 static void set_row_strides(clnn_net *net)
 {
-    size_t last_dense = 0;
+    size_t logits = 0;
     for (size_t i = 0; i < net->nlayers; i++)
-        if (net->layers[i].spec.kind == CLNN__LAYER_DENSE)
-            last_dense = i;
+        if (net->layers[i].l.cls->out_width)
+            logits = i;
     size_t ld = net->in_features; /* the input is the caller's rows, dense */
     net->max_ld = ld;
     for (size_t i = 0; i < net->nlayers; i++) {
-        clnn__layer *l = &net->layers[i];
+        clnn__layer *l = &net->layers[i].l;
         l->ld_in = ld;
-        l->ld = ld = row_stride(net, l->out, i >= last_dense);
+        l->ld = ld = row_stride(net, l->out, i >= logits);
         net->max_ld = CLNN__MAX(net->max_ld, ld);
     }
 }
@@ -385,27 +361,53 @@ clnn_status clnn_net_init(clnn_net *net, uint64_t seed)
         st = alloc_zeroed(net, pbytes, &net->opt_b);
     if (st == CLNN_OK)
         st = alloc_zeroed(net, CLNN__METRICS_FLOATS * sizeof(float), &net->metrics);
-    for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
-        clnn__layer *l = &net->layers[i];
-        const char *kind = clnn__layer_kind_name(l->spec.kind);
-        snprintf(l->scope_forward, sizeof l->scope_forward, "layer %zu %s%s%s forward", i, kind,
-                 l->spec.name[0] ? " " : "", l->spec.name);
-        snprintf(l->scope_backward, sizeof l->scope_backward, "layer %zu %s%s%s backward", i,
-                 kind, l->spec.name[0] ? " " : "", l->spec.name);
-        net->max_width = CLNN__MAX(net->max_width, l->out);
-        if (l->spec.kind == CLNN__LAYER_BATCHNORM1D) {
-            st = alloc_zeroed(net, l->out * sizeof(float), &l->save_mean);
-            if (st == CLNN_OK)
-                st = alloc_zeroed(net, l->out * sizeof(float), &l->save_invstd);
-        }
+    for (size_t i = 0; i < net->nlayers; i++) {
+        clnn__net_layer *e = &net->layers[i];
+        const char *kind = e->l.cls->name, *name = e->l.spec.name;
+        snprintf(e->scope_forward, sizeof e->scope_forward, "layer %zu %s%s%s forward", i, kind,
+                 name[0] ? " " : "", name);
+        snprintf(e->scope_backward, sizeof e->scope_backward, "layer %zu %s%s%s backward", i,
+                 kind, name[0] ? " " : "", name);
+        net->max_width = CLNN__MAX(net->max_width, e->l.out);
     }
+    if (st == CLNN_OK)
+        st = clnn__net_layer_buffers(net, false);
     net->max_width = CLNN__MAX(net->max_width, net->in_features);
     set_row_strides(net);
+    clnn__net_kernels_init(net);
     net->outputs = clnn__calloc(net->nlayers, sizeof *net->outputs);
     if (st == CLNN_OK && !net->outputs)
         st = CLNN_ERR_OUT_OF_MEMORY;
     net->initialized = st == CLNN_OK;
     return st;
+}
+
+clnn_status clnn__net_layer_buffers(clnn_net *net, bool synchronised)
+{
+    clnn_status st = CLNN_OK;
+    for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
+        clnn__layer *l = &net->layers[i].l;
+        clnn__buffer_decl d[CLNN__LAYER_BUFFERS_MAX];
+        size_t n = l->cls->buffers ? l->cls->buffers(l, d) : 0;
+        for (size_t j = 0; j < n && st == CLNN_OK; j++)
+            if (d[j].synchronised == synchronised && !*d[j].buf)
+                st = alloc_zeroed(net, d[j].bytes, d[j].buf);
+    }
+    return st;
+}
+
+/* The layers' buffers and states (clnn_net_free). */
+static void release_layers(clnn_net *net)
+{
+    for (size_t i = 0; i < net->nlayers; i++) {
+        clnn__layer *l = &net->layers[i].l;
+        clnn__buffer_decl d[CLNN__LAYER_BUFFERS_MAX];
+        size_t n = l->state && l->cls->buffers ? l->cls->buffers(l, d) : 0;
+        for (size_t j = 0; j < n; j++)
+            clnn__buffer_release(d[j].buf);
+        free(l->state);
+        l->state = NULL;
+    }
 }
 
 static void release_activations(clnn_net *net)
@@ -444,6 +446,8 @@ size_t clnn__labels_offset(const clnn_net *net, size_t rows)
 /* Grow the per-batch buffers to hold `rows` rows (they never shrink). */
 clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
 {
+    if (!net->planned)
+        clnn__net_plan(net);
     if (rows <= net->batch_cap)
         return CLNN_OK;
     if (rows > INT_MAX / (net->max_ld + 1)) /* + 1: the labels after the rows */
@@ -458,7 +462,7 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
     if (st == CLNN_OK)
         st = alloc_zeroed(net, rows * f, &net->row_correct);
     for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++)
-        st = alloc_zeroed(net, rows * net->layers[i].ld * f, &net->outputs[i]);
+        st = alloc_zeroed(net, rows * net->layers[i].l.ld * f, &net->outputs[i]);
     for (int i = 0; i < 2 && st == CLNN_OK; i++)
         st = alloc_zeroed(net, rows * net->max_ld * f, &net->grad_bufs[i]);
     for (size_t i = 0; i < CLNN__STAGING && st == CLNN_OK; i++) {
@@ -484,13 +488,9 @@ void clnn_net_free(clnn_net *net)
     release_activations(net);
     clnn__data_release(net);
     free(net->outputs);
-    for (size_t i = 0; i < net->nlayers; i++) {
-        clnn__buffer_release(&net->layers[i].save_mean);
-        clnn__buffer_release(&net->layers[i].save_invstd);
-        clnn__buffer_release(&net->layers[i].sync_sums);
-        if (net->grad_read)
-            clnn__event_release(&net->grad_read[i]);
-    }
+    release_layers(net);
+    for (size_t i = 0; net->grad_read && i < net->nlayers; i++)
+        clnn__event_release(&net->grad_read[i]);
     free(net->grad_read);
     free(net->host_grads);
     free(net->host_sums);

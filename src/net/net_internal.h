@@ -2,15 +2,10 @@
 #ifndef CLNN_NET_INTERNAL_H
 #define CLNN_NET_INTERNAL_H
 
+#include "layers/columns.h"
+#include "layers/layer.h"
 #include "net/spec.h"
 #include "runtime/runtime.h"
-
-/* Where a state-dict entry lives. */
-typedef enum clnn__storage {
-    CLNN__IN_PARAMS,  /* trainable: net->params (gradient at the same offset in net->grads) */
-    CLNN__IN_STATS,   /* float buffer such as running_mean: net->stats */
-    CLNN__ON_HOST     /* int64 counter kept on the host (num_batches_tracked) */
-} clnn__storage;
 
 typedef struct clnn__tensor {
     char *name;
@@ -20,28 +15,36 @@ typedef struct clnn__tensor {
     size_t numel;
     clnn__storage storage;
     size_t offset;      /* elements into params or stats */
-    bool transposed;    /* stored [shape[1], shape[0]] (clnn__spec_weight_transposed) */
+    bool transposed;    /* stored [shape[1], shape[0]] */
     int64_t *counter;   /* CLNN__ON_HOST */
 } clnn__tensor;
 
-typedef struct clnn__layer {
-    clnn__layer_spec spec;
-    size_t index;        /* position in the stack (PyTorch's Sequential index) */
-    size_t in, out;      /* features */
-    /* Row strides of its input and of its output (and of the gradients at
-     * them): in and out, or wider on CPU devices (clnn__row_stride). */
-    size_t ld_in, ld;
-    /* dense: weight [out, in] (or [in, out] when weight_t) and bias in params */
-    size_t weight_off, bias_off;
-    bool weight_t;
-    /* batchnorm1d: gamma/beta in params (weight_off/bias_off), running stats */
-    size_t rmean_off, rvar_off;
-    int64_t num_batches_tracked;
-    cl_mem save_mean, save_invstd;
-    cl_mem sync_sums; /* synchronised BatchNorm: 2 × out partial sums */
-    char scope_forward[CLNN__NAME_MAX + 64], scope_backward[CLNN__NAME_MAX + 64]; /* profiling labels */
+/* A layer of the stack and what the driver keeps for it. */
+typedef struct clnn__net_layer {
+    clnn__layer l;
+    clnn__layer_plan plan[2]; /* by mode: [0] evaluation, [1] training */
+    /* The range of the flat parameter buffer its declared parameters span
+     * (has_params false: none), which data parallelism sums. */
+    bool has_params;
+    size_t param_begin, param_end;
+    /* Profiling labels. */
+    char scope_forward[CLNN__NAME_MAX + 64], scope_backward[CLNN__NAME_MAX + 64];
     char prefix[CLNN__NAME_MAX]; /* of its state-dict names: its name, else its index */
-} clnn__layer;
+} clnn__net_layer;
+
+/* Floats each work-item of gather_rows copies: whole vectors, so that CPU
+ * devices move them at memory speed (one float per work-item ran at a third
+ * of it on PoCL) while GPUs still get a work-item per 256 bytes. */
+#define CLNN__GATHER_CHUNK 64
+
+/* The driver's own kernels, chosen with the plan (net/plan.c) and looked
+ * up on their first launch. */
+typedef struct clnn__net_kernels {
+    clnn__kernel_ref gather;                   /* rows of the device's training set */
+    clnn__kernel_ref loss_one, loss, loss_sum; /* one launch (CPUs), or two */
+    bool loss_rows16; /* 16 rows per work-item with the class count built in */
+    clnn__column_kernel sgd, adam, find_nonfinite;
+} clnn__net_kernels;
 
 /* Host copies of a batch waiting to be uploaded; a ring lets the host fill
  * the next batch while the device still reads the previous one. A batch of
@@ -62,18 +65,6 @@ typedef struct clnn__data {
     size_t n, count;
 } clnn__data;
 
-/* The rows a network's first layer reads: row r at buf + r·ld, or, with
- * index set, row index[index_off + r] of buf (a batch drawn from
- * clnn__data), which a dense layer's forward also stores packed into copy
- * (stride ld) for its backward. */
-typedef struct clnn__rows {
-    cl_mem buf;
-    size_t ld;
-    cl_mem index;
-    size_t index_off;
-    cl_mem copy;
-} clnn__rows;
-
 /* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl), then
  * the divergence flag: set by find_nonfinite (kernels/optimizer.cl) when a
  * parameter is NaN or infinite, zeroed when the host writes parameters.
@@ -87,13 +78,18 @@ typedef struct clnn__rows {
 struct clnn_net {
     clnn_context *ctx;
     size_t in_features;
-    clnn__layer *layers;
+    clnn__net_layer *layers;
     size_t nlayers, layers_cap;
     clnn__tensor *tensors;
     size_t ntensors, tensors_cap;
     bool initialized;
     bool training;
     bool fusion; /* fuse BatchNorm + ReLU, bias gradients (CLNN_NO_FUSION=1 turns it off) */
+    /* The plan: fusion decided and kernels chosen once, at the first
+     * reserve after init or a change of the parallel options (plan.c). */
+    bool planned;
+    long loss_bias_grad; /* >= 0: the loss writes the last layer's bias gradient there */
+    clnn__net_kernels kernels;
 
     size_t nparams, nstats;  /* elements */
     size_t nparams_padded;   /* nparams rounded up to 16: optimizer kernels take whole vectors */
@@ -133,7 +129,11 @@ struct clnn_net {
     size_t nmeta;
 };
 
-/* Grow the per-batch buffers to hold `rows` rows. */
+/* The buffers the layers declared (net.c): those for one process, or those
+ * synchronised statistics need (clnn_net_set_parallel). */
+clnn_status clnn__net_layer_buffers(clnn_net *net, bool synchronised);
+/* Grow the per-batch buffers to hold `rows` rows, planning first if the
+ * plan is missing. */
 clnn_status clnn__net_reserve(clnn_net *net, size_t rows);
 /* CLNN_ERR_STATE unless clnn_net_init has run. */
 clnn_status clnn__net_check_ready(const clnn_net *net, const char *fn);
@@ -207,51 +207,24 @@ clnn_status clnn__net_params_finite(clnn_net *net, const char *fn);
 /* The host wrote parameters: the flag is cleared, to be set again by the
  * next check if any parameter is still not finite. */
 clnn_status clnn__net_params_written(clnn_net *net);
-/* Queue find_nonfinite over the parameters (layers/optimizer.c). */
+/* Queue find_nonfinite over the parameters (optimizer.c). */
 clnn_status clnn__find_nonfinite(clnn_net *net);
 /* Free the device copy of the training set. */
 void clnn__data_release(clnn_net *net);
 /* CLNN_ERR_STATE, naming fn, unless the net holds a training set. */
 clnn_status clnn__data_check(const clnn_net *net, const char *fn);
 
-/* Layer kernels (layers/). `x` is the layer's input, `y` its output. */
-clnn_status clnn__dense_forward(clnn_net *net, clnn__layer *l, const clnn__rows *x, cl_mem y,
-                                size_t rows);
-/* need_bias_grad false: the next layer's backward has written the bias
- * gradient already (see clnn__bn_backward). */
-clnn_status clnn__dense_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                                 size_t rows, bool need_bias_grad);
-/* Whether the dense layer l's forward can read x's rows through its index
- * (else they must be gathered first). */
-bool clnn__dense_gathers(const clnn_net *net, const clnn__layer *l, const clnn__rows *x,
-                         size_t rows);
-/* relu_out non-NULL fuses the following ReLU (writes its output too); in
- * backward, bn_out non-NULL means dy is the gradient of that ReLU's output,
- * masked inside the kernel by bn_out > 0, and prev is the dense layer before
- * or NULL: its bias gradient is the column sums of dx, written by the same
- * kernel. */
-clnn_status clnn__bn_forward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
-                             bool training, cl_mem relu_out);
-clnn_status clnn__bn_backward(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                              size_t rows, bool batch_stats, cl_mem bn_out,
-                              const clnn__layer *prev);
-/* Synchronised BatchNorm: statistics over total rows of all processes. */
-clnn_status clnn__bn_forward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem y, size_t rows,
-                                  size_t total);
-clnn_status clnn__bn_backward_sync(clnn_net *net, clnn__layer *l, cl_mem x, cl_mem dy, cl_mem dx,
-                                   size_t rows, size_t total);
-clnn_status clnn__relu_forward(clnn_net *net, cl_mem x, cl_mem y, size_t count);
-clnn_status clnn__relu_backward(clnn_net *net, cl_mem y, cl_mem dy, cl_mem dx, size_t count);
 /* Where, in floats from the start of the input buffer (and of a staging
  * slot), the labels of a batch of `rows` rows begin: right after the rows. */
 size_t clnn__labels_offset(const clnn_net *net, size_t rows);
 /* Softmax cross-entropy of logits z (rows × classes) against labels; writes
  * dz, the gradient of the loss summed over rows and divided by mean_rows
  * (the global batch), when non-NULL; accumulates loss/accuracy into the
- * metrics slot. With dz, producer is the dense layer whose output z is, or
- * NULL: its bias gradient (the column sums of dz) is written too. */
+ * metrics slot. With dz and bias_grad >= 0, the column sums of dz (the
+ * bias gradient of the dense layer whose output z is) go there in grads
+ * (loss.c). */
 clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
-                       cl_mem dz, int slot, const clnn__layer *producer);
+                       cl_mem dz, int slot, long bias_grad);
 /* Data parallelism (parallel.c): start reading a layer's gradients once its
  * backward is queued; after the whole backward, sum them across processes. */
 bool clnn__parallel(const clnn_net *net);
@@ -260,18 +233,14 @@ clnn_status clnn__grad_bucket_read(clnn_net *net, size_t layer);
 clnn_status clnn__grad_allreduce(clnn_net *net);
 clnn_status clnn__optimizer_step(clnn_net *net);
 
-/* A kernel whose work-items each own W adjacent columns of a cols-wide
- * matrix (-D W): explicit W-wide vectors on CPU devices (the widest of 16, 8,
- * 4 that divides cols), one column per work-item on GPUs, which keeps
- * neighbouring work-items on neighbouring addresses. *global gets the
- * number of work-items, *lp the local size to launch with (local, or NULL
- * for the driver's choice: clnn__spread_local). */
-clnn_status clnn__column_kernel(clnn_context *ctx, const char *source, const char *name,
-                                size_t cols, cl_kernel *kernel, size_t *global, size_t *local,
-                                const size_t **lp);
-
-/* Fixed OpenCL options of the layer kernels. */
-#define CLNN__BN_EPS 1e-5f
-#define CLNN__BN_MOMENTUM 0.1f
+/* The plan (plan.c): made by clnn__net_reserve when missing; dropped when
+ * what it depends on changes. The execution record of one pass. */
+void clnn__net_plan(clnn_net *net);
+/* The driver's own kernels (loss, optimizer, input), chosen at init. */
+void clnn__net_kernels_init(clnn_net *net);
+void clnn__net_unplan(clnn_net *net);
+clnn__exec clnn__net_exec(const clnn_net *net, size_t rows, bool training);
+/* The largest min_train_rows of the stack's kinds, and the layer asking it. */
+size_t clnn__net_min_train_rows(const clnn_net *net, size_t *layer);
 
 #endif

@@ -18,15 +18,13 @@ bool clnn__sync_batchnorm(const clnn_net *net)
     return net->parallel.allreduce && net->parallel.sync_batchnorm;
 }
 
-/* The contiguous range of the flat gradient buffer a layer owns. */
-static bool layer_range(const clnn__layer *l, size_t *begin, size_t *end)
+/* The contiguous range of the flat gradient buffer a layer owns: what its
+ * declared parameters span (net.c). */
+static bool layer_range(const clnn__net_layer *l, size_t *begin, size_t *end)
 {
-    if (l->spec.kind == CLNN__LAYER_RELU)
-        return false;
-    size_t wlen = l->spec.kind == CLNN__LAYER_DENSE ? l->out * l->in : l->out;
-    *begin = CLNN__MIN(l->weight_off, l->bias_off);
-    *end = CLNN__MAX(l->weight_off + wlen, l->bias_off + l->out);
-    return true;
+    *begin = l->param_begin;
+    *end = l->param_end;
+    return l->has_params;
 }
 
 clnn_status clnn__grad_bucket_read(clnn_net *net, size_t layer)
@@ -88,6 +86,7 @@ clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *op
         return st;
     if (!o.allreduce) {
         clnn_parallel_options_init(&net->parallel); /* alone again */
+        clnn__net_unplan(net);
         return CLNN_OK;
     }
     if (!net->host_grads) {
@@ -97,15 +96,13 @@ clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_options *op
         if (!net->host_grads || !net->host_sums || !net->grad_read)
             return CLNN_ERR_OUT_OF_MEMORY;
     }
-    for (size_t i = 0; i < net->nlayers && o.sync_batchnorm; i++) {
-        clnn__layer *l = &net->layers[i];
-        if (l->spec.kind == CLNN__LAYER_BATCHNORM1D && !l->sync_sums) {
-            st = clnn__buffer_create(net->ctx, 2 * l->out * sizeof(float), &l->sync_sums);
-            if (st != CLNN_OK)
-                return st;
-        }
+    if (o.sync_batchnorm) {
+        st = clnn__net_layer_buffers(net, true);
+        if (st != CLNN_OK)
+            return st;
     }
     net->parallel = o;
+    clnn__net_unplan(net); /* fusion depends on synchronised statistics */
     return CLNN_OK;
 }
 

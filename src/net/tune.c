@@ -1,5 +1,5 @@
-/* clnn_context_tune: the products a layer stack runs, handed to the GEMM
- * tuner (gemm/tune.c), which knows no layers. */
+/* clnn_context_tune: the products a layer stack runs, as each kind says,
+ * handed to the GEMM tuner (gemm/tune.c), which knows no layers. */
 #include "gemm/gemm.h"
 #include "net/net_internal.h"
 
@@ -37,29 +37,20 @@ static clnn_status stack_shapes(const clnn_tune_options *o, clnn__gemm_shape **o
     clnn_status st = clnn__spec_parse(o->spec, &layers, &nlayers);
     if (st != CLNN_OK)
         return st;
-    clnn__gemm_shape *shapes = clnn__calloc(o->n_batch_sizes * nlayers * 3 + 1, sizeof *shapes);
+    clnn__gemm_shape *shapes =
+        clnn__calloc(o->n_batch_sizes * nlayers * CLNN__LAYER_GEMMS_MAX + 1, sizeof *shapes);
     for (size_t b = 0; b < o->n_batch_sizes && shapes; b++) {
-        const size_t batch = o->batch_sizes[b];
         size_t in = o->in_features;
         for (size_t i = 0; i < nlayers; i++) {
-            if (layers[i].kind != CLNN__LAYER_DENSE)
-                continue;
-            /* As clnn__dense_forward and clnn__dense_backward run them; the
-             * first layer's input gradient is never computed. */
-            const size_t out = layers[i].units;
-            const bool wt = clnn__spec_weight_transposed(&layers[i], i);
-            shapes[n++] = (clnn__gemm_shape){.trans_a = false, .trans_b = !wt, .m = batch,
-                                             .n = out, .k = in, .with_bias = true,
-                                             .op = "forward", .batch = batch, .layer = i};
-            /* dW = dYᵀ·X, or dWᵀ = Xᵀ·dY */
-            shapes[n++] = (clnn__gemm_shape){.trans_a = true, .trans_b = false,
-                                             .m = wt ? in : out, .n = wt ? out : in, .k = batch,
-                                             .op = "grad_weight", .batch = batch, .layer = i};
-            if (i > 0)
-                shapes[n++] = (clnn__gemm_shape){.trans_a = false, .trans_b = wt, .m = batch,
-                                                 .n = in, .k = out, .op = "grad_input",
-                                                 .batch = batch, .layer = i};
-            in = out;
+            const clnn__layer_class *c = clnn__layer_classes[layers[i].kind];
+            size_t k = c->gemm_shapes
+                           ? c->gemm_shapes(&layers[i], i, in, o->batch_sizes[b], shapes + n)
+                           : 0;
+            for (; k > 0; k--, n++) {
+                shapes[n].batch = o->batch_sizes[b];
+                shapes[n].layer = i;
+            }
+            in = c->out_width ? c->out_width(&layers[i]) : in;
         }
     }
     free(layers);

@@ -231,3 +231,24 @@ void clnn__programs_release(clnn_context *ctx)
     }
     ctx->programs = NULL;
 }
+
+void clnn__kernel_ref_init(clnn__kernel_ref *r, const char *source, const char *options,
+                           const char *name)
+{
+    r->source = source;
+    r->name = name;
+    r->kernel = NULL;
+    /* Too long for the ref: marked by an unterminated copy, refused below. */
+    size_t n = options ? strlen(options) : 0;
+    memset(r->options, 0, sizeof r->options);
+    memcpy(r->options, options ? options : "", CLNN__MIN(n, sizeof r->options));
+}
+
+clnn_status clnn__kernel_ref_resolve(clnn_context *ctx, clnn__kernel_ref *r)
+{
+    if (r->options[sizeof r->options - 1] != '\0')
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "build options of kernel %s are longer than %zu characters", r->name,
+                          sizeof r->options - 1);
+    return clnn__kernel(ctx, r->source, r->options, r->name, &r->kernel);
+}

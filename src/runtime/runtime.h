@@ -153,6 +153,32 @@ clnn_status clnn__device_describe(cl_device_id device, clnn_device_info *info);
 clnn_status clnn__kernel(clnn_context *ctx, const char *source, const char *options,
                          const char *kernel_name, cl_kernel *out);
 
+/* A kernel chosen once (program, build options, name) and looked up in the
+ * context's programs on its first launch only, then kept: what a plan holds
+ * instead of formatting options and searching the cache on every launch.
+ * The handle stays valid as long as the context, which owns it. */
+typedef struct clnn__kernel_ref {
+    const char *source, *name; /* static strings */
+    char options[96];
+    cl_kernel kernel; /* NULL until the first launch */
+} clnn__kernel_ref;
+/* options may be NULL; a longer text than the ref holds is an error at
+ * the first lookup. */
+void clnn__kernel_ref_init(clnn__kernel_ref *r, const char *source, const char *options,
+                           const char *name);
+clnn_status clnn__kernel_ref_resolve(clnn_context *ctx, clnn__kernel_ref *r);
+static inline clnn_status clnn__kernel_ref_get(clnn_context *ctx, clnn__kernel_ref *r,
+                                               cl_kernel *out)
+{
+    if (!r->kernel) {
+        clnn_status st = clnn__kernel_ref_resolve(ctx, r);
+        if (st != CLNN_OK)
+            return st;
+    }
+    *out = r->kernel;
+    return CLNN_OK;
+}
+
 /* Release every cached program and kernel (context teardown). */
 void clnn__programs_release(clnn_context *ctx);
 

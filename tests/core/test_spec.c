@@ -2,6 +2,7 @@
  * names, aliases, case and whitespace; invalid ones fail with CLNN_ERR_SPEC
  * and a message that names the offending token. */
 #include "core_test.h"
+#include "layers/dense.h"
 #include "net/spec.h"
 
 #include <stdlib.h>
@@ -136,12 +137,12 @@ START_TEST(test_weight_layout_rule)
     const clnn__layer_spec narrow = {.kind = CLNN__LAYER_DENSE, .units = 31};
     const clnn__layer_spec bn = {.kind = CLNN__LAYER_BATCHNORM1D};
     ck_assert_int_eq(unsetenv("CLNN_TRANSPOSED_WEIGHTS"), 0);
-    ck_assert(clnn__spec_weight_transposed(&wide, 0));
-    ck_assert(!clnn__spec_weight_transposed(&wide, 1));
-    ck_assert(!clnn__spec_weight_transposed(&narrow, 0));
-    ck_assert(!clnn__spec_weight_transposed(&bn, 0));
+    ck_assert(clnn__dense_weight_transposed(&wide, 0));
+    ck_assert(!clnn__dense_weight_transposed(&wide, 1));
+    ck_assert(!clnn__dense_weight_transposed(&narrow, 0));
+    ck_assert(!clnn__dense_weight_transposed(&bn, 0));
     ck_assert_int_eq(setenv("CLNN_TRANSPOSED_WEIGHTS", "0", 1), 0);
-    ck_assert(!clnn__spec_weight_transposed(&wide, 0));
+    ck_assert(!clnn__dense_weight_transposed(&wide, 0));
     ck_assert_int_eq(unsetenv("CLNN_TRANSPOSED_WEIGHTS"), 0);
 }
 END_TEST
