@@ -3,6 +3,7 @@
 #include "gemm/gemm.h"
 
 #include <limits.h>
+#include <string.h>
 
 #include "gemm/gemm_own.h"
 #include "gemm/tune.h"
@@ -101,11 +102,11 @@ clnn_status clnn__gemm(clnn_context *ctx, const clnn__gemm_args *g)
  * 123 µs at batch 384 and 420 against 310 µs at batch 1024. */
 #define PAIR_MAX_FLOPS 33554432.0
 
-clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
-                            const clnn__gemm_args *g1, bool *done)
+/* Whether g0 and g1 run as one launch, with g0's parameters into *p0. */
+static bool pair_params(const clnn_context *ctx, const clnn__gemm_args *g0,
+                        const clnn__gemm_args *g1, clnn__gemm_own_params *p0)
 {
-    *done = false;
-    clnn__gemm_own_params p0, p1; /* p1: only that g1 runs on the own kernels too */
+    clnn__gemm_own_params p1; /* only that g1 runs on the own kernels too */
     /* Empty or oversized products go one by one: clnn__gemm handles them.
      * Both run with g0's parameters, even where tuning gave g1 others (a
      * tuner times shapes alone, and apart they had other tile orders at
@@ -113,18 +114,112 @@ clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
      * not depend on its tile, so the bits are those of two launches, and
      * the launch saved is worth more here than g1's own tile. */
     if (g0->m == 0 || g0->n == 0 || g1->m == 0 || g1->n == 0 || too_big(g0) || too_big(g1) ||
-        !own_params(ctx, g0, &p0) || !own_params(ctx, g1, &p1) ||
-        !clnn__gemm_own_pairable(g0, g1, &p0))
+        !own_params(ctx, g0, p0) || !own_params(ctx, g1, &p1) ||
+        !clnn__gemm_own_pairable(g0, g1, p0))
+        return false;
+    double flops, bytes, flops1, bytes1;
+    work(g0, &flops, &bytes);
+    work(g1, &flops1, &bytes1);
+    return flops + flops1 <= PAIR_MAX_FLOPS;
+}
+
+clnn_status clnn__gemm_pair(clnn_context *ctx, const clnn__gemm_args *g0,
+                            const clnn__gemm_args *g1, bool *done)
+{
+    *done = false;
+    clnn__gemm_own_params p0;
+    if (!pair_params(ctx, g0, g1, &p0))
         return CLNN_OK;
     double flops, bytes, flops1, bytes1;
     work(g0, &flops, &bytes);
     work(g1, &flops1, &bytes1);
-    flops += flops1;
-    bytes += bytes1;
-    if (flops > PAIR_MAX_FLOPS)
-        return CLNN_OK;
-    clnn__profile_work(ctx, flops, bytes);
+    clnn__profile_work(ctx, flops + flops1, bytes + bytes1);
     clnn_status st = clnn__gemm_own_pair_with(ctx, g0, g1, &p0);
+    *done = st == CLNN_OK;
+    return st;
+}
+
+/* ------------------------------------------------ products run many times */
+
+static uint64_t tuning_generation(const clnn_context *ctx)
+{
+    const clnn__gemm_state *s = ctx->gemm_state;
+    return s ? s->generation : 0;
+}
+
+static void shape_key(const clnn__gemm_args *g, size_t key[6])
+{
+    key[0] = (size_t)g->trans_a | (size_t)g->trans_b << 1 | (size_t)(g->bias != NULL) << 2 |
+             (size_t)(g->a_rows != NULL) << 3 | (size_t)(g->a_copy != NULL) << 4;
+    key[1] = g->m;
+    key[2] = g->n;
+    key[3] = g->k;
+    key[4] = key[5] = 0;
+}
+
+/* Whether c was chosen for g0 (and g1, for a pair) under this tuning; if
+ * not, c is marked for choosing, with its new key. */
+static bool still_fits(const clnn_context *ctx, clnn__gemm_call *c, const clnn__gemm_args *g0,
+                       const clnn__gemm_args *g1)
+{
+    size_t key[2][6] = {{0}};
+    shape_key(g0, key[0]);
+    if (g1)
+        shape_key(g1, key[1]);
+    const uint64_t tuning = tuning_generation(ctx);
+    if (c->ready && c->tuning == tuning && memcmp(key, c->key, sizeof key) == 0)
+        return true;
+    c->ready = false;
+    c->tuning = tuning;
+    memcpy(c->key, key, sizeof key);
+    return false;
+}
+
+clnn_status clnn__gemm_run(clnn_context *ctx, clnn__gemm_call *c, const clnn__gemm_args *g)
+{
+    /* Empty and oversized products, and other backends, take the general
+     * path each time. */
+    if (g->m == 0 || g->n == 0 || too_big(g))
+        return clnn__gemm(ctx, g);
+    if (!still_fits(ctx, c, g, NULL)) {
+        clnn__gemm_own_params p;
+        c->own = own_params(ctx, g, &p);
+        if (c->own) {
+            clnn_status st = clnn__gemm_own_prepare(ctx, g, &p, &c->kernel);
+            if (st != CLNN_OK)
+                return st;
+        }
+        c->ready = true;
+    }
+    if (!c->own)
+        return clnn__gemm(ctx, g);
+    double flops, bytes;
+    work(g, &flops, &bytes);
+    clnn__profile_work(ctx, flops, bytes);
+    return clnn__gemm_own_launch(ctx, g, &c->kernel);
+}
+
+clnn_status clnn__gemm_pair_run(clnn_context *ctx, clnn__gemm_call *c, const clnn__gemm_args *g0,
+                                const clnn__gemm_args *g1, bool *done)
+{
+    *done = false;
+    if (!still_fits(ctx, c, g0, g1)) {
+        clnn__gemm_own_params p0;
+        c->paired = pair_params(ctx, g0, g1, &p0);
+        if (c->paired) {
+            clnn_status st = clnn__gemm_own_pair_prepare(ctx, g0, g1, &p0, &c->kernel);
+            if (st != CLNN_OK)
+                return st;
+        }
+        c->ready = true;
+    }
+    if (!c->paired)
+        return CLNN_OK;
+    double flops, bytes, flops1, bytes1;
+    work(g0, &flops, &bytes);
+    work(g1, &flops1, &bytes1);
+    clnn__profile_work(ctx, flops + flops1, bytes + bytes1);
+    clnn_status st = clnn__gemm_own_pair_launch(ctx, g0, g1, &c->kernel);
     *done = st == CLNN_OK;
     return st;
 }

@@ -119,8 +119,8 @@ static void outer_options(const clnn__gemm_own_params *p, char *buf, size_t cap)
     snprintf(buf, cap, "-DRM=%d -DVW=%d -DNV=%d", p->rm, p->vw, p->nv);
 }
 
-clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
-                                const clnn__gemm_own_params *p)
+clnn_status clnn__gemm_own_prepare(clnn_context *ctx, const clnn__gemm_args *g,
+                                   const clnn__gemm_own_params *p, clnn__gemm_own_kernel *out)
 {
     if (!params_ok(p))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
@@ -149,16 +149,28 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
         tile_m = tile_n = 4; /* GM, GN in kernels/gemm.cl */
         grid_mn = 0;
     }
-    cl_kernel kernel;
-    clnn_status st = clnn__kernel(ctx, "gemm", options, name, &kernel);
+    if (g->a_rows && !clnn__gemm_own_gathers(g, p))
+        return clnn__fail(CLNN_ERR_UNSUPPORTED, "%s cannot gather rows of A here", name);
+    clnn_status st = clnn__kernel(ctx, "gemm", options, name, &out->kernel);
     if (st != CLNN_OK)
         return st;
-
     const size_t tiles_m = ceil_div(g->m, tile_m), tiles_n = ceil_div(g->n, tile_n);
-    const size_t global[2] = {grid_mn ? tiles_m : tiles_n, grid_mn ? tiles_n : tiles_m};
-    size_t local[2] = {0, 1};
+    out->which = (int)which;
+    out->name = name;
+    out->grid_mn = grid_mn;
+    out->global[0] = grid_mn ? tiles_m : tiles_n;
+    out->global[1] = grid_mn ? tiles_n : tiles_m;
+    out->local[0] = 0;
+    out->local[1] = 1;
     if (p->local0)
-        pick_local(ctx, kernel, p, global, local);
+        pick_local(ctx, out->kernel, p, out->global, out->local);
+    return CLNN_OK;
+}
+
+clnn_status clnn__gemm_own_launch(clnn_context *ctx, const clnn__gemm_args *g,
+                                  const clnn__gemm_own_kernel *l)
+{
+    const own_kernel which = (own_kernel)l->which;
     int M = (int)g->m, N = (int)g->n, K = (int)g->k;
     int a_off = (int)g->a_off, lda = (int)g->lda, b_off = (int)g->b_off, ldb = (int)g->ldb;
     int c_off = (int)g->c_off, ldc = (int)g->ldc;
@@ -168,12 +180,10 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
     int trans_a = g->trans_a, trans_b = g->trans_b;
     /* Likewise a negative a_rows_off: A is not gathered. */
     int a_rows_off = g->a_rows ? (int)g->a_rows_off : -1;
-    if (g->a_rows && !clnn__gemm_own_gathers(g, p))
-        return clnn__fail(CLNN_ERR_UNSUPPORTED, "%s cannot gather rows of A here", name);
     /* After the bias: gemm_outer (trans_a, grid_mn, a_rows, a_rows_off,
      * a_copy), gemm_dot (grid_mn), gemm_general (trans_a, trans_b). */
-    int tail0 = which == OWN_DOT ? grid_mn : trans_a;
-    int tail1 = which == OWN_OUTER ? grid_mn : trans_b;
+    int tail0 = which == OWN_DOT ? l->grid_mn : trans_a;
+    int tail1 = which == OWN_OUTER ? l->grid_mn : trans_b;
     const clnn__arg args[] = {
         CLNN__ARG(M),     CLNN__ARG(N),     CLNN__ARG(K),      CLNN__ARG(g->alpha),
         CLNN__ARG(g->a),  CLNN__ARG(a_off), CLNN__ARG(lda),    CLNN__ARG(g->b),
@@ -183,7 +193,16 @@ clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
         CLNN__ARG(g->a_copy)};
     const size_t nargs =
         CLNN__ARRAY_LEN(args) - (which == OWN_OUTER ? 0 : which == OWN_DOT ? 4 : 3);
-    return clnn__launch(ctx, kernel, name, 2, global, local[0] ? local : NULL, args, nargs);
+    return clnn__launch(ctx, l->kernel, l->name, 2, l->global, l->local[0] ? l->local : NULL,
+                        args, nargs);
+}
+
+clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,
+                                const clnn__gemm_own_params *p)
+{
+    clnn__gemm_own_kernel l;
+    clnn_status st = clnn__gemm_own_prepare(ctx, g, p, &l);
+    return st == CLNN_OK ? clnn__gemm_own_launch(ctx, g, &l) : st;
 }
 
 bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_args *g1,
@@ -194,25 +213,38 @@ bool clnn__gemm_own_pairable(const clnn__gemm_args *g0, const clnn__gemm_args *g
            pick_kernel(g0, p) == OWN_OUTER && pick_kernel(g1, p) == OWN_OUTER;
 }
 
-clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g0,
-                                     const clnn__gemm_args *g1, const clnn__gemm_own_params *p)
+clnn_status clnn__gemm_own_pair_prepare(clnn_context *ctx, const clnn__gemm_args *g0,
+                                        const clnn__gemm_args *g1, const clnn__gemm_own_params *p,
+                                        clnn__gemm_own_kernel *out)
 {
     if (!clnn__gemm_own_pairable(g0, g1, p))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "GEMM pair does not fit gemm_outer_pair");
     char options[96];
     outer_options(p, options, sizeof options);
-    cl_kernel kernel;
-    clnn_status st = clnn__kernel(ctx, "gemm", options, "gemm_outer_pair", &kernel);
+    clnn_status st = clnn__kernel(ctx, "gemm", options, "gemm_outer_pair", &out->kernel);
     if (st != CLNN_OK)
         return st;
     const size_t tile_n = (size_t)(p->vw * p->nv);
     const size_t tiles0 = ceil_div(g0->m, (size_t)p->rm) * ceil_div(g0->n, tile_n);
     const size_t tiles1 = ceil_div(g1->m, (size_t)p->rm) * ceil_div(g1->n, tile_n);
     /* A 1-D range of both jobs' tiles, in groups as pick_local makes them. */
-    size_t global[2] = {tiles0 + tiles1, 1}, local[2] = {0, 1};
+    out->which = OWN_OUTER;
+    out->name = "gemm_outer_pair";
+    out->grid_mn = p->outer_grid == CLNN__GRID_M;
+    out->tiles0 = tiles0;
+    out->global[0] = tiles0 + tiles1;
+    out->global[1] = 1;
+    out->local[0] = 0;
+    out->local[1] = 1;
     if (p->local0)
-        pick_local(ctx, kernel, p, global, local);
-    int t0 = (int)tiles0, grid_mn = p->outer_grid == CLNN__GRID_M;
+        pick_local(ctx, out->kernel, p, out->global, out->local);
+    return CLNN_OK;
+}
+
+clnn_status clnn__gemm_own_pair_launch(clnn_context *ctx, const clnn__gemm_args *g0,
+                                       const clnn__gemm_args *g1, const clnn__gemm_own_kernel *l)
+{
+    int t0 = (int)l->tiles0, grid_mn = l->grid_mn;
     int M0 = (int)g0->m, N0 = (int)g0->n, K0 = (int)g0->k;
     int a_off0 = (int)g0->a_off, lda0 = (int)g0->lda, b_off0 = (int)g0->b_off;
     int ldb0 = (int)g0->ldb, c_off0 = (int)g0->c_off, ldc0 = (int)g0->ldc;
@@ -228,6 +260,14 @@ clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g
         CLNN__ARG(a_off1),    CLNN__ARG(lda1),   CLNN__ARG(g1->b),  CLNN__ARG(b_off1),
         CLNN__ARG(ldb1),      CLNN__ARG(g1->beta), CLNN__ARG(g1->c), CLNN__ARG(c_off1),
         CLNN__ARG(ldc1),      CLNN__ARG(grid_mn)};
-    return clnn__launch(ctx, kernel, "gemm_outer_pair", 1, global, local[0] ? local : NULL, args,
-                        CLNN__ARRAY_LEN(args));
+    return clnn__launch(ctx, l->kernel, l->name, 1, l->global, l->local[0] ? l->local : NULL,
+                        args, CLNN__ARRAY_LEN(args));
+}
+
+clnn_status clnn__gemm_own_pair_with(clnn_context *ctx, const clnn__gemm_args *g0,
+                                     const clnn__gemm_args *g1, const clnn__gemm_own_params *p)
+{
+    clnn__gemm_own_kernel l;
+    clnn_status st = clnn__gemm_own_pair_prepare(ctx, g0, g1, p, &l);
+    return st == CLNN_OK ? clnn__gemm_own_pair_launch(ctx, g0, g1, &l) : st;
 }

@@ -6,25 +6,6 @@
 
 #include "gemm/gemm.h"
 
-enum { CLNN__GRID_N = 0, CLNN__GRID_M = 1 };
-
-typedef struct clnn__gemm_own_params {
-    /* gemm_outer (op(B) = B): each work-item computes rm × (vw·nv) of C. */
-    int rm, vw, nv;
-    /* gemm_dot (A·Bᵀ): each work-item computes dm × dn of C, dvw-wide along K. */
-    int dm, dn, dvw;
-    /* What range dimension 0 walks, i.e. the order in which a work-group's
-     * tiles run: CLNN__GRID_N shares op(A)'s rows across the group and
-     * streams op(B); CLNN__GRID_M shares op(B)'s columns and streams op(A). */
-    int outer_grid, dot_grid;
-    /* Work-groups of up to local0 tiles along dimension 0, then whole rows
-     * along dimension 1: as few groups as keep at least min_groups per
-     * compute unit. local0 = 0 lets the OpenCL implementation
-     * choose (PoCL then often makes one group of a small range, leaving all
-     * but one core idle). */
-    int local0, min_groups;
-} clnn__gemm_own_params;
-
 /* The parameter-table entry for the context's device. */
 void clnn__gemm_own_default_params(const clnn_context *ctx, clnn__gemm_own_params *p);
 
@@ -33,6 +14,19 @@ void clnn__gemm_own_default_params(const clnn_context *ctx, clnn__gemm_own_param
 bool clnn__gemm_own_gathers(const clnn__gemm_args *g, const clnn__gemm_own_params *p);
 /* Which kernel ("gemm_outer", "gemm_dot" or "gemm_general") runs g. */
 const char *clnn__gemm_own_kernel_for(const clnn__gemm_args *g, const clnn__gemm_own_params *p);
+
+/* Choose g's kernel with parameters p (CLNN_ERR_INVALID_ARGUMENT if out of
+ * range), then launch it for any g of the same shape, bias and gather. */
+clnn_status clnn__gemm_own_prepare(clnn_context *ctx, const clnn__gemm_args *g,
+                                   const clnn__gemm_own_params *p, clnn__gemm_own_kernel *out);
+clnn_status clnn__gemm_own_launch(clnn_context *ctx, const clnn__gemm_args *g,
+                                  const clnn__gemm_own_kernel *l);
+/* The same for a pair (clnn__gemm_own_pairable). */
+clnn_status clnn__gemm_own_pair_prepare(clnn_context *ctx, const clnn__gemm_args *g0,
+                                        const clnn__gemm_args *g1, const clnn__gemm_own_params *p,
+                                        clnn__gemm_own_kernel *out);
+clnn_status clnn__gemm_own_pair_launch(clnn_context *ctx, const clnn__gemm_args *g0,
+                                       const clnn__gemm_args *g1, const clnn__gemm_own_kernel *l);
 
 /* Run g with explicit parameters (CLNN_ERR_INVALID_ARGUMENT if out of range). */
 clnn_status clnn__gemm_own_with(clnn_context *ctx, const clnn__gemm_args *g,

@@ -629,6 +629,7 @@ clnn_status clnn__gemm_tune(clnn_context *ctx, const clnn_tune_options *o,
         clnn__tuning_free(&gs->table);
         gs->table = table;
         gs->active = clnn__tuning_enabled(ctx);
+        gs->generation++;
     }
     gs->have_report = true;
     gs->seconds = clnn__now() - start;

@@ -76,6 +76,9 @@ clnn_status clnn__tuning_put(clnn__tuning *t, const clnn__tune_entry *e);
 typedef struct clnn__gemm_state {
     bool active;          /* table drives dispatch (loaded or tuned, and enabled) */
     clnn__tuning table;
+    /* Counts the changes of active and table, from 1: dispatch chosen
+     * before a change is chosen again (clnn__gemm_call). */
+    uint64_t generation;
     /* The last clnn_context_tune. */
     bool have_report;
     clnn_tune_result *results;

@@ -60,6 +60,7 @@ clnn__gemm_state *clnn__gemm_state_get(clnn_context *ctx)
         if (!s)
             return NULL;
         clnn__tuning_init(ctx, &s->table);
+        s->generation = 1;
         ctx->gemm_state = s;
         /* gemm_clblast.c installs its own hook once CLBlast runs; that hook
          * releases this state too. */
@@ -132,6 +133,7 @@ clnn_status clnn__gemm_context_init(clnn_context *ctx)
         clnn__tuning_free(&s->table);
         s->table = t;
         s->active = true;
+        s->generation++;
         clnn__log(CLNN_LOG_INFO, "GEMMs tuned by %s (%zu shapes, otherwise %s)", path, t.count,
                   clnn_gemm_backend_name(t.default_backend));
         return CLNN_OK;

@@ -14,6 +14,8 @@ typedef struct dense_state {
     size_t weight_off, bias_off; /* in params (and grads) */
     bool weight_t;
     clnn__column_kernel bias_grad;
+    /* Its products, each configured on first use (gemm.h). */
+    clnn__gemm_call forward, grad_weight, grad_input, grad_pair;
 } dense_state;
 
 /* A first layer's input needs no gradient, so its backward is dW alone, and
@@ -100,6 +102,7 @@ static void prepare(clnn__layer *l, clnn_context *ctx)
 {
     dense_state *s = l->state;
     clnn__column_kernel_init(ctx, &s->bias_grad, "dense", "bias_grad", l->out);
+    s->forward = s->grad_weight = s->grad_input = s->grad_pair = (clnn__gemm_call){0};
 }
 
 /* The row stride of W as stored. */
@@ -132,8 +135,9 @@ static bool reads_indexed(const clnn__layer *l, const clnn__exec *e, const clnn_
 static clnn_status forward(clnn__layer *l, const clnn__exec *e, const clnn__layer_plan *p,
                            const clnn__rows *x, cl_mem y, cl_mem next_y)
 {
+    dense_state *s = l->state;
     const clnn__gemm_args g = forward_args(l, e, x, y);
-    return clnn__gemm(e->ctx, &g);
+    return clnn__gemm_run(e->ctx, &s->forward, &g);
 }
 
 static clnn_status bias_grad(clnn__layer *l, const clnn__exec *e, cl_mem dy)
@@ -162,7 +166,7 @@ typedef struct operand {
 static clnn_status backward(clnn__layer *l, const clnn__exec *e, const clnn__layer_plan *p,
                             cl_mem x, cl_mem y, cl_mem dy, cl_mem dx)
 {
-    const dense_state *s = l->state;
+    dense_state *s = l->state;
     const size_t rows = e->rows;
     /* dW = dyᵀ·x, or dWᵀ = xᵀ·dy with W stored [in, out]: pᵀ·q either way. */
     const operand dy_op = {dy, l->out, l->ld}, x_op = {x, l->in, l->ld_in};
@@ -178,14 +182,16 @@ static clnn_status backward(clnn__layer *l, const clnn__exec *e, const clnn__lay
     /* dW and dx in one launch where the GEMM backend can (one fewer
      * command per layer: each costs microseconds on CPU devices). */
     bool paired = false;
-    clnn_status st = dx && p->pair_grads ? clnn__gemm_pair(e->ctx, &dw, &gx, &paired) : CLNN_OK;
+    clnn_status st = dx && p->pair_grads
+                         ? clnn__gemm_pair_run(e->ctx, &s->grad_pair, &dw, &gx, &paired)
+                         : CLNN_OK;
     if (st == CLNN_OK && !paired)
-        st = clnn__gemm(e->ctx, &dw);
+        st = clnn__gemm_run(e->ctx, &s->grad_weight, &dw);
     if (st == CLNN_OK && !p->bias_grad_elsewhere)
         st = bias_grad(l, e, dy);
     if (st != CLNN_OK || !dx || paired)
         return st;
-    return clnn__gemm(e->ctx, &gx);
+    return clnn__gemm_run(e->ctx, &s->grad_input, &gx);
 }
 
 /* As forward and backward run them; the first layer's input gradient is

@@ -25,6 +25,7 @@
 #include "core_test.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_own.h"
+#include "gemm/tune.h"
 #include "reference.h"
 
 #include <stdlib.h>
@@ -379,6 +380,98 @@ START_TEST(test_empty_gemm_is_noop)
 }
 END_TEST
 
+/* C of g, read back after running it through the general path or c. */
+static void product(clnn_context *ctx, const clnn__gemm_args *g, clnn__gemm_call *c, float *out)
+{
+    ck_assert_clnn_ok(c ? clnn__gemm_run(ctx, c, g) : clnn__gemm(ctx, g));
+    ck_assert_clnn_ok(clnn__buffer_read(ctx, g->c, 0, g->m * g->ldc * sizeof(float), out));
+}
+
+/* A product configured once (clnn__gemm_call) gives clnn__gemm's bits as
+ * its shape changes and back, and chooses again when the context's tuning
+ * changes under it; a pair likewise gives clnn__gemm_pair's. */
+START_TEST(test_gemm_call_follows_shape_and_tuning)
+{
+    clnn_context_options o;
+    clnn_context_options_init(&o);
+    o.gemm = CLNN_GEMM_OWN;
+    clnn_context *ctx;
+    ck_assert_clnn_ok(clnn_context_create(&o, &ctx));
+    enum { M = 96, N = 40, K = 56 };
+    core_rng r = core_rng_make(17);
+    float a[M * K], b[K * N], want[M * N], got[M * N];
+    core_fill(a, M * K, -1, 1, &r);
+    core_fill(b, K * N, -1, 1, &r);
+    cl_mem da, db, dc, dd;
+    ck_assert_clnn_ok(clnn__buffer_create(ctx, sizeof a, &da));
+    ck_assert_clnn_ok(clnn__buffer_create(ctx, sizeof b, &db));
+    ck_assert_clnn_ok(clnn__buffer_create(ctx, sizeof want, &dc));
+    ck_assert_clnn_ok(clnn__buffer_create(ctx, sizeof a, &dd)); /* M × K */
+    ck_assert_clnn_ok(clnn__buffer_write(ctx, da, 0, sizeof a, a, true, NULL));
+    ck_assert_clnn_ok(clnn__buffer_write(ctx, db, 0, sizeof b, b, true, NULL));
+    clnn__gemm_call call = {0};
+    const size_t rows[] = {M, 13, M};
+    for (size_t i = 0; i < 3; i++) {
+        const clnn__gemm_args g = {.m = rows[i], .n = N, .k = K, .alpha = 1, .a = da, .lda = K,
+                                   .b = db, .ldb = N, .c = dc, .ldc = N};
+        product(ctx, &g, NULL, want);
+        product(ctx, &g, &call, got);
+        ck_assert_mem_eq(got, want, rows[i] * N * sizeof(float));
+    }
+
+    /* A tuning that gives the shape other tiles. */
+    const clnn__gemm_args g = {.m = M, .n = N, .k = K, .alpha = 1, .a = da, .lda = K, .b = db,
+                               .ldb = N, .c = dc, .ldc = N};
+    const cl_kernel before = call.kernel.kernel;
+    clnn__gemm_state *gs = clnn__gemm_state_get(ctx);
+    ck_assert_ptr_nonnull(gs);
+    clnn__tune_entry e = {.m = M, .n = N, .k = K, .backend = CLNN_GEMM_OWN};
+    clnn__gemm_own_default_params(ctx, &e.own);
+    e.own.rm = 4, e.own.vw = 4, e.own.nv = 2;
+    ck_assert_clnn_ok(clnn__tuning_put(&gs->table, &e));
+    gs->table.default_backend = CLNN_GEMM_OWN;
+    clnn__gemm_own_default_params(ctx, &gs->table.default_own);
+    gs->active = true;
+    gs->generation++;
+    product(ctx, &g, NULL, want);
+    product(ctx, &g, &call, got);
+    ck_assert_mem_eq(got, want, sizeof want);
+    ck_assert(call.kernel.kernel != before);
+
+    /* A pair as a dense layer runs it: dW = dYᵀ·X (N × K) and dX = dY·W
+     * (rows × K), with X in da (M × K), W in db (N × K) and dY in dc. */
+    float dy[M * N];
+    core_fill(dy, M * N, -1, 1, &r);
+    ck_assert_clnn_ok(clnn__buffer_write(ctx, dc, 0, sizeof dy, dy, true, NULL));
+    cl_mem dw;
+    ck_assert_clnn_ok(clnn__buffer_create(ctx, N * K * sizeof(float), &dw));
+    clnn__gemm_call pair = {0};
+    for (size_t i = 0; i < 3; i++) {
+        const clnn__gemm_args g0 = {.trans_a = true, .m = N, .n = K, .k = rows[i], .alpha = 1,
+                                    .a = dc, .lda = N, .b = da, .ldb = K, .c = dw, .ldc = K};
+        const clnn__gemm_args g1 = {.m = rows[i], .n = K, .k = N, .alpha = 1, .a = dc,
+                                    .lda = N, .b = db, .ldb = K, .c = dd, .ldc = K};
+        bool done = false, done_cached = false;
+        float w0[N * K], w1[M * K], g0v[N * K], g1v[M * K];
+        ck_assert_clnn_ok(clnn__gemm_pair(ctx, &g0, &g1, &done));
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, dw, 0, sizeof w0, w0));
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, dd, 0, rows[i] * K * sizeof(float), w1));
+        ck_assert_clnn_ok(clnn__gemm_pair_run(ctx, &pair, &g0, &g1, &done_cached));
+        ck_assert_int_eq(done_cached, done);
+        if (!done)
+            continue;
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, dw, 0, sizeof g0v, g0v));
+        ck_assert_clnn_ok(clnn__buffer_read(ctx, dd, 0, rows[i] * K * sizeof(float), g1v));
+        ck_assert_mem_eq(g0v, w0, sizeof w0);
+        ck_assert_mem_eq(g1v, w1, rows[i] * K * sizeof(float));
+    }
+    ck_assert(pair.paired);
+    clnn__buffer_release(&da), clnn__buffer_release(&db), clnn__buffer_release(&dc);
+    clnn__buffer_release(&dd), clnn__buffer_release(&dw);
+    clnn_context_free(ctx);
+}
+END_TEST
+
 static Suite *gemm_suite(void)
 {
     Suite *s = suite_create("core-gemm");
@@ -389,6 +482,7 @@ static Suite *gemm_suite(void)
     tcase_add_loop_test(tc, test_gemm_bias_rounds_as_separate_add, 0, 4);
     tcase_add_loop_test(tc, test_gemm_pair_matches_separate, 0, 4);
     tcase_add_test(tc, test_empty_gemm_is_noop);
+    tcase_add_test(tc, test_gemm_call_follows_shape_and_tuning);
     suite_add_tcase(s, tc);
     return s;
 }
