@@ -124,6 +124,14 @@ typedef struct clnn__buffer_decl {
 } clnn__buffer_decl;
 #define CLNN__LAYER_BUFFERS_MAX 4
 
+/* A host value a kind keeps outside its tensors that a resumed run needs
+ * (a random stream's position): checkpoints keep it, models do not. */
+typedef struct clnn__host_value {
+    const char *suffix;
+    int64_t *value;
+} clnn__host_value;
+#define CLNN__LAYER_VALUES_MAX 2
+
 /* The token of a spec a kind parses options of, for its messages. */
 typedef struct clnn__spec_token {
     size_t pos;       /* the layer's position in the spec, from 0 */
@@ -166,6 +174,8 @@ typedef struct clnn__layer_class {
     void (*init)(clnn__layer *l, clnn__rng *rng, float *params, float *stats);
     /* Device buffers it needs, into out; returns how many. NULL: none. */
     size_t (*buffers)(clnn__layer *l, clnn__buffer_decl out[CLNN__LAYER_BUFFERS_MAX]);
+    /* Host values a checkpoint keeps for it, into out. NULL: none. */
+    size_t (*checkpoint)(clnn__layer *l, clnn__host_value out[CLNN__LAYER_VALUES_MAX]);
     /* Training batches of fewer rows (of the global batch, where
      * statistics are synchronised) are refused, because: */
     size_t min_train_rows;

@@ -25,6 +25,31 @@ static size_t optimizer_buffers(const clnn_net *net, cl_mem bufs[2], const char 
     return 0;
 }
 
+/* The host values layer i keeps for a resumed run (its class's
+ * checkpoint), into out; each is saved as an I64 scalar
+ * "clnn.layers.PREFIX.SUFFIX" (value_name), which models never hold. */
+static size_t layer_values(const clnn_net *net, clnn__host_value out[CLNN__LAYER_VALUES_MAX],
+                           size_t i)
+{
+    clnn__layer *l = &net->layers[i].l;
+    return l->cls->checkpoint ? l->cls->checkpoint(l, out) : 0;
+}
+
+static size_t count_layer_values(const clnn_net *net)
+{
+    size_t n = 0;
+    clnn__host_value v[CLNN__LAYER_VALUES_MAX];
+    for (size_t i = 0; i < net->nlayers; i++)
+        n += layer_values(net, v, i);
+    return n;
+}
+
+static void value_name(const clnn_net *net, size_t i, const clnn__host_value *v, char *buf,
+                       size_t cap)
+{
+    snprintf(buf, cap, "clnn.layers.%s.%s", net->layers[i].prefix, v->suffix);
+}
+
 typedef struct meta_list {
     const char *keys[META_MAX];
     const char *values[META_MAX];
@@ -58,10 +83,10 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
     size_t ntrain = 0;
     for (size_t i = 0; i < net->ntensors; i++)
         ntrain += net->tensors[i].storage == CLNN__IN_PARAMS;
-    size_t nextra = ntrain * nbuf + 1;
+    size_t nextra = ntrain * nbuf + 1 + count_layer_values(net);
     clnn__st_entry *extra = clnn__calloc(nextra, sizeof *extra);
     char **names = clnn__calloc(nextra, sizeof *names);
-    float **data = clnn__calloc(nextra, sizeof *data);
+    void **data = clnn__calloc(nextra, sizeof *data);
     char **user_keys = clnn__calloc(user_count + 1, sizeof *user_keys);
     if (!extra || !names || !data || !user_keys)
         st = CLNN_ERR_OUT_OF_MEMORY;
@@ -95,6 +120,22 @@ clnn_status clnn_net_save_checkpoint(clnn_net *net, const char *path, const clnn
         extra[e] = (clnn__st_entry){.name = "clnn.metrics", .dtype = CLNN__ST_F32, .ndim = 1,
                                     .shape = {8}, .data = data[e], .nbytes = 8 * sizeof(float)};
         e++;
+    }
+    for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
+        clnn__host_value v[CLNN__LAYER_VALUES_MAX];
+        size_t n = layer_values(net, v, i);
+        for (size_t j = 0; j < n && st == CLNN_OK; j++, e++) {
+            names[e] = clnn__malloc(CLNN__NAME_MAX + 64);
+            data[e] = clnn__malloc(sizeof(int64_t));
+            if (!names[e] || !data[e]) {
+                st = CLNN_ERR_OUT_OF_MEMORY;
+                break;
+            }
+            value_name(net, i, &v[j], names[e], CLNN__NAME_MAX + 64);
+            memcpy(data[e], v[j].value, sizeof(int64_t));
+            extra[e] = (clnn__st_entry){.name = names[e], .dtype = CLNN__ST_I64, .ndim = 0,
+                                        .data = data[e], .nbytes = sizeof(int64_t)};
+        }
     }
     meta_list m = {.count = 0};
     if (st == CLNN_OK) {
@@ -225,6 +266,19 @@ static clnn_status check_optimizer_tensors(clnn_net *net, const clnn__st_file *f
                           "checkpoint %s: tensor 'clnn.metrics' is missing "
                           "or malformed",
                           path);
+    for (size_t i = 0; i < net->nlayers; i++) {
+        clnn__host_value v[CLNN__LAYER_VALUES_MAX];
+        size_t n = layer_values(net, v, i);
+        for (size_t j = 0; j < n; j++) {
+            value_name(net, i, &v[j], name, sizeof name);
+            const clnn__st_tensor *t = clnn__st_find(f, name);
+            if (!t || t->dtype != CLNN__ST_I64 || t->numel != 1)
+                return clnn__fail(CLNN_ERR_BAD_FILE,
+                                  "checkpoint %s: tensor '%s' (layer %zu's state, I64 []) is "
+                                  "missing or malformed",
+                                  path, name, i);
+        }
+    }
     return CLNN_OK;
 }
 
@@ -277,6 +331,14 @@ clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path)
     const clnn__st_tensor *m = clnn__st_find(&f, "clnn.metrics");
     if (st == CLNN_OK)
         st = clnn__buffer_write(net->ctx, net->metrics, 0, m->nbytes, m->data, true, NULL);
+    for (size_t i = 0; i < net->nlayers && st == CLNN_OK; i++) {
+        clnn__host_value v[CLNN__LAYER_VALUES_MAX];
+        size_t n = layer_values(net, v, i);
+        for (size_t j = 0; j < n; j++) {
+            value_name(net, i, &v[j], name, sizeof name);
+            memcpy(v[j].value, clnn__st_find(&f, name)->data, sizeof(int64_t));
+        }
+    }
     if (st == CLNN_OK)
         net->opt_steps = (uint64_t)steps;
     clnn__st_free(&f);

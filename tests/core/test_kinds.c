@@ -1,9 +1,12 @@
 /* The table of layer kinds and what the driver builds from it: every kind
  * found by its names, the plan's fusion decisions (from what the kinds say
- * they can share, never from their names) and the parameter ranges data
- * parallelism sums. */
+ * they can share, never from their names), the parameter ranges data
+ * parallelism sums, and the host values a kind keeps in checkpoints. */
 #include "core_test.h"
 #include "net/net_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 START_TEST(test_every_kind_found_by_its_names)
 {
@@ -109,6 +112,58 @@ START_TEST(test_parameter_ranges)
 }
 END_TEST
 
+/* A kind with a host value to resume from, as a random stream's position:
+ * the ReLU's interface with a checkpoint entry added. */
+static int64_t position;
+
+static size_t keeps_position(clnn__layer *l, clnn__host_value out[CLNN__LAYER_VALUES_MAX])
+{
+    out[0] = (clnn__host_value){"position", &position};
+    return 1;
+}
+
+static char *path_in(const char *dir, const char *file)
+{
+    char *p = NULL;
+    ck_assert_int_ge(asprintf(&p, "%s/%s", dir, file), 0);
+    return p;
+}
+
+START_TEST(test_checkpoint_keeps_host_values)
+{
+    clnn_context *ctx = core_context(CLNN_GEMM_OWN);
+    clnn__layer_class positioned = *clnn__layer_classes[CLNN__LAYER_RELU];
+    positioned.checkpoint = keeps_position;
+    clnn_net *net = core_net(ctx, 5, "dense:8,relu,dense:3", 1);
+    char *dir = core_tmpdir(), *with = path_in(dir, "with.safetensors"),
+         *without = path_in(dir, "without.safetensors"), *model = path_in(dir, "m.safetensors");
+    ck_assert_clnn_ok(clnn_net_save_checkpoint(net, without, NULL, 0));
+
+    net->layers[1].l.cls = &positioned;
+    position = 12345;
+    ck_assert_clnn_ok(clnn_net_save_checkpoint(net, with, NULL, 0));
+    ck_assert_clnn_ok(clnn_net_save(net, model));
+    position = 0;
+    ck_assert_clnn_ok(clnn_net_load_checkpoint(net, with));
+    ck_assert_int_eq(position, 12345);
+    /* A checkpoint from before the value existed is refused, naming it. */
+    position = 7;
+    ck_assert_fails_with(clnn_net_load_checkpoint(net, without), CLNN_ERR_BAD_FILE,
+                         "clnn.layers.1.position");
+    ck_assert_int_eq(position, 7);
+    /* Models leave it out: they load strictly into a stack without it. */
+    net->layers[1].l.cls = clnn__layer_classes[CLNN__LAYER_RELU];
+    ck_assert_clnn_ok(clnn_net_load_weights(net, model));
+    ck_assert_clnn_ok(clnn_net_load_weights(net, with));
+    clnn_net_free(net);
+    core_rmtree(dir);
+    free(dir);
+    free(with);
+    free(without);
+    free(model);
+}
+END_TEST
+
 static Suite *kinds_suite(void)
 {
     Suite *s = suite_create("core-kinds");
@@ -116,6 +171,7 @@ static Suite *kinds_suite(void)
     tcase_add_test(tc, test_every_kind_found_by_its_names);
     tcase_add_test(tc, test_plan_fusion);
     tcase_add_test(tc, test_parameter_ranges);
+    tcase_add_test(tc, test_checkpoint_keeps_host_values);
     suite_add_tcase(s, tc);
     return s;
 }
