@@ -96,6 +96,23 @@ def run_clnn(args, batch):
             "device": d[1] if d else "?", "gemm": d[2] if d else "?"}
 
 
+def write_file(prog, path, text):
+    """Written to a temporary file beside path and renamed, so that a failed
+    write leaves no half-written file."""
+    tmp = f"{path}.tmp"
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        fail(prog, f"cannot write --json {path}: {e.strerror}; name a file in a folder you "
+                   f"can write to")
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -222,8 +239,9 @@ def parser(prog, description, frameworks):
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch's threads")
     p.add_argument("--device", default=None, help="clnn --device")
     p.add_argument("--gemm", default=None, help="clnn --gemm")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object instead of the table")
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                   help="print one JSON object instead of the table, or with FILE write it "
+                        "there as well as printing the table")
     return p
 
 
@@ -237,6 +255,10 @@ def main(prog, description, frameworks=FRAMEWORKS):
         p.error("--epochs must be at least 1")
     if not os.access(args.clnn, os.X_OK):
         p.error(f"no clnn executable at {args.clnn}: build it (tools/bootstrap.sh) or give --clnn")
+    if args.json not in (None, "-") and not os.access(
+            os.path.dirname(os.path.abspath(args.json)), os.W_OK):
+        p.error(f"--json {args.json}: cannot write into its folder; name a file in a folder "
+                f"you can write to")
     if args.init is not None and not os.path.isfile(args.init):
         p.error(f"--init {args.init}: no such file")
     for opt in ("torch_python", "jax_python"):
@@ -286,14 +308,17 @@ def main(prog, description, frameworks=FRAMEWORKS):
         loads[1] = load_average()
     rows = summarise(args, sides, runs)
     if args.json:
-        json.dump({"network": args.layers, "data": args.data, "epochs": args.epochs,
-                   "repeats": args.repeats, "seed": args.seed, "init": args.init_source,
-                   "openblas_unset_for_frameworks": list(OPENBLAS_UNSET),
-                   "load_average": {"start": loads[0], "end": loads[1]},
-                   "setup": infos,
-                   "pythons": {m: python_of(args, m) for m in ("torch", "jax") if m in infos},
-                   "clnn_path": args.clnn, "batches": rows}, sys.stdout, indent=1)
-        print()
-    else:
-        print_table(args, sides, infos, rows, loads)
+        record = {"network": args.layers, "data": args.data, "epochs": args.epochs,
+                  "repeats": args.repeats, "seed": args.seed, "init": args.init_source,
+                  "openblas_unset_for_frameworks": list(OPENBLAS_UNSET),
+                  "load_average": {"start": loads[0], "end": loads[1]},
+                  "setup": infos,
+                  "pythons": {m: python_of(args, m) for m in ("torch", "jax") if m in infos},
+                  "clnn_path": args.clnn, "batches": rows}
+        text = json.dumps(record, indent=1) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            return 0
+        write_file(args.prog, args.json, text)
+    print_table(args, sides, infos, rows, loads)
     return 0
