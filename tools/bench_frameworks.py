@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import clnn_torch
 import bench_torch
@@ -26,6 +27,9 @@ DEVICE_LINE = re.compile(r"^device (.*?)  gemm (\S+)  network", re.M)
 # OpenBLAS core type can halve its speed. clnn runs with the environment as
 # it is.
 OPENBLAS_UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# Share of the CPUs that other processes may keep busy during a run before
+# its figure is called disturbed.
+BUSY_SHARE = 0.10
 
 
 def fail(prog, message):
@@ -125,11 +129,39 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def load_average():
+def busy_cpu_seconds():
+    """CPU seconds that all processes (and the hypervisor's other guests,
+    as steal time) have kept this machine's CPUs busy since boot, from
+    Linux's /proc/stat; None elsewhere."""
     try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
         return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user and nice]
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def measured(run):
+    """run()'s result with "others_cpu": the share of the machine's CPUs that
+    other processes kept busy meanwhile (None where that cannot be read).
+    On a shared machine this tells which figures were disturbed: two
+    threads that must meet at every operation, as OpenMP's do, slow down by
+    far more than the share another process takes."""
+    busy0, own0, t0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
+    res = run()
+    busy1, own1, t1 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
+    res["others_cpu"] = None
+    if busy0 is not None and t1 > t0:
+        others = (busy1 - busy0) - (own1 - own0)
+        res["others_cpu"] = round(max(0.0, others) / ((t1 - t0) * os.cpu_count()), 3)
+    return res
 
 
 def summarise(args, sides, runs):
@@ -156,12 +188,37 @@ def summarise(args, sides, runs):
     return rows
 
 
-def print_table(args, sides, infos, rows, loads):
+def others_shares(rows, sides):
+    shares = [r["others_cpu"] for row in rows for s in sides for r in row["sides"][s]["runs"]]
+    return None if None in shares else shares
+
+
+def others_line(rows, sides):
+    shares = others_shares(rows, sides)
+    if shares is None:
+        return "how busy other processes kept it is unknown"
+    return (f"other processes kept {100 * statistics.median(shares):.0f}% of its CPUs busy "
+            f"during the median run, {100 * max(shares):.0f}% at most")
+
+
+def busy_warning(rows, sides):
+    """A warning naming the figures that other processes disturbed, or None."""
+    shares = others_shares(rows, sides)
+    if shares is None or max(shares) <= BUSY_SHARE:
+        return None
+    hit = dict.fromkeys(f"{TITLES[s]} at {row['batch']}" for row in rows for s in sides
+                        for r in row["sides"][s]["runs"] if r["others_cpu"] > BUSY_SHARE)
+    return (f"WARNING: other processes kept more than {100 * BUSY_SHARE:.0f}% of the CPUs busy "
+            f"during runs of {', '.join(hit)}: those figures are low by an unknown amount "
+            f"(see --json for each run); rerun on a quiet machine to compare.")
+
+
+def print_table(args, sides, infos, rows):
     timed = "1 epoch" if args.epochs == 1 else f"{args.epochs} epochs, the last timed,"
     print(f"network {args.layers}; {timed} of {args.data} per run, SGD lr 0.01 momentum 0.9, "
           f"initial weights from {args.init_source}; {args.repeats} repeat(s), alternating")
-    print(f"machine: {infos['machine']['cpu']}, {infos['machine']['cpus']} CPUs; load average "
-          f"{loads[0]} at the start, {loads[1]} at the end")
+    print(f"machine: {infos['machine']['cpu']}, {infos['machine']['cpus']} CPUs; "
+          f"{others_line(rows, sides)}")
     clnn = infos["clnn"]
     print(f"{'clnn':<9} {clnn['device']}, gemm {clnn['gemm']} ({args.clnn})")
     unset = ", ".join(OPENBLAS_UNSET)
@@ -177,6 +234,9 @@ def print_table(args, sides, infos, rows, loads):
         warning = bench_torch.slow_blas_warning(infos["torch"])
         if warning:
             print(warning)
+    warning = busy_warning(rows, sides)
+    if warning:
+        print(warning)
     print()
     print(f"{'batch':>5}  {'':<9} {'best':>8} {'median':>8}  {'test acc':>8}")
     for row in rows:
@@ -286,7 +346,6 @@ def main(prog, description, frameworks=FRAMEWORKS):
                                 f"{proc.stdout}{proc.stderr}")
         else:
             args.init_source = args.init
-        loads = [load_average(), None]
         runs = {b: {s: [] for s in sides} for b in args.batch_sizes}
         total = args.repeats * len(args.batch_sizes)
         done = 0
@@ -296,22 +355,24 @@ def main(prog, description, frameworks=FRAMEWORKS):
                 # down or speeds up during a run favours none of them.
                 k = done % len(sides)
                 for side in sides[k:] + sides[:k]:
-                    res = run_clnn(args, b) if side == "clnn" else run_framework(args, side, b)
+                    res = measured(lambda: run_clnn(args, b) if side == "clnn"
+                                   else run_framework(args, side, b))
                     runs[b][side].append(res)
                     if side == "clnn":
                         infos.setdefault("clnn", {"device": res["device"], "gemm": res["gemm"]})
                 done += 1
                 rates = ", ".join(f"{TITLES[s]} {runs[b][s][-1]['samples_per_s']:.0f}"
                                   for s in sides)
-                print(f"[{done}/{total}] batch {b}: {rates} samples/s", file=sys.stderr,
+                others = [runs[b][s][-1]["others_cpu"] for s in sides]
+                busy = "" if None in others else \
+                    f" (other processes: {', '.join(f'{100 * o:.0f}%' for o in others)})"
+                print(f"[{done}/{total}] batch {b}: {rates} samples/s{busy}", file=sys.stderr,
                       flush=True)
-        loads[1] = load_average()
     rows = summarise(args, sides, runs)
     if args.json:
         record = {"network": args.layers, "data": args.data, "epochs": args.epochs,
                   "repeats": args.repeats, "seed": args.seed, "init": args.init_source,
                   "openblas_unset_for_frameworks": list(OPENBLAS_UNSET),
-                  "load_average": {"start": loads[0], "end": loads[1]},
                   "setup": infos,
                   "pythons": {m: python_of(args, m) for m in ("torch", "jax") if m in infos},
                   "clnn_path": args.clnn, "batches": rows}
@@ -320,5 +381,5 @@ def main(prog, description, frameworks=FRAMEWORKS):
             sys.stdout.write(text)
             return 0
         write_file(args.prog, args.json, text)
-    print_table(args, sides, infos, rows, loads)
+    print_table(args, sides, infos, rows)
     return 0
