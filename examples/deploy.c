@@ -1,9 +1,11 @@
-/* Shipping a trained model inside an application: train a small classifier,
+/* Shipping a trained model inside an application: train a small classifier
+ * an epoch at a time from data kept on the device, with a progress callback,
  * attach what the application needs to use it (class names, the input
  * normalisation, a description) as metadata, save it to a buffer instead of
  * a file, load it back from that buffer as a deployed application would
  * (from its own resources, a database or the network), list its layers and
- * report class probabilities. Build it against an installed clnn with
+ * report class probabilities, and stop a long evaluation from the progress
+ * callback, as a user's "cancel" would. Build it against an installed clnn with
  *
  *     cc deploy.c $(pkg-config --cflags --libs clnn) -o deploy
  *
@@ -75,6 +77,29 @@ static void normalise(float *x, size_t n, float mean, float std)
         x[i] = (x[i] - mean) / std;
 }
 
+/* Progress of long calls: shown per epoch while training; in evaluation, a
+ * user's "stop" after the first chunk (stop_after > 0) cancels the call. */
+typedef struct progress {
+    unsigned long long training_steps;
+    int evaluated_chunks, stop_after;
+} progress;
+
+static bool on_progress(const char *what, uint64_t done, uint64_t total, void *user)
+{
+    progress *p = user;
+    if (strcmp(what, "training") == 0)
+        p->training_steps++;
+    if (strcmp(what, "evaluating") == 0) {
+        if (p->stop_after && p->evaluated_chunks >= p->stop_after) {
+            printf("evaluation stopped at %llu of %llu rows\n", (unsigned long long)done,
+                   (unsigned long long)total);
+            return false;
+        }
+        p->evaluated_chunks++;
+    }
+    return true;
+}
+
 /* The name of class c from the comma-separated list. */
 static void class_name(const char *names, int c, char *out, size_t cap)
 {
@@ -103,7 +128,12 @@ int main(void)
     float before[SHOWN * CLASSES], probs[SHOWN * CLASSES];
 
     /* ---- the training side */
-    TRY(clnn_context_create(NULL, &ctx));
+    progress seen = {0};
+    clnn_context_options options;
+    clnn_context_options_init(&options);
+    options.progress = on_progress;
+    options.progress_user = &seen;
+    TRY(clnn_context_create(&options, &ctx));
     TRY(clnn_net_create(ctx, FEATURES, &net));
     TRY(clnn_net_add_layers(net, "hidden=dense:16,bn,relu,classifier=dense:3"));
     TRY(clnn_net_init(net, 3));
@@ -111,10 +141,16 @@ int main(void)
     clnn_optimizer_options_init(&opt, CLNN_OPTIMIZER_ADAM);
     opt.lr = 0.01;
     TRY(clnn_net_set_optimizer(net, &opt));
-    for (int epoch = 0; epoch < EPOCHS; epoch++)
-        for (size_t i = 0; i + BATCH <= SAMPLES; i += BATCH)
-            TRY(clnn_net_train_batch(net, train_x + i * FEATURES, BATCH, FEATURES, train_y + i,
-                                     BATCH));
+    /* The training set goes to the device once; each epoch takes it in order. */
+    TRY(clnn_net_set_data(net, train_x, SAMPLES, FEATURES, train_y, SAMPLES));
+    for (int epoch = 0; epoch < EPOCHS; epoch++) {
+        double epoch_loss, epoch_acc;
+        TRY(clnn_net_train_epoch(net, BATCH, &epoch_loss, &epoch_acc));
+        printf("epoch %d: loss %.4f  acc %.4f  (%llu steps reported so far)\n", epoch + 1,
+               epoch_loss, epoch_acc, seen.training_steps);
+    }
+    CHECK(seen.training_steps == (unsigned long long)EPOCHS * (SAMPLES / BATCH),
+          "%llu training steps reported, not %d", seen.training_steps, EPOCHS * (SAMPLES / BATCH));
     TRY(clnn_net_set_metadata(net, "classes", class_names));
     TRY(clnn_net_set_metadata(net, "input.mean", "100"));
     TRY(clnn_net_set_metadata(net, "input.std", "10"));
@@ -190,6 +226,14 @@ int main(void)
     memcpy(all, test_x, sizeof all);
     normalise(all, SAMPLES * FEATURES, mean, std);
     double loss, acc;
+    /* A user who stops a long evaluation: the call says so, and the model
+     * evaluates in full afterwards. */
+    seen.stop_after = 1;
+    clnn_status stopped =
+        clnn_net_evaluate(deployed, all, SAMPLES, FEATURES, test_y, SAMPLES, 128, &loss, &acc);
+    CHECK(stopped == CLNN_ERR_CANCELLED, "the stopped evaluation returned %s",
+          clnn_status_name(stopped));
+    seen.stop_after = 0;
     TRY(clnn_net_evaluate(deployed, all, SAMPLES, FEATURES, test_y, SAMPLES, 128, &loss, &acc));
     printf("test loss %.4f  test acc %.4f\n", loss, acc);
     CHECK(acc >= 0.9, "test accuracy %.4f is below 0.9", acc);

@@ -88,13 +88,17 @@ step_tsan() {
 }
 
 step_progcache() {
-    local dir rc=0
-    dir=$(mktemp -d)
+    # The tests' cache folder (tests/meson.build), emptied first.
+    local dir=build/test-cache rc=0
+    rm -rf "$dir"
     for pass in store load; do
         echo "-- $pass"
-        CLNN_PROGRAM_CACHE=1 CLNN_CACHE_DIR="$dir" \
-            meson test -C build --print-errorlogs --suite core --suite torch || rc=1
+        CLNN_PROGRAM_CACHE=1 meson test -C build --print-errorlogs --suite core --suite torch || rc=1
     done
+    if [[ ! -d $dir/programs ]]; then
+        echo "progcache: no program binaries were stored in $dir" >&2
+        rc=1
+    fi
     rm -rf "$dir"
     return "$rc"
 }

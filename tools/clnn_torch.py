@@ -1,8 +1,9 @@
 """PyTorch side of clnn's comparisons: layer specs as torch modules,
 safetensors files without the safetensors package, and Fashion-MNIST from
-its IDX files. Used by tools/compare-torch, tools/bench-vs-torch and
-tools/make-fixtures.py; run with the Python that has torch (/usr/bin/python3
-on Debian with python3-torch)."""
+its IDX files. Used by tools/compare-torch, tools/bench-frameworks (and
+its JAX side, which needs only numpy from here) and tools/make-fixtures.py;
+run with the Python that has torch (/usr/bin/python3 on Debian with
+python3-torch, or a virtual environment's)."""
 
 import collections
 import gzip
@@ -10,15 +11,17 @@ import json
 import os
 import struct
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # tools/bench-frameworks's driver needs only the constants and parse_spec
+    np = None
 
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 REFERENCE_SPEC = "dense:256,bn,relu,dense:128,bn,relu,dense:10"
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
 
-_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"),
-           "I32": np.dtype("<i4"), "F16": np.dtype("<f2"), "U8": np.dtype("u1")}
+_DTYPES = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4", "F16": "<f2", "U8": "u1"}
 
 
 def write_safetensors(path, tensors, metadata):
@@ -59,33 +62,73 @@ def read_safetensors(path):
     out = {}
     for name, e in header.items():
         begin, end = e["data_offsets"]
-        arr = np.frombuffer(raw[base + begin:base + end], dtype=_DTYPES[e["dtype"]])
+        arr = np.frombuffer(raw[base + begin:base + end], dtype=np.dtype(_DTYPES[e["dtype"]]))
         out[name] = arr.reshape(e["shape"]).copy()
     return out, meta
 
 
-def build_model(spec, in_features):
-    """torch.nn.Sequential for a clnn layer spec; named layers keep their
-    names and unnamed ones get their index, exactly as clnn names tensors."""
-    import torch.nn as nn
-    layers = collections.OrderedDict()
-    width = in_features
+def parse_spec(spec):
+    """[(name, kind, outputs)] for a clnn layer spec: kind is "dense" (outputs
+    its width), "bn" or "relu" (outputs None). Named layers keep their names
+    and unnamed ones get their index, exactly as clnn names tensors."""
+    layers = []
     for i, item in enumerate(spec.split(",")):
         item = item.strip()
         name, _, kind = item.rpartition("=")
         kind = kind.lower()
         if kind.startswith(("dense:", "linear:")):
-            out = int(kind.split(":")[1])
-            module = nn.Linear(width, out)
-            width = out
+            layers.append((name or str(i), "dense", int(kind.split(":")[1])))
         elif kind in ("bn", "batchnorm1d", "batchnorm"):
-            module = nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM)
+            layers.append((name or str(i), "bn", None))
         elif kind == "relu":
-            module = nn.ReLU()
+            layers.append((name or str(i), "relu", None))
         else:
             raise ValueError(f"unknown layer {item!r}")
-        layers[name or str(i)] = module
+    return layers
+
+
+def build_model(spec, in_features):
+    """torch.nn.Sequential for a clnn layer spec, its modules named as
+    parse_spec names them."""
+    import torch.nn as nn
+    layers = collections.OrderedDict()
+    width = in_features
+    for name, kind, outputs in parse_spec(spec):
+        if kind == "dense":
+            module = nn.Linear(width, outputs)
+            width = outputs
+        elif kind == "bn":
+            module = nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM)
+        else:
+            module = nn.ReLU()
+        layers[name] = module
     return nn.Sequential(layers)
+
+
+def pytorch_init(spec, in_features, seed):
+    """Initial tensors for spec, drawn as PyTorch's nn.Linear and
+    nn.BatchNorm1d initialise themselves, in state_dict order, without torch:
+    weights and biases uniform in +-1/sqrt(fan_in) (kaiming_uniform_ with
+    a=sqrt(5) comes to that bound), BatchNorm scale 1, shift 0, running mean
+    0, running variance 1. Drawn with numpy from seed, so that every
+    framework can start from the same file (write_safetensors)."""
+    rng = np.random.default_rng(seed)
+    tensors = []
+    width = in_features
+    for name, kind, outputs in parse_spec(spec):
+        if kind == "dense":
+            bound = 1.0 / np.sqrt(width)
+            w = rng.uniform(-bound, bound, (outputs, width)).astype(np.float32)
+            b = rng.uniform(-bound, bound, outputs).astype(np.float32)
+            tensors += [(f"{name}.weight", w), (f"{name}.bias", b)]
+            width = outputs
+        elif kind == "bn":
+            tensors += [(f"{name}.weight", np.ones(width, np.float32)),
+                        (f"{name}.bias", np.zeros(width, np.float32)),
+                        (f"{name}.running_mean", np.zeros(width, np.float32)),
+                        (f"{name}.running_var", np.ones(width, np.float32)),
+                        (f"{name}.num_batches_tracked", np.array(0, np.int64))]
+    return tensors
 
 
 def state_to_numpy(model):

@@ -431,8 +431,7 @@ START_TEST(test_train_epoch)
     epoch_data(b, x, y);
     double loss = -1, acc = -1;
     ck_assert_clnn_ok(clnn_net_train_epoch(a, BATCH, &loss, &acc));
-    ck_assert_int_eq(p.training, 4);
-    ck_assert_str_eq(p.what, "training");
+    ck_assert_int_eq(p.training, 4); /* (kernel builds report too, in between) */
     for (size_t first = 0; first + 1 < ROWS; first += BATCH)
         ck_assert_clnn_ok(clnn_net_train_rows(b, first, CLNN__MIN((size_t)BATCH, ROWS - 1 - first)));
     double loss_b, acc_b;
