@@ -314,7 +314,14 @@ static void set_row_strides(clnn_net *net)
     for (size_t i = 0; i < net->nlayers; i++) {
         clnn__layer *l = &net->layers[i].l;
         l->ld_in = ld;
-        l->ld = ld = row_stride(net, l->out, i >= logits);
+        /* A layer that keeps its input's width keeps its row stride too, so
+         * that elementwise kernels (the activations) walk input and output
+         * alike. That changes only layers ahead of the first that sets its
+         * width, whose input is the caller's dense rows: every later one's
+         * input already has the stride row_stride gives its width. */
+        if (l->cls->out_width)
+            ld = row_stride(net, l->out, i >= logits);
+        l->ld = ld;
         net->max_ld = CLNN__MAX(net->max_ld, ld);
     }
 }

@@ -41,6 +41,9 @@ static const struct {
     {"dense:17,bn,relu,dense:3", 3, 64},
     {"dense:257,bn,relu,dense:17,bn,relu,dense:10", 257, 17},
     {"dense:256,bn,relu,dense:128,bn,relu,dense:10", 784, 64},
+    /* A first layer on 64 features: rows are padded on CPU devices, but
+     * not the caller's input rows, so it keeps its input's stride. */
+    {"relu,dense:3", 64, 5},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -214,6 +217,7 @@ START_TEST(test_row_padding_keeps_every_bit)
 {
     check_same_bits((size_t)_i, "CLNN_ROW_PADDING", "0",
                     "dense:64,bn,relu,dense:96,relu,dense:64,bn,dense:5", 13);
+    check_same_bits((size_t)_i, "CLNN_ROW_PADDING", "0", "relu,dense:64,relu,dense:5", 64);
 }
 END_TEST
 
