@@ -3,8 +3,11 @@
 #include "layers/layer.h"
 
 #include <ctype.h>
+#include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CLNN__KIND_ENTRY(id, file) [CLNN__LAYER_##id] = &clnn__layer_class_##file,
@@ -86,4 +89,82 @@ clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, siz
         return clnn__spec_fail(tok, "size must be at least 1");
     *out = v;
     return CLNN_OK;
+}
+
+/* strtod in the process's locale, given text with a '.' point. */
+static double strtod_c_locale(const char *text, size_t len, bool *whole)
+{
+    const char *point = localeconv()->decimal_point;
+    if (!point || !*point)
+        point = ".";
+    char local[80];
+    size_t n = 0, plen = strlen(point);
+    for (size_t i = 0; i < len && n + plen < sizeof local; i++) {
+        if (text[i] == '.') {
+            memcpy(local + n, point, plen);
+            n += plen;
+        } else {
+            local[n++] = text[i];
+        }
+    }
+    local[n] = '\0';
+    char *end = NULL;
+    double v = strtod(local, &end);
+    *whole = end == local + n;
+    return v;
+}
+
+static size_t skip_digits(const char *text, size_t len, size_t i, size_t *count)
+{
+    for (*count = 0; i < len && isdigit((unsigned char)text[i]); i++)
+        ++*count;
+    return i;
+}
+
+clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, const char *text,
+                              size_t len, float *out)
+{
+    if (len == 0)
+        return clnn__spec_fail(tok, "missing %s after ':'", what);
+    /* The grammar first, so that what strtod takes beyond decimal numbers
+     * (hexadecimal, inf, nan, leading blanks) is refused alike. */
+    size_t i = text[0] == '+' || text[0] == '-', whole_digits, frac_digits = 0, exp_digits = 1;
+    i = skip_digits(text, len, i, &whole_digits);
+    if (i < len && text[i] == '.')
+        i = skip_digits(text, len, i + 1, &frac_digits);
+    if (whole_digits + frac_digits > 0 && i < len && (text[i] == 'e' || text[i] == 'E')) {
+        i += 1 + (i + 1 < len && (text[i + 1] == '+' || text[i + 1] == '-'));
+        i = skip_digits(text, len, i, &exp_digits);
+    }
+    bool whole = false;
+    double v = 0.0;
+    if (whole_digits + frac_digits > 0 && exp_digits > 0 && i == len && len < 64)
+        v = strtod_c_locale(text, len, &whole);
+    if (!whole)
+        return clnn__spec_fail(tok, "%s must be a decimal number such as 0.2 or 1e-3, not '%.*s'",
+                               what, (int)len, text);
+    if (!isfinite((float)v))
+        return clnn__spec_fail(tok, "%s %.*s is beyond the range of a float (about 3.4e38)",
+                               what, (int)len, text);
+    *out = (float)v;
+    return CLNN_OK;
+}
+
+int clnn__print_real(char *buf, size_t cap, float v)
+{
+    char text[48];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)v);
+        char *end = NULL;
+        if ((float)strtod(text, &end) == v)
+            break; /* 9 digits always read back as the same float */
+    }
+    /* The locale's point, if it is another, becomes '.'. */
+    const char *point = localeconv()->decimal_point;
+    char *at = point && *point && strcmp(point, ".") != 0 ? strstr(text, point) : NULL;
+    if (at) {
+        *at = '.';
+        memmove(at + 1, at + strlen(point), strlen(at + strlen(point)) + 1);
+    }
+    return snprintf(buf, cap, "%s", text);
 }

@@ -10,6 +10,11 @@
 #define CLNN__LAYER_KINDS(X)                                                                       \
     X(DENSE, dense)                                                                                \
     X(BATCHNORM1D, batchnorm)                                                                      \
-    X(RELU, relu)
+    X(RELU, relu)                                                                                  \
+    X(LEAKYRELU, leakyrelu)                                                                        \
+    X(GELU, gelu)                                                                                  \
+    X(TANH, tanh)                                                                                  \
+    X(SIGMOID, sigmoid)                                                                            \
+    X(SILU, silu)
 
 #endif

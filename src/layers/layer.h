@@ -228,5 +228,13 @@ clnn_status clnn__spec_fail(const clnn__spec_token *tok, const char *fmt, ...) C
 /* A size option "N", 1..CLNN__UNITS_MAX, its messages naming tok. */
 clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, size_t len,
                               size_t *out);
+/* A real-number option: a decimal number ("0.2", "-1.5e-3") as C reads
+ * it in the "C" locale, whatever the process's locale, finite as a float;
+ * its messages name tok and what the number is ("the negative slope"). */
+clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, const char *text,
+                              size_t len, float *out);
+/* v as a spec writes it: the fewest significant digits that read back as
+ * v, with a '.' point whatever the locale. snprintf-like. */
+int clnn__print_real(char *buf, size_t cap, float v);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/leakyrelu.h"
 #include "reference.h"
 
 static double *zeros(size_t n)
@@ -52,6 +53,12 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
             for (size_t c = 0; c < l->out; c++)
                 l->w[c] = l->rvar[c] = 1.0;
         }
+        l->slope = clnn__leakyrelu_slope(&specs[i]);
+        l->act = l->kind == CLNN__LAYER_LEAKYRELU ? REF_LEAKYRELU
+                 : l->kind == CLNN__LAYER_GELU    ? REF_GELU
+                 : l->kind == CLNN__LAYER_TANH    ? REF_TANH
+                 : l->kind == CLNN__LAYER_SIGMOID ? REF_SIGMOID
+                                                  : REF_SILU;
         if (l->w) {
             l->b = zeros(l->out);
             l->db = zeros(l->out);
@@ -135,6 +142,13 @@ void ref_net_forward(ref_net *net, const float *x, size_t rows, bool training)
         case CLNN__LAYER_RELU:
             ref_relu_forward(in, rows * l->out, l->y);
             break;
+        case CLNN__LAYER_LEAKYRELU:
+        case CLNN__LAYER_GELU:
+        case CLNN__LAYER_TANH:
+        case CLNN__LAYER_SIGMOID:
+        case CLNN__LAYER_SILU:
+            ref_activation_forward(l->act, l->slope, in, rows * l->out, l->y);
+            break;
         }
         in = l->y;
     }
@@ -161,6 +175,14 @@ double ref_net_backward(ref_net *net, const int32_t *labels)
         case CLNN__LAYER_RELU:
             if (dx)
                 ref_relu_backward(l->y, dy, rows * l->out, dx);
+            break;
+        case CLNN__LAYER_LEAKYRELU:
+        case CLNN__LAYER_GELU:
+        case CLNN__LAYER_TANH:
+        case CLNN__LAYER_SIGMOID:
+        case CLNN__LAYER_SILU:
+            if (dx)
+                ref_activation_backward(l->act, l->slope, in, dy, rows * l->out, dx);
             break;
         }
         cur = 1 - cur;

@@ -6,6 +6,7 @@
 #define CORE_REF_NET_H
 
 #include "net/spec.h"
+#include "reference.h"
 
 typedef struct ref_layer {
     clnn__layer_kind kind;
@@ -17,6 +18,8 @@ typedef struct ref_layer {
     int64_t num_batches_tracked;
     double *save_mean, *save_invstd;
     double *y;               /* output of the last forward, rows × out */
+    ref_activation act;      /* which, for the activations other than ReLU */
+    double slope;            /* LeakyReLU's negative slope */
 } ref_layer;
 
 typedef struct ref_net {

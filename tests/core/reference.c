@@ -149,6 +149,59 @@ void ref_relu_backward(const double *y, const double *dy, size_t n, double *dx)
         dx[i] = y[i] > 0.0 ? dy[i] : 0.0;
 }
 
+static double ref_sigmoid(double x)
+{
+    return x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+
+static double activation(ref_activation f, double slope, double x)
+{
+    switch (f) {
+    case REF_LEAKYRELU:
+        return x > 0.0 ? x : slope * x;
+    case REF_GELU:
+        return 0.5 * x * erfc(-x / sqrt(2.0));
+    case REF_TANH:
+        return tanh(x);
+    case REF_SIGMOID:
+        return ref_sigmoid(x);
+    case REF_SILU:
+        return x * ref_sigmoid(x);
+    }
+    return NAN;
+}
+
+static double derivative(ref_activation f, double slope, double x)
+{
+    const double pi = 3.14159265358979323846;
+    switch (f) {
+    case REF_LEAKYRELU:
+        return x > 0.0 ? 1.0 : slope;
+    case REF_GELU:
+        return 0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / sqrt(2.0 * pi);
+    case REF_TANH:
+        return 1.0 / (cosh(x) * cosh(x));
+    case REF_SIGMOID:
+        return ref_sigmoid(x) * ref_sigmoid(-x);
+    case REF_SILU:
+        return ref_sigmoid(x) + x * ref_sigmoid(x) * ref_sigmoid(-x);
+    }
+    return NAN;
+}
+
+void ref_activation_forward(ref_activation f, double slope, const double *x, size_t n, double *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = activation(f, slope, x[i]);
+}
+
+void ref_activation_backward(ref_activation f, double slope, const double *x, const double *dy,
+                             size_t n, double *dx)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = dy[i] * derivative(f, slope, x[i]);
+}
+
 double ref_softmax_xent(const double *z, const int32_t *labels, size_t rows, size_t classes,
                         double *dz)
 {

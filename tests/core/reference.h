@@ -49,6 +49,22 @@ void ref_relu_forward(const double *x, size_t n, double *y);
 /* The gradient passes where the output is positive (as PyTorch). */
 void ref_relu_backward(const double *y, const double *dy, size_t n, double *dx);
 
+/* The other elementwise activations, from their definitions: LeakyReLU
+ * (x > 0 ? x : slope·x), GELU (x·Φ(x), Φ the standard normal distribution
+ * function), Tanh, Sigmoid (1/(1 + e^−x)), SiLU (x·sigmoid(x)). Their
+ * derivatives are taken at the input x (LeakyReLU's at 0 is slope, as
+ * PyTorch's). */
+typedef enum ref_activation {
+    REF_LEAKYRELU,
+    REF_GELU,
+    REF_TANH,
+    REF_SIGMOID,
+    REF_SILU
+} ref_activation;
+void ref_activation_forward(ref_activation f, double slope, const double *x, size_t n, double *y);
+void ref_activation_backward(ref_activation f, double slope, const double *x, const double *dy,
+                             size_t n, double *dx);
+
 /* F.cross_entropy (mean over rows) of logits z; dz (may be NULL) is the
  * gradient of that mean: (softmax(z) − onehot(label)) / rows. */
 double ref_softmax_xent(const double *z, const int32_t *labels, size_t rows, size_t classes,

@@ -41,9 +41,15 @@ static const struct {
     {"dense:17,bn,relu,dense:3", 3, 64},
     {"dense:257,bn,relu,dense:17,bn,relu,dense:10", 257, 17},
     {"dense:256,bn,relu,dense:128,bn,relu,dense:10", 784, 64},
-    /* A first layer on 64 features: rows are padded on CPU devices, but
-     * not the caller's input rows, so it keeps its input's stride. */
+    /* The other activations, inside and at the end of a stack; the slope
+     * as given and by default. */
+    {"dense:17,leakyrelu:0.2,dense:9,gelu,dense:8,tanh,dense:7,sigmoid,dense:6,silu,dense:5", 11,
+     9},
+    {"dense:7,leakyrelu,dense:4,sigmoid", 5, 3},
+    /* First layers on 64 features: rows padded on CPU devices, but not the
+     * caller's input rows, so these keep their input's stride. */
     {"relu,dense:3", 64, 5},
+    {"gelu,silu,dense:3", 64, 4},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -218,6 +224,8 @@ START_TEST(test_row_padding_keeps_every_bit)
     check_same_bits((size_t)_i, "CLNN_ROW_PADDING", "0",
                     "dense:64,bn,relu,dense:96,relu,dense:64,bn,dense:5", 13);
     check_same_bits((size_t)_i, "CLNN_ROW_PADDING", "0", "relu,dense:64,relu,dense:5", 64);
+    check_same_bits((size_t)_i, "CLNN_ROW_PADDING", "0",
+                    "tanh,dense:64,gelu,leakyrelu:0.1,dense:96,silu,dense:64,sigmoid,dense:5", 64);
 }
 END_TEST
 

@@ -3,8 +3,10 @@
  * and a message that names the offending token. */
 #include "core_test.h"
 #include "layers/dense.h"
+#include "layers/leakyrelu.h"
 #include "net/spec.h"
 
+#include <locale.h>
 #include <stdlib.h>
 
 typedef struct want_layer {
@@ -50,6 +52,107 @@ START_TEST(test_valid_specs)
                  4);
     /* Leading zeros are still a positive integer. */
     expect_parse("dense:007", (want_layer[]){{D, 7, ""}}, 1);
+    /* The activations, with and without LeakyReLU's slope. */
+    const clnn__layer_kind L = CLNN__LAYER_LEAKYRELU, G = CLNN__LAYER_GELU,
+                           T = CLNN__LAYER_TANH, S = CLNN__LAYER_SIGMOID, U = CLNN__LAYER_SILU;
+    expect_parse("dense:4,leakyrelu,gelu,tanh,sigmoid,silu,a=LeakyReLU:0.2,GELU,Tanh,SIGMOID,SiLU",
+                 (want_layer[]){{D, 4, ""},
+                                {L, 0, ""},
+                                {G, 0, ""},
+                                {T, 0, ""},
+                                {S, 0, ""},
+                                {U, 0, ""},
+                                {L, 0, "a"},
+                                {G, 0, ""},
+                                {T, 0, ""},
+                                {S, 0, ""},
+                                {U, 0, ""}},
+                 11);
+}
+END_TEST
+
+static clnn__layer_spec parse_one(const char *spec)
+{
+    clnn__layer_spec *layers = NULL;
+    size_t count = 0;
+    clnn_status st = clnn__spec_parse(spec, &layers, &count);
+    ck_assert_msg(st == CLNN_OK, "\"%s\": %s", spec, clnn_last_error());
+    ck_assert_uint_eq(count, 1);
+    clnn__layer_spec one = layers[0];
+    free(layers);
+    return one;
+}
+
+/* The slope is the float nearest the number written (as Python's float
+ * becomes PyTorch's float32 scalar), 0.01 when none is; the kind prints it
+ * back with the fewest digits that read back as the same float, so a
+ * model file's clnn.spec gives the same network. */
+START_TEST(test_leakyrelu_slope)
+{
+    const struct {
+        const char *spec;
+        float slope;
+        const char *printed;
+    } cases[] = {
+        {"leakyrelu", 0.01f, ""},
+        {"leakyrelu:0.2", 0.2f, ":0.2"},
+        {"leakyrelu:.2", 0.2f, ":0.2"},
+        {"leakyrelu:0.01", 0.01f, ":0.01"},
+        {"leakyrelu:0", 0.0f, ":0"},
+        {"leakyrelu:1", 1.0f, ":1"},
+        {"leakyrelu:2.", 2.0f, ":2"},
+        {"leakyrelu:+1e-3", 1e-3f, ":0.001"},
+        {"leakyrelu:-0.15", -0.15f, ":-0.15"},
+        {"leakyrelu:1E+2", 100.0f, ":1e+02"},
+        {"leakyrelu:0.1234567891", 0.1234567891f, ":0.12345679"},
+        {"leakyrelu:3.4e38", 3.4e38f, ":3.4e+38"},
+        {"leakyrelu:1e-45", 1e-45f, ":1e-45"},
+    };
+    const clnn__layer_class *c = clnn__layer_classes[CLNN__LAYER_LEAKYRELU];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clnn__layer_spec one = parse_one(cases[i].spec);
+        ck_assert_msg(clnn__leakyrelu_slope(&one) == cases[i].slope, "%s: slope %.9g",
+                      cases[i].spec, (double)clnn__leakyrelu_slope(&one));
+        char buf[64];
+        int n = c->print(&one, buf, sizeof buf);
+        ck_assert_str_eq(buf, cases[i].printed);
+        ck_assert_int_eq(n, (int)strlen(cases[i].printed));
+        /* What it printed parses back to the same spec. */
+        char again[80];
+        snprintf(again, sizeof again, "leakyrelu%s", buf);
+        clnn__layer_spec back = parse_one(again);
+        ck_assert_msg(memcmp(&back, &one, sizeof one) == 0 || !buf[0], "%s", again);
+        /* Cut short, it still says how long it is. */
+        ck_assert_int_eq(c->print(&one, buf, 3), n);
+        ck_assert_uint_le(strlen(buf), 2);
+    }
+    /* A spec without options, as clnn_net_add_* gives, is the default. */
+    const clnn__layer_spec zero = {.kind = CLNN__LAYER_LEAKYRELU};
+    ck_assert(clnn__leakyrelu_slope(&zero) == CLNN__LEAKYRELU_SLOPE);
+}
+END_TEST
+
+/* In a locale whose decimal point is a comma, the spec still reads and
+ * writes '.', as C's own "C" locale does (a comma would end the layer). */
+START_TEST(test_leakyrelu_slope_any_locale)
+{
+    const char *const comma_locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
+    const char *used = NULL;
+    for (size_t i = 0; i < sizeof comma_locales / sizeof comma_locales[0] && !used; i++)
+        if (setlocale(LC_NUMERIC, comma_locales[i]))
+            used = comma_locales[i];
+    if (!used || strcmp(localeconv()->decimal_point, ",") != 0) {
+        printf("test_leakyrelu_slope_any_locale: no locale with a decimal comma installed; "
+               "not checked\n");
+        setlocale(LC_NUMERIC, "C");
+        return;
+    }
+    clnn__layer_spec one = parse_one("leakyrelu:0.25");
+    char buf[64];
+    clnn__layer_classes[CLNN__LAYER_LEAKYRELU]->print(&one, buf, sizeof buf);
+    setlocale(LC_NUMERIC, "C");
+    ck_assert(clnn__leakyrelu_slope(&one) == 0.25f);
+    ck_assert_str_eq(buf, ":0.25");
 }
 END_TEST
 
@@ -82,6 +185,29 @@ static const struct {
     {"dense:3,,relu", "position 2"},
     {"a=b=relu", "'b=relu'"},
     {"x123456789012345678901234567890123456789012345678901234567890123=relu", "name longer"},
+    {"leakyrelu:", "missing the negative slope"},
+    {"leakyrelu:x", "'leakyrelu:x'"},
+    {"leakyrelu:x", "must be a decimal number such as 0.2"},
+    {"leakyrelu:0.2.3", "'leakyrelu:0.2.3'"},
+    {"leakyrelu:0,2", "unknown layer kind '2'"},
+    {"leakyrelu:0.2x", "'leakyrelu:0.2x'"},
+    {"leakyrelu: 0.2", "'leakyrelu: 0.2'"},
+    {"leakyrelu:-", "not '-'"},
+    {"leakyrelu:.", "not '.'"},
+    {"leakyrelu:1e", "not '1e'"},
+    {"leakyrelu:e3", "not 'e3'"},
+    {"leakyrelu:nan", "not 'nan'"},
+    {"leakyrelu:inf", "not 'inf'"},
+    {"leakyrelu:-infinity", "not '-infinity'"},
+    {"leakyrelu:0x1p-3", "not '0x1p-3'"},
+    {"leakyrelu:1e39", "beyond the range of a float"},
+    {"leakyrelu:-1e400", "beyond the range of a float"},
+    {"leakyrelu:0.0000000000000000000000000000000000000000000000000000000000000001", "not '0.0"},
+    {"leakyrelu:slope=0.2", "'leakyrelu:slope=0.2'"},
+    {"gelu:tanh", "gelu takes no size or options"},
+    {"tanh:1", "'tanh:1'"},
+    {"sigmoid:0", "'sigmoid:0'"},
+    {"silu:", "'silu:'"},
 };
 #define N_INVALID (sizeof invalid / sizeof invalid[0])
 
@@ -154,6 +280,8 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, test_valid_specs);
     tcase_add_loop_test(tc, test_invalid_spec, 0, (int)N_INVALID);
     tcase_add_test(tc, test_null_spec);
+    tcase_add_test(tc, test_leakyrelu_slope);
+    tcase_add_test(tc, test_leakyrelu_slope_any_locale);
     tcase_add_test(tc, test_valid_names);
     tcase_add_test(tc, test_weight_layout_rule);
     suite_add_tcase(s, tc);

@@ -204,6 +204,10 @@ START_TEST(test_kernels)
     /* 64 columns: on CPU devices such rows are padded (net.c's row_stride). */
     run_case(ctx, 5, "dense:64,bn,relu,dense:64,relu,dense:3", 7);
     run_sync_case(ctx, 11, "dense:16,bn,relu,dense:8,bn,relu,dense:3", 6);
+    /* The other activations, one first on padded rows (CPU devices). */
+    run_case(ctx, 9, "dense:7,leakyrelu:0.2,dense:6,gelu,dense:5,tanh,dense:4,sigmoid,silu,dense:3",
+             5);
+    run_case(ctx, 64, "silu,dense:3,leakyrelu", 3);
 
     size_t count;
     clnn_profile_entry *entries = clnn_test_profile(ctx, &count);
