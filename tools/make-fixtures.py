@@ -15,7 +15,8 @@ are meaningful, and stops with an error otherwise:
     order, is expected to differ by about as much);
   * sensitivity: plausible implementation mistakes (biased running_var, the
     BatchNorm momentum rule reversed, weight decay ignored or decoupled,
-    dampened or non-Nesterov momentum, no Adam bias correction, ...),
+    dampened or non-Nesterov momentum, no Adam bias correction, LeakyReLU's
+    slope ignored, GELU's tanh approximation, ...),
     replayed in float64, exceed the tolerance of at least one check by a
     wide factor.
 """
@@ -55,9 +56,12 @@ TOL = {
 # every mutation must exceed tolerance * MUTATION_MARGIN on some check.
 NOISE_MARGIN = 5.0
 MUTATION_MARGIN = 10.0
-# ReLU inputs and top-two logit gaps closer than this to a tie would make the
+# (Leaky)ReLU inputs and top-two logit gaps closer than this to a tie would make the
 # comparison depend on rounding; seeds are chosen to stay clear of it.
 MIN_MARGIN = 1e-4
+
+# The activations: each scenario's own spec ("spec"; SPEC otherwise).
+ACTIVATIONS_SPEC = "dense:19,leakyrelu:0.2,dense:13,bn,gelu,dense:11,tanh,dense:9,sigmoid,dense:8,silu,dense:7"
 
 SCENARIOS = [
     dict(name="sgd_momentum", seed=101, batch=8,
@@ -68,6 +72,8 @@ SCENARIOS = [
          opt=dict(kind="sgd", lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)),
     dict(name="adam", seed=405, batch=8,
          opt=dict(kind="adam", lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2)),
+    dict(name="activations", seed=506, batch=8, spec=ACTIVATIONS_SPEC,
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
 ]
 
 
@@ -75,11 +81,11 @@ SCENARIOS = [
 
 # ------------------------------------------------------------ the network
 
-def build_model():
-    """The Sequential that SPEC describes (indices = clnn layer indices)."""
+def build_model(spec):
+    """The Sequential that spec describes (indices = clnn layer indices)."""
     layers = []
     width = IN_FEATURES
-    for item in SPEC.split(","):
+    for item in spec.split(","):
         if item.startswith("dense:"):
             out = int(item.split(":")[1])
             layers.append(nn.Linear(width, out))
@@ -88,15 +94,23 @@ def build_model():
             layers.append(nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM))
         elif item == "relu":
             layers.append(nn.ReLU())
+        elif item.startswith("leakyrelu:"):
+            layers.append(nn.LeakyReLU(negative_slope=float(item.split(":")[1])))
+        elif item in ACTIVATIONS:
+            layers.append(ACTIVATIONS[item]())
         else:
             raise ValueError(item)
     return nn.Sequential(*layers)
 
 
-def make_model():
+# Activations without options: spec name -> module.
+ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "silu": nn.SiLU}
+
+
+def make_model(spec):
     """PyTorch's default Linear init; BatchNorm parameters and running
     statistics perturbed away from 1/0/0/1 so that mixing them up shows."""
-    model = build_model()
+    model = build_model(spec)
     with torch.no_grad():
         for layer in model:
             if isinstance(layer, nn.BatchNorm1d):
@@ -140,7 +154,7 @@ def run_torch(model0, o, xs, ys, dtype):
         h = xs[k].to(dtype)
         outs = []
         for layer in model:
-            if isinstance(layer, nn.ReLU):
+            if isinstance(layer, (nn.ReLU, nn.LeakyReLU)):
                 relu_in.append(h.detach().abs().min().item())
             h = layer(h)
             outs.append(h.detach().clone())
@@ -160,25 +174,45 @@ def run_torch(model0, o, xs, ys, dtype):
         h = xs[0].to(dtype)
         outs = []
         for layer in model:
-            if isinstance(layer, nn.ReLU):
+            if isinstance(layer, (nn.ReLU, nn.LeakyReLU)):
                 relu_in.append(h.abs().min().item())
             h = layer(h)
             outs.append(h.clone())
         rec["eval.out"] = outs
         rec["eval.loss"] = F.cross_entropy(h, ys[0])
     top2 = torch.topk(rec["eval.out"][-1], 2, dim=1).values
-    rec["margin"] = min(min(relu_in), (top2[:, 0] - top2[:, 1]).min().item())
+    rec["margin"] = min(relu_in + [(top2[:, 0] - top2[:, 1]).min().item()])
     return rec
 
 
 # -------------------------------------- a replay with deliberate mistakes
+
+def activation(module, h, mut):
+    """An activation module's function written out, or a mistaken one."""
+    if isinstance(module, nn.ReLU):
+        return torch.relu(h)
+    if isinstance(module, nn.LeakyReLU):
+        slope = 0.01 if mut == "leakyrelu_slope_ignored" else module.negative_slope
+        return torch.where(h > 0, h, slope * h)
+    if isinstance(module, nn.GELU):
+        if mut == "gelu_tanh":
+            return 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h ** 3)))
+        return 0.5 * h * (1 + torch.erf(h / math.sqrt(2)))
+    if isinstance(module, nn.Tanh):
+        return torch.sigmoid(h) if mut == "tanh_as_sigmoid" else torch.tanh(h)
+    if isinstance(module, nn.Sigmoid):
+        return 1 / (1 + torch.exp(-h))
+    if isinstance(module, nn.SiLU):
+        return torch.sigmoid(h) if mut == "silu_as_sigmoid" else h * torch.sigmoid(h)
+    raise ValueError(module)
+
 
 def run_manual(model0, o, xs, ys, mutation=None):
     """The same computation written out by hand in float64, with an optional
     deliberate mistake. Without one it must match run_torch (checked)."""
     mut = mutation or ""
     sd = {k: v.to(torch.float64).clone() for k, v in model0.state_dict().items()}
-    kinds = [("dense" if isinstance(m, nn.Linear) else "bn" if isinstance(m, nn.BatchNorm1d) else "relu")
+    kinds = [("dense" if isinstance(m, nn.Linear) else "bn" if isinstance(m, nn.BatchNorm1d) else m)
              for m in model0]
     pnames = [n for n, _ in model0.named_parameters()]
     params = {n: sd[n].clone().requires_grad_(True) for n in pnames}
@@ -191,8 +225,8 @@ def run_manual(model0, o, xs, ys, mutation=None):
         for i, kind in enumerate(kinds):
             if kind == "dense":
                 h = h @ params[f"{i}.weight"].t() + params[f"{i}.bias"]
-            elif kind == "relu":
-                h = torch.relu(h)
+            elif isinstance(kind, nn.Module):
+                h = activation(kind, h, mut)
             else:
                 w, b = params[f"{i}.weight"], params[f"{i}.bias"]
                 rm, rv = sd[f"{i}.running_mean"], sd[f"{i}.running_var"]
@@ -281,10 +315,22 @@ MUTATIONS = {
     "adam": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
              "loss_sum", "wd_ignored", "wd_decoupled", "adam_no_bias_correction", "adam_eps_inside_sqrt"],
 }
+# Mistakes in a kind, applicable where the scenario's spec has that kind.
+KIND_MUTATIONS = {
+    "bn": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3"],
+    "leakyrelu": ["leakyrelu_slope_ignored"],
+    "gelu": ["gelu_tanh"],
+    "tanh": ["tanh_as_sigmoid"],
+    "silu": ["silu_as_sigmoid"],
+}
 
 
-def applicable(mutation, o):
-    """Mutations that change nothing for this optimizer are not applicable."""
+def applicable(mutation, o, spec):
+    """Mutations that change nothing for this optimizer or spec are not applicable."""
+    kinds = {item.split(":")[0] for item in spec.split(",")}
+    for kind, mutations in KIND_MUTATIONS.items():
+        if mutation in mutations and kind not in kinds:
+            return False
     if mutation in ("wd_ignored", "wd_decoupled"):
         return o["weight_decay"] != 0
     if mutation in ("sgd_dampened", "sgd_nesterov_flipped"):
@@ -333,7 +379,8 @@ def worst(checks):
 
 def generate(sc, outdir, report):
     torch.manual_seed(sc["seed"])
-    model = make_model()
+    spec = sc.get("spec", SPEC)
+    model = make_model(spec)
     b = sc["batch"]
     xs = [torch.rand(b, IN_FEATURES) for _ in range(STEPS)]
     ys = [torch.randint(0, CLASSES, (b,)) for _ in range(STEPS)]
@@ -361,8 +408,9 @@ def generate(sc, outdir, report):
         raise SystemExit(f"{sc['name']}: manual replay disagrees with torch ({name}: {ratio:.3g})")
 
     # Sensitivity: every applicable mistake must fail the test clearly.
-    for mutation in MUTATIONS[o["kind"]]:
-        if not applicable(mutation, o):
+    kind_mutations = [m for ms in KIND_MUTATIONS.values() for m in ms if m not in MUTATIONS[o["kind"]]]
+    for mutation in MUTATIONS[o["kind"]] + kind_mutations:
+        if not applicable(mutation, o, spec):
             continue
         checks = compare(run_manual(model, o, xs, ys, mutation), ref)
         name, ratio = worst(checks)
@@ -394,7 +442,7 @@ def generate(sc, outdir, report):
     tensors.append(("eval.loss", f32(ref["eval.loss"])))
 
     meta = {
-        "clnn.spec": SPEC,
+        "clnn.spec": spec,
         "optimizer": describe_optimizer(o),
         "in_features": str(IN_FEATURES),
         "batch": str(b),

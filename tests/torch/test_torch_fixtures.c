@@ -25,8 +25,9 @@
  * replays plausible implementation mistakes (biased running_var, BatchNorm
  * momentum rule reversed, unbiased variance in the normalisation, eps 1e-3,
  * summed loss, weight decay ignored or decoupled, dampened or non-Nesterov
- * momentum, Adam without bias correction or with eps inside the square root)
- * and refuses fixtures where any of them stays under ten times the tolerance
+ * momentum, Adam without bias correction or with eps inside the square root;
+ * in the activations scenario LeakyReLU's slope ignored, GELU's tanh
+ * approximation, Tanh or SiLU computed as a sigmoid) and refuses fixtures where any of them stays under ten times the tolerance
  * of every check. Measured noise, in the error measure above:
  *  - train-mode layer outputs and loss, 1e-5 (floor 1): one forward from the
  *    same weights; noise at most 6e-7 (BatchNorm divides by a batch standard
@@ -49,7 +50,8 @@
 #include "clnn_test.h"
 #include "io/safetensors.h"
 
-static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam"};
+static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
+                                        "activations"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
