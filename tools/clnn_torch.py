@@ -67,9 +67,15 @@ def read_safetensors(path):
     return out, meta
 
 
+# Activations without options: spec name -> torch.nn class name.
+ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "sigmoid": "Sigmoid", "silu": "SiLU"}
+LEAKYRELU_SLOPE = 0.01
+
+
 def parse_spec(spec):
     """[(name, kind, outputs)] for a clnn layer spec: kind is "dense" (outputs
-    its width), "bn" or "relu" (outputs None). Named layers keep their names
+    its width), "leakyrelu" (outputs its negative slope), "bn", or an
+    activation of ACTIVATIONS (outputs None). Named layers keep their names
     and unnamed ones get their index, exactly as clnn names tensors."""
     layers = []
     for i, item in enumerate(spec.split(",")):
@@ -80,8 +86,11 @@ def parse_spec(spec):
             layers.append((name or str(i), "dense", int(kind.split(":")[1])))
         elif kind in ("bn", "batchnorm1d", "batchnorm"):
             layers.append((name or str(i), "bn", None))
-        elif kind == "relu":
-            layers.append((name or str(i), "relu", None))
+        elif kind in ACTIVATIONS:
+            layers.append((name or str(i), kind, None))
+        elif kind == "leakyrelu" or kind.startswith("leakyrelu:"):
+            slope = float(kind.split(":")[1]) if ":" in kind else LEAKYRELU_SLOPE
+            layers.append((name or str(i), "leakyrelu", slope))
         else:
             raise ValueError(f"unknown layer {item!r}")
     return layers
@@ -99,8 +108,10 @@ def build_model(spec, in_features):
             width = outputs
         elif kind == "bn":
             module = nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM)
+        elif kind == "leakyrelu":
+            module = nn.LeakyReLU(negative_slope=outputs)
         else:
-            module = nn.ReLU()
+            module = getattr(nn, ACTIVATIONS[kind])()
         layers[name] = module
     return nn.Sequential(layers)
 
