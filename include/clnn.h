@@ -425,7 +425,7 @@ CLNN_API clnn_status clnn_net_add_batchnorm1d(clnn_net *net, const char *name);
 CLNN_API clnn_status clnn_net_add_relu(clnn_net *net, const char *name);
 /** Append layers from a spec such as "dense:256,bn,relu,dense:10" or, with
  * names, "fc1=dense:256,bn1=bn,relu,fc3=dense:10". Kinds: dense|linear:N,
- * bn|batchnorm1d, relu. */
+ * bn|batchnorm1d, relu, leakyrelu[:SLOPE], gelu, tanh, sigmoid, silu. */
 CLNN_API clnn_status clnn_net_add_layers(clnn_net *net, const char *spec);
 
 /** Finish the stack: allocate device memory and initialise parameters as
@@ -445,7 +445,8 @@ CLNN_API size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap);
  * as `clnn_layer_info info = {.struct_size = sizeof info};`. */
 typedef struct clnn_layer_info {
     size_t struct_size;
-    const char *kind; /* "dense", "batchnorm1d" or "relu" */
+    /* "dense", "batchnorm1d", "relu", "leakyrelu", "gelu", "tanh", "sigmoid", "silu" */
+    const char *kind;
     const char *name; /* the name given in the spec or clnn_net_add_*, "" when unnamed */
     size_t in_features;
     size_t out_features;
