@@ -32,9 +32,11 @@ float clnn__leakyrelu_slope(const clnn__layer_spec *spec)
 static clnn_status parse(const clnn__spec_token *tok, const char *options, size_t len,
                          clnn__layer_spec *spec)
 {
-    leakyrelu_options o = {.given = true};
     if (!options)
         return CLNN_OK;
+    leakyrelu_options o;
+    memset(&o, 0, sizeof o); /* padding too: equal specs are equal bytes */
+    o.given = true;
     clnn_status st = clnn__option_real(tok, "the negative slope (leakyrelu:SLOPE)", options, len,
                                        &o.slope);
     if (st == CLNN_OK)

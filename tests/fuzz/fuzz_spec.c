@@ -1,13 +1,14 @@
 /* libFuzzer harness for the layer-spec parser (clnn__spec_parse). A spec
  * that parses must describe valid layers, and writing it back out in
- * canonical form and parsing that must give the same layers. */
+ * canonical form (each kind printing its options) and parsing that must
+ * give the same layers, options included. */
 #include "fuzz_common.h"
 
 #include "net/spec.h"
 
 #include <string.h>
 
-/* "name=kind[:units]" joined by commas, as clnn_net_spec writes it. */
+/* "name=kind[:options]" joined by commas, as clnn_net_spec writes it. */
 static char *canonical(const clnn__layer_spec *layers, size_t count)
 {
     size_t cap = count * (CLNN__NAME_MAX + 32) + 1;
@@ -19,8 +20,9 @@ static char *canonical(const clnn__layer_spec *layers, size_t count)
         const clnn__layer_spec *l = &layers[i];
         n += (size_t)snprintf(s + n, cap - n, "%s%s%s%s", i ? "," : "", l->name,
                               l->name[0] ? "=" : "", clnn__layer_kind_name(l->kind));
-        if (l->kind == CLNN__LAYER_DENSE)
-            n += (size_t)snprintf(s + n, cap - n, ":%zu", l->units);
+        const clnn__layer_class *c = clnn__layer_classes[l->kind];
+        if (c->print)
+            n += (size_t)c->print(l, s + n, cap - n);
         FUZZ_CHECK(n < cap);
     }
     return s;
@@ -46,8 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(count >= 1 && layers != NULL);
     for (size_t i = 0; i < count; i++) {
         const clnn__layer_spec *l = &layers[i];
-        FUZZ_CHECK(l->kind == CLNN__LAYER_DENSE || l->kind == CLNN__LAYER_BATCHNORM1D ||
-                   l->kind == CLNN__LAYER_RELU);
+        FUZZ_CHECK((size_t)l->kind < CLNN__LAYER_KIND_COUNT);
         if (l->kind == CLNN__LAYER_DENSE)
             FUZZ_CHECK(l->units >= 1 && l->units <= CLNN__UNITS_MAX);
         else
@@ -69,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < count; i++) {
         FUZZ_CHECK(layers2[i].kind == layers[i].kind);
         FUZZ_CHECK(layers2[i].units == layers[i].units);
+        FUZZ_CHECK(memcmp(layers2[i].options, layers[i].options, sizeof layers[i].options) == 0);
         FUZZ_CHECK(strcmp(layers2[i].name, layers[i].name) == 0);
     }
     free(layers2);
