@@ -96,6 +96,11 @@ int clnn__strcasecmp(const char *a, const char *b);
 bool clnn__contains_nocase(const char *hay, const char *needle);
 /* Copy src into dst (cap > 0 bytes), cut short to fit; always terminated. */
 void clnn__copy_string(char *dst, size_t cap, const char *src);
+/* The C library's strtod (correctly rounded) of the len characters at s,
+ * whose decimal point is '.', given to it in the process locale's own
+ * spelling of the point; *whole: it read all of them (false, too, when
+ * out of memory). */
+double clnn__strtod_point(const char *s, size_t len, bool *whole);
 
 #define CLNN__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CLNN__MIN(a, b) ((a) < (b) ? (a) : (b))

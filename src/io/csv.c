@@ -6,7 +6,6 @@
 #include "base/platform.h"
 
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,27 +371,8 @@ static bool digit(char c)
  * given the text in the process locale's own spelling of the point. */
 static clnn__number_status slow_path(const char *s, size_t len, double *out)
 {
-    const char *point = localeconv()->decimal_point;
-    size_t plen = point && *point ? strlen(point) : 1;
-    char local[128];
-    char *text = len + plen < sizeof local ? local : malloc(len + plen + 1);
-    if (!text)
-        return CLNN__NUMBER_INVALID;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
-            memcpy(text + n, point && *point ? point : ".", plen);
-            n += plen;
-        } else {
-            text[n++] = s[i];
-        }
-    }
-    text[n] = '\0';
-    char *end = NULL;
-    double v = strtod(text, &end);
-    bool whole = end == text + n;
-    if (text != local)
-        free(text);
+    bool whole;
+    double v = clnn__strtod_point(s, len, &whole);
     if (!whole)
         return CLNN__NUMBER_INVALID;
     if (!isfinite(v))

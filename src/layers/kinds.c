@@ -91,29 +91,6 @@ clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, siz
     return CLNN_OK;
 }
 
-/* strtod in the process's locale, given text with a '.' point. */
-static double strtod_c_locale(const char *text, size_t len, bool *whole)
-{
-    const char *point = localeconv()->decimal_point;
-    if (!point || !*point)
-        point = ".";
-    char local[80];
-    size_t n = 0, plen = strlen(point);
-    for (size_t i = 0; i < len && n + plen < sizeof local; i++) {
-        if (text[i] == '.') {
-            memcpy(local + n, point, plen);
-            n += plen;
-        } else {
-            local[n++] = text[i];
-        }
-    }
-    local[n] = '\0';
-    char *end = NULL;
-    double v = strtod(local, &end);
-    *whole = end == local + n;
-    return v;
-}
-
 static size_t skip_digits(const char *text, size_t len, size_t i, size_t *count)
 {
     for (*count = 0; i < len && isdigit((unsigned char)text[i]); i++)
@@ -138,8 +115,8 @@ clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, con
     }
     bool whole = false;
     double v = 0.0;
-    if (whole_digits + frac_digits > 0 && exp_digits > 0 && i == len && len < 64)
-        v = strtod_c_locale(text, len, &whole);
+    if (whole_digits + frac_digits > 0 && exp_digits > 0 && i == len)
+        v = clnn__strtod_point(text, len, &whole);
     if (!whole)
         return clnn__spec_fail(tok, "%s must be a decimal number such as 0.2 or 1e-3, not '%.*s'",
                                what, (int)len, text);
