@@ -120,7 +120,8 @@ clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, con
     if (!whole)
         return clnn__spec_fail(tok, "%s must be a decimal number such as 0.2 or 1e-3, not '%.*s'",
                                what, (int)len, text);
-    if (!isfinite((float)v))
+    /* Below FLT_MAX + half its ulp, v rounds to a finite float. */
+    if (!(fabs(v) < 0x1.ffffffp+127))
         return clnn__spec_fail(tok, "%s %.*s is beyond the range of a float (about 3.4e38)",
                                what, (int)len, text);
     *out = (float)v;

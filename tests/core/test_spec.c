@@ -6,6 +6,7 @@
 #include "layers/leakyrelu.h"
 #include "net/spec.h"
 
+#include <float.h>
 #include <locale.h>
 #include <stdlib.h>
 
@@ -106,6 +107,7 @@ START_TEST(test_leakyrelu_slope)
         {"leakyrelu:1E+2", 100.0f, ":1e+02"},
         {"leakyrelu:0.1234567891", 0.1234567891f, ":0.12345679"},
         {"leakyrelu:3.4e38", 3.4e38f, ":3.4e+38"},
+        {"leakyrelu:-3.4028235e38", -FLT_MAX, ":-3.4028235e+38"},
         {"leakyrelu:1e-45", 1e-45f, ":1e-45"},
     };
     const clnn__layer_class *c = clnn__layer_classes[CLNN__LAYER_LEAKYRELU];
@@ -201,6 +203,7 @@ static const struct {
     {"leakyrelu:-infinity", "not '-infinity'"},
     {"leakyrelu:0x1p-3", "not '0x1p-3'"},
     {"leakyrelu:1e39", "beyond the range of a float"},
+    {"leakyrelu:3.40282357e38", "beyond the range of a float"},
     {"leakyrelu:-1e400", "beyond the range of a float"},
     {"leakyrelu:slope=0.2", "'leakyrelu:slope=0.2'"},
     {"gelu:tanh", "gelu takes no size or options"},
