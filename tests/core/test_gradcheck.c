@@ -1,6 +1,6 @@
 /* Finite-difference gradient check of the device itself: for a sample of
- * elements of every trainable tensor (dense weight and bias, BatchNorm weight
- * and bias), perturb the element by ±h with clnn_net_tensor_write, rerun
+ * elements of every trainable tensor (dense weight and bias, BatchNorm and
+ * LayerNorm weight and bias), perturb the element by ±h with clnn_net_tensor_write, rerun
  * forward and backward, read the loss, and compare (L+ − L−)/2h with
  * clnn_net_grad_read. Training mode (batch statistics; the running
  * statistics change on every forward, which does not affect that forward's
@@ -39,7 +39,20 @@
 #define SAMPLES_LARGEST 3
 #define SAMPLES_RANDOM 2
 
-static const char *const SPEC = "dense:9,bn,relu,dense:7,bn,relu,dense:5";
+/* Each stack and how many trainable tensors it has. The second has
+ * LayerNorm (its weight and bias drawn away from 1 and 0 below), and a
+ * BatchNorm without parameters or running statistics, which normalises
+ * with batch statistics in eval mode too. */
+static const struct {
+    const char *spec;
+    size_t trainable;
+} STACKS[] = {
+    {"dense:9,bn,relu,dense:7,bn,relu,dense:5", 10},  /* 3 dense + 2 BatchNorm */
+    {"dense:9,layernorm,relu,dense:7,bn:affine=false,track_running_stats=false,relu,dense:5,"
+     "layernorm",
+     10}, /* 3 dense + 2 LayerNorm */
+};
+#define N_STACKS (sizeof STACKS / sizeof STACKS[0])
 #define IN 6
 #define BATCH 17
 
@@ -171,22 +184,46 @@ static void check_tensor(fd_run *run, const char *name, const char *label, core_
     free(p);
 }
 
-/* Loop index: mode × backend. */
+/* LayerNorm's weight and bias drawn as core_randomize_bn draws BatchNorm's,
+ * so that mixing up γ and β, or leaving one out, changes the loss. */
+static void randomize_layernorm(clnn_net *net, core_rng *r)
+{
+    for (size_t i = 0; i < clnn_net_layer_count(net); i++) {
+        clnn_layer_info li = {.struct_size = sizeof li};
+        ck_assert_clnn_ok(clnn_net_layer_info(net, i, &li));
+        if (strcmp(li.kind, "layernorm") != 0)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.%s", li.prefix, k ? "bias" : "weight");
+            float v[64];
+            ck_assert_uint_le(li.out_features, 64);
+            core_fill(v, li.out_features, k ? -0.5 : 0.5, k ? 0.5 : 1.5, r);
+            ck_assert_clnn_ok(clnn_net_tensor_write(net, core_tensor(net, name), v,
+                                                    li.out_features * sizeof *v));
+        }
+    }
+}
+
+/* Loop index: stack × mode × backend. */
 START_TEST(test_gradients_match_finite_differences)
 {
-    bool training = _i / CORE_BACKENDS == 0;
+    const char *spec = STACKS[(size_t)_i / (2 * CORE_BACKENDS)].spec;
+    bool training = _i / CORE_BACKENDS % 2 == 0;
     clnn_gemm_backend backend = core_backends[_i % CORE_BACKENDS];
-    char label[96];
-    snprintf(label, sizeof label, "%s (%s, %s)", SPEC, training ? "train" : "eval",
+    char label[160];
+    snprintf(label, sizeof label, "%s (%s, %s)", spec, training ? "train" : "eval",
              clnn_gemm_backend_name(backend));
     fd_run run = {.training = training};
-    run.net = core_net(core_context(backend), IN, SPEC, 3);
+    run.net = core_net(core_context(backend), IN, spec, 3);
     core_rng r = core_rng_make(77 + (uint64_t)_i);
     core_randomize_bn(run.net, &r);
+    randomize_layernorm(run.net, &r);
     core_fill(run.x, BATCH * IN, -1, 1, &r);
     core_fill_labels(run.labels, BATCH, 5, &r);
     ck_assert_clnn_ok(clnn_net_set_training(run.net, training));
-    run.ref = ref_net_create(IN, SPEC);
+    run.ref = ref_net_create(IN, spec);
+    ck_assert_ptr_nonnull(run.ref);
     core_copy_to_ref(run.net, run.ref);
     size_t tensors = 0;
     for (size_t t = 0; t < clnn_net_tensor_count(run.net); t++) {
@@ -197,7 +234,7 @@ START_TEST(test_gradients_match_finite_differences)
         check_tensor(&run, info.name, label, &r);
         tensors++;
     }
-    ck_assert_uint_eq(tensors, 10); /* 3 dense + 2 BatchNorm layers, weight and bias each */
+    ck_assert_uint_eq(tensors, STACKS[(size_t)_i / (2 * CORE_BACKENDS)].trainable);
     if (verbose())
         printf("  %s: %zu samples checked; %zu elements near ReLU kinks\n", label,
                run.checked, run.skipped);
@@ -210,7 +247,8 @@ static Suite *gradcheck_suite(void)
 {
     Suite *s = suite_create("core-gradcheck");
     TCase *tc = tcase_create("finite-differences");
-    tcase_add_loop_test(tc, test_gradients_match_finite_differences, 0, 2 * CORE_BACKENDS);
+    tcase_add_loop_test(tc, test_gradients_match_finite_differences, 0,
+                        (int)(N_STACKS * 2 * CORE_BACKENDS));
     suite_add_tcase(s, tc);
     return s;
 }
