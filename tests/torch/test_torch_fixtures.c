@@ -25,7 +25,10 @@
  * replays plausible implementation mistakes (biased running_var, BatchNorm
  * momentum rule reversed, unbiased variance in the normalisation, eps 1e-3,
  * summed loss, weight decay ignored or decoupled, dampened or non-Nesterov
- * momentum, Adam without bias correction or with eps inside the square root)
+ * momentum, Adam without bias correction or with eps inside the square root;
+ * for LayerNorm and BatchNorm's options: the unbiased row variance, eps
+ * outside the square root, an option ignored, momentum=none's factor wrong,
+ * running statistics in eval without track_running_stats)
  * and refuses fixtures where any of them stays under ten times the tolerance
  * of every check. Measured noise, in the error measure above:
  *  - train-mode layer outputs and loss, 1e-5 (floor 1): one forward from the
@@ -49,7 +52,8 @@
 #include "clnn_test.h"
 #include "io/safetensors.h"
 
-static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam"};
+static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
+                                         "norm_layernorm", "norm_bn_options"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
