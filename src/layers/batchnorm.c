@@ -45,37 +45,11 @@ clnn__bn_options clnn__bn_options_of(const clnn__layer_spec *spec)
     };
 }
 
-static bool word_is(const char *s, size_t len, const char *word)
-{
-    if (strlen(word) != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (tolower((unsigned char)s[i]) != word[i])
-            return false;
-    return true;
-}
-
-/* A finite decimal number filling text[0..len). */
-static bool number(const char *text, size_t len, double *out)
-{
-    char buf[64];
-    if (len == 0 || len >= sizeof buf || isspace((unsigned char)text[0]))
-        return false;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    char *end = NULL;
-    double v = strtod(buf, &end);
-    if (end != buf + len || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
 static clnn_status boolean(const clnn__spec_token *tok, const char *key, const char *v,
                            size_t vlen, bool *out)
 {
-    if (word_is(v, vlen, "true") || word_is(v, vlen, "false")) {
-        *out = word_is(v, vlen, "true");
+    if (clnn__equals_nocase(v, vlen, "true") || clnn__equals_nocase(v, vlen, "false")) {
+        *out = clnn__equals_nocase(v, vlen, "true");
         return CLNN_OK;
     }
     return clnn__spec_fail(tok, "%s=%.*s: %s is true or false", key, (int)vlen, v, key);
@@ -100,7 +74,7 @@ static clnn_status parse_option(const clnn__spec_token *tok, const char *text, s
         v++, vlen--;
     static const char *const keys[] = {"eps", "momentum", "affine", "track_running_stats"};
     unsigned key = 0;
-    while (key < 4 && !word_is(text, klen, keys[key]))
+    while (key < 4 && !clnn__equals_nocase(text, klen, keys[key]))
         key++;
     if (key == 4)
         return clnn__spec_fail(tok, "unknown option '%.*s': BatchNorm's options are " OPTION_KEYS,
@@ -111,17 +85,17 @@ static clnn_status parse_option(const clnn__spec_token *tok, const char *text, s
     double x;
     switch (key) {
     case 0:
-        if (!number(v, vlen, &x) || !(x > 0.0))
+        if (!clnn__option_real(v, vlen, &x) || !(x > 0.0))
             return clnn__spec_fail(tok, "eps=%.*s: eps must be a number above 0 (PyTorch's "
                                    "default is 1e-5)", (int)vlen, v);
         o->eps = x == DEFAULT_EPS ? 0.0 : x; /* the default, stored as such */
         return CLNN_OK;
     case 1:
-        if (word_is(v, vlen, "none")) {
+        if (clnn__equals_nocase(v, vlen, "none")) {
             o->momentum_kind = MOMENTUM_NONE;
             return CLNN_OK;
         }
-        if (!number(v, vlen, &x) || x < 0.0 || x > 1.0)
+        if (!clnn__option_real(v, vlen, &x) || x < 0.0 || x > 1.0)
             return clnn__spec_fail(tok, "momentum=%.*s: momentum must be a number from 0 to 1, "
                                    "or none for a cumulative moving average (default 0.1)",
                                    (int)vlen, v);

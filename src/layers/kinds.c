@@ -3,8 +3,10 @@
 #include "layers/layer.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CLNN__KIND_ENTRY(id, file) [CLNN__LAYER_##id] = &clnn__layer_class_##file,
@@ -13,7 +15,7 @@ const clnn__layer_class *const clnn__layer_classes[] = {CLNN__LAYER_KINDS(CLNN__
 _Static_assert(CLNN__ARRAY_LEN(clnn__layer_classes) == CLNN__LAYER_KIND_COUNT,
                "one interface struct per kind of CLNN__LAYER_KINDS");
 
-static bool equals_nocase(const char *a, size_t alen, const char *b)
+bool clnn__equals_nocase(const char *a, size_t alen, const char *b)
 {
     if (strlen(b) != alen)
         return false;
@@ -27,9 +29,9 @@ bool clnn__layer_kind_find(const char *name, size_t len, clnn__layer_kind *kind)
 {
     for (size_t k = 0; k < CLNN__LAYER_KIND_COUNT; k++) {
         const clnn__layer_class *c = clnn__layer_classes[k];
-        bool match = equals_nocase(name, len, c->name);
+        bool match = clnn__equals_nocase(name, len, c->name);
         for (const char *const *a = c->aliases; a && *a && !match; a++)
-            match = equals_nocase(name, len, *a);
+            match = clnn__equals_nocase(name, len, *a);
         if (match) {
             *kind = (clnn__layer_kind)k;
             return true;
@@ -86,4 +88,19 @@ clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, siz
         return clnn__spec_fail(tok, "size must be at least 1");
     *out = v;
     return CLNN_OK;
+}
+
+bool clnn__option_real(const char *text, size_t len, double *out)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf || isspace((unsigned char)text[0]))
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *end = NULL;
+    double v = strtod(buf, &end);
+    if (end != buf + len || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
 }

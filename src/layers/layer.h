@@ -225,6 +225,11 @@ const char *clnn__layer_kind_name(clnn__layer_kind kind);
 void clnn__layer_kinds_help(char *buf, size_t cap);
 /* CLNN_ERR_SPEC: "layer 3 ('dense:x'): " and the message. */
 clnn_status clnn__spec_fail(const clnn__spec_token *tok, const char *fmt, ...) CLNN__PRINTF(2, 3);
+/* Whether a[0..alen) is the lower-case word b in any case ("None", "none"). */
+bool clnn__equals_nocase(const char *a, size_t alen, const char *b);
+/* A finite number filling text[0..len) ("1e-3", "0.05"), as strtod reads
+ * it; false for anything else, leading blanks included. */
+bool clnn__option_real(const char *text, size_t len, double *out);
 /* A size option "N", 1..CLNN__UNITS_MAX, its messages naming tok. */
 clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, size_t len,
                               size_t *out);
