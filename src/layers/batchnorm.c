@@ -281,8 +281,9 @@ clnn_status clnn__bn_args(clnn__layer *l, const clnn__exec *e, bn_args *a)
     return st;
 }
 
-/* A ReLU after it runs inside its kernels, each way; the synchronised
- * kernels split the work and cannot. */
+/* A ReLU after it runs inside its kernels, each way, whatever its options
+ * (they change only the kernels' arguments); the synchronised kernels
+ * split the work and cannot. */
 static bool fuses_next(const clnn__layer *l, const clnn__layer *next, bool synchronised)
 {
     return next->spec.kind == CLNN__LAYER_RELU && !synchronised;
