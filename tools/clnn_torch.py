@@ -70,27 +70,70 @@ def read_safetensors(path):
 # Activations without options: spec name -> torch.nn class name.
 ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "sigmoid": "Sigmoid", "silu": "SiLU"}
 LEAKYRELU_SLOPE = 0.01
+# Every kind name and alias a spec may use, lower case: a piece after a
+# comma that sets one of them starts a layer (_split_spec).
+_KIND_NAMES = ("dense", "linear", "bn", "batchnorm1d", "batchnorm", "relu", "layernorm",
+               "leakyrelu", "gelu", "tanh", "sigmoid", "silu")
+BN_DEFAULTS = {"eps": BN_EPS, "momentum": BN_MOMENTUM, "affine": True,
+               "track_running_stats": True}
+
+
+def _split_spec(spec):
+    """The layer tokens of a spec, as clnn splits them: options such as
+    bn:eps=1e-3,momentum=0.05 go on after a comma with key=value pieces
+    whose value names no kind ("fc=dense:10" starts a layer)."""
+    items = []
+    for piece in spec.split(","):
+        head = items[-1] if items else ""
+        options = head.partition(":")[2]
+        value = piece.partition("=")[2].partition(":")[0].strip().lower()
+        if "=" in options and "=" in piece and value not in _KIND_NAMES:
+            items[-1] += "," + piece
+        else:
+            items.append(piece)
+    return items
+
+
+def _bn_options(text):
+    """BatchNorm1d's keyword arguments from "eps=1e-3,momentum=none,..."."""
+    opts = dict(BN_DEFAULTS)
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = (t.strip().lower() for t in pair.partition("="))
+        if key == "eps":
+            opts["eps"] = float(value)
+        elif key == "momentum":
+            opts["momentum"] = None if value == "none" else float(value)
+        elif key in ("affine", "track_running_stats") and value in ("true", "false"):
+            opts[key] = value == "true"
+        else:
+            raise ValueError(f"unknown BatchNorm option {pair!r}")
+    return opts
 
 
 def parse_spec(spec):
     """[(name, kind, outputs)] for a clnn layer spec: kind is "dense" (outputs
-    its width), "leakyrelu" (outputs its negative slope), "bn", or an
-    activation of ACTIVATIONS (outputs None). Named layers keep their names
-    and unnamed ones get their index, exactly as clnn names tensors."""
+    its width), "bn" (outputs its nn.BatchNorm1d keyword arguments: eps,
+    momentum, affine, track_running_stats), "leakyrelu" (outputs its negative
+    slope), "layernorm" or an activation of ACTIVATIONS (outputs None). Named
+    layers keep their names and unnamed ones get their index, exactly as
+    clnn names tensors."""
     layers = []
-    for i, item in enumerate(spec.split(",")):
+    for i, item in enumerate(_split_spec(spec)):
         item = item.strip()
-        name, _, kind = item.rpartition("=")
-        kind = kind.lower()
-        if kind.startswith(("dense:", "linear:")):
-            layers.append((name or str(i), "dense", int(kind.split(":")[1])))
+        head, colon, options = item.partition(":")
+        name, _, kind = head.rpartition("=")
+        kind = kind.strip().lower()
+        if kind in ("dense", "linear") and colon:
+            layers.append((name or str(i), "dense", int(options)))
         elif kind in ("bn", "batchnorm1d", "batchnorm"):
-            layers.append((name or str(i), "bn", None))
-        elif kind in ACTIVATIONS:
+            layers.append((name or str(i), "bn", _bn_options(options)))
+        elif kind in ACTIVATIONS and not colon:
             layers.append((name or str(i), kind, None))
-        elif kind == "leakyrelu" or kind.startswith("leakyrelu:"):
-            slope = float(kind.split(":")[1]) if ":" in kind else LEAKYRELU_SLOPE
+        elif kind == "leakyrelu":
+            slope = float(options) if colon else LEAKYRELU_SLOPE
             layers.append((name or str(i), "leakyrelu", slope))
+        elif kind == "layernorm" and not colon:
+            layers.append((name or str(i), "layernorm", None))
         else:
             raise ValueError(f"unknown layer {item!r}")
     return layers
@@ -107,7 +150,9 @@ def build_model(spec, in_features):
             module = nn.Linear(width, outputs)
             width = outputs
         elif kind == "bn":
-            module = nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM)
+            module = nn.BatchNorm1d(width, **outputs)
+        elif kind == "layernorm":
+            module = nn.LayerNorm(width, eps=1e-5, elementwise_affine=True)
         elif kind == "leakyrelu":
             module = nn.LeakyReLU(negative_slope=outputs)
         else:
@@ -117,11 +162,11 @@ def build_model(spec, in_features):
 
 
 def pytorch_init(spec, in_features, seed):
-    """Initial tensors for spec, drawn as PyTorch's nn.Linear and
-    nn.BatchNorm1d initialise themselves, in state_dict order, without torch:
+    """Initial tensors for spec, drawn as PyTorch's nn.Linear, nn.BatchNorm1d
+    and nn.LayerNorm initialise themselves, in state_dict order, without torch:
     weights and biases uniform in +-1/sqrt(fan_in) (kaiming_uniform_ with
-    a=sqrt(5) comes to that bound), BatchNorm scale 1, shift 0, running mean
-    0, running variance 1. Drawn with numpy from seed, so that every
+    a=sqrt(5) comes to that bound), BatchNorm and LayerNorm scale 1, shift 0,
+    running mean 0, running variance 1. Drawn with numpy from seed, so that every
     framework can start from the same file (write_safetensors)."""
     rng = np.random.default_rng(seed)
     tensors = []
@@ -134,11 +179,16 @@ def pytorch_init(spec, in_features, seed):
             tensors += [(f"{name}.weight", w), (f"{name}.bias", b)]
             width = outputs
         elif kind == "bn":
+            if outputs["affine"]:
+                tensors += [(f"{name}.weight", np.ones(width, np.float32)),
+                            (f"{name}.bias", np.zeros(width, np.float32))]
+            if outputs["track_running_stats"]:
+                tensors += [(f"{name}.running_mean", np.zeros(width, np.float32)),
+                            (f"{name}.running_var", np.ones(width, np.float32)),
+                            (f"{name}.num_batches_tracked", np.array(0, np.int64))]
+        elif kind == "layernorm":
             tensors += [(f"{name}.weight", np.ones(width, np.float32)),
-                        (f"{name}.bias", np.zeros(width, np.float32)),
-                        (f"{name}.running_mean", np.zeros(width, np.float32)),
-                        (f"{name}.running_var", np.ones(width, np.float32)),
-                        (f"{name}.num_batches_tracked", np.array(0, np.int64))]
+                        (f"{name}.bias", np.zeros(width, np.float32))]
     return tensors
 
 

@@ -31,6 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clnn_torch  # noqa: E402
 from clnn_torch import write_safetensors  # noqa: E402
 
 IN_FEATURES = 37
@@ -42,6 +43,8 @@ BN_MOMENTUM = 0.1
 # num_batches_tracked starts here (not 0) so that a test which failed to
 # write the I64 buffer cannot pass by accident: after 10 steps it must be 13.
 NBT_INIT = 3
+# The Linear layer before a LayerNorm starts scaled by this (make_model).
+LN_INPUT_SCALE = 0.05
 
 # Tolerances, mirrored in tests/torch/test_torch_fixtures.c; the norm of each
 # is err = max|a - b| / max(floor, max|r|) with r the reference quantity.
@@ -74,6 +77,14 @@ SCENARIOS = [
          opt=dict(kind="adam", lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2)),
     dict(name="activations", seed=506, batch=8, spec=ACTIVATIONS_SPEC,
          opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
+    # LayerNorm, and BatchNorm's options (a scenario's own spec).
+    dict(name="norm_layernorm", seed=511, batch=8,
+         spec="dense:19,layernorm,relu,dense:13,bn:eps=1e-3,momentum=none,relu,dense:7",
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
+    dict(name="norm_bn_options", seed=523, batch=8,
+         spec=("dense:19,bn:momentum=0.05,affine=false,relu,dense:13,bn:track_running_stats=false,"
+               "relu,dense:11,layernorm,dense:7"),
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
 ]
 
 
@@ -83,42 +94,33 @@ SCENARIOS = [
 
 def build_model(spec):
     """The Sequential that spec describes (indices = clnn layer indices)."""
-    layers = []
-    width = IN_FEATURES
-    for item in spec.split(","):
-        if item.startswith("dense:"):
-            out = int(item.split(":")[1])
-            layers.append(nn.Linear(width, out))
-            width = out
-        elif item == "bn":
-            layers.append(nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM))
-        elif item == "relu":
-            layers.append(nn.ReLU())
-        elif item.startswith("leakyrelu:"):
-            layers.append(nn.LeakyReLU(negative_slope=float(item.split(":")[1])))
-        elif item in ACTIVATIONS:
-            layers.append(ACTIVATIONS[item]())
-        else:
-            raise ValueError(item)
-    return nn.Sequential(*layers)
-
-
-# Activations without options: spec name -> module.
-ACTIVATIONS = {"gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "silu": nn.SiLU}
+    return clnn_torch.build_model(spec, IN_FEATURES)
 
 
 def make_model(spec):
-    """PyTorch's default Linear init; BatchNorm parameters and running
-    statistics perturbed away from 1/0/0/1 so that mixing them up shows."""
+    """PyTorch's default Linear init; BatchNorm and LayerNorm parameters and
+    running statistics (those the options give) perturbed away from
+    1/0/0/1 so that mixing them up shows."""
     model = build_model(spec)
     with torch.no_grad():
+        for layer, after in zip(model, list(model)[1:]):
+            # A LayerNorm's rows then vary by ~1e-4, so that where eps goes
+            # (inside the square root, 1e-5) shows in its output.
+            if isinstance(layer, nn.Linear) and isinstance(after, nn.LayerNorm):
+                layer.weight.mul_(LN_INPUT_SCALE)
+                layer.bias.mul_(LN_INPUT_SCALE)
         for layer in model:
             if isinstance(layer, nn.BatchNorm1d):
+                if layer.affine:
+                    layer.weight.uniform_(0.5, 1.5)
+                    layer.bias.uniform_(-0.5, 0.5)
+                if layer.track_running_stats:
+                    layer.running_mean.uniform_(-0.5, 0.5)
+                    layer.running_var.uniform_(0.5, 2.0)
+                    layer.num_batches_tracked.fill_(NBT_INIT)
+            elif isinstance(layer, nn.LayerNorm):
                 layer.weight.uniform_(0.5, 1.5)
                 layer.bias.uniform_(-0.5, 0.5)
-                layer.running_mean.uniform_(-0.5, 0.5)
-                layer.running_var.uniform_(0.5, 2.0)
-                layer.num_batches_tracked.fill_(NBT_INIT)
     return model
 
 
@@ -212,38 +214,73 @@ def run_manual(model0, o, xs, ys, mutation=None):
     deliberate mistake. Without one it must match run_torch (checked)."""
     mut = mutation or ""
     sd = {k: v.to(torch.float64).clone() for k, v in model0.state_dict().items()}
-    kinds = [("dense" if isinstance(m, nn.Linear) else "bn" if isinstance(m, nn.BatchNorm1d) else m)
-             for m in model0]
+    modules = list(model0)
     pnames = [n for n, _ in model0.named_parameters()]
     params = {n: sd[n].clone().requires_grad_(True) for n in pnames}
-    bn_eps = 1e-3 if mut == "bn_eps_1e-3" else BN_EPS
     rec = {"init": {k: v.clone() for k, v in sd.items()}}
+
+    def layernorm(h, i, m):
+        n = h.shape[1]
+        mean = h.mean(1, keepdim=True)
+        var = ((h - mean) ** 2).mean(1, keepdim=True)
+        if mut == "ln_unbiased_var":
+            var = var * n / (n - 1)
+        if mut == "ln_eps_outside_sqrt":
+            xhat = (h - mean) / (torch.sqrt(var) + m.eps)
+        else:
+            xhat = (h - mean) / torch.sqrt(var + m.eps)
+        return xhat * params[f"{i}.weight"] + params[f"{i}.bias"]
+
+    def batchnorm(h, i, m, training):
+        eps = m.eps
+        if mut == "bn_eps_1e-3" and m.eps == BN_EPS:
+            eps = 1e-3
+        if mut == "bn_eps_option_ignored":
+            eps = BN_EPS
+        if m.affine:
+            w, b = params[f"{i}.weight"], params[f"{i}.bias"]
+        else:
+            w, b = torch.ones(h.shape[1], dtype=h.dtype), torch.zeros(h.shape[1], dtype=h.dtype)
+        if not training and m.track_running_stats:
+            rm, rv = sd[f"{i}.running_mean"], sd[f"{i}.running_var"]
+            return (h - rm) / torch.sqrt(rv + eps) * w + b
+        if not training and mut == "bn_eval_running_stats":
+            # the running statistics a layer without them would start from
+            return h / math.sqrt(1.0 + eps) * w + b
+        n = h.shape[0]
+        mean = h.mean(0)
+        var_b = ((h - mean) ** 2).mean(0)
+        var_norm = var_b * n / (n - 1) if mut == "bn_normalize_unbiased" else var_b
+        h_new = (h - mean) / torch.sqrt(var_norm + eps) * w + b
+        if training and m.track_running_stats:
+            rm, rv = sd[f"{i}.running_mean"], sd[f"{i}.running_var"]
+            nbt = sd[f"{i}.num_batches_tracked"] + 1
+            if m.momentum is None:
+                f = (0.1 if mut == "bn_momentum_none_as_default"
+                     else 1.0 / (float(nbt) - 1) if mut == "bn_momentum_none_before_count"
+                     else 1.0 / float(nbt))
+            else:
+                f = BN_MOMENTUM if mut == "bn_momentum_option_ignored" else m.momentum
+            if mut == "bn_momentum_reversed":
+                f = 1.0 - f
+            var_run = var_b if mut == "bn_running_var_biased" else var_b.detach() * n / (n - 1)
+            sd[f"{i}.running_mean"] = (1 - f) * rm + f * mean.detach()
+            sd[f"{i}.running_var"] = (1 - f) * rv + f * var_run.detach()
+            sd[f"{i}.num_batches_tracked"] = nbt
+        return h_new
 
     def forward(x, training):
         h = x
         outs = []
-        for i, kind in enumerate(kinds):
-            if kind == "dense":
+        for i, m in enumerate(modules):
+            if isinstance(m, nn.Linear):
                 h = h @ params[f"{i}.weight"].t() + params[f"{i}.bias"]
-            elif isinstance(kind, nn.Module):
-                h = activation(kind, h, mut)
+            elif isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU)):
+                h = activation(m, h, mut)
+            elif isinstance(m, nn.LayerNorm):
+                h = layernorm(h, i, m)
             else:
-                w, b = params[f"{i}.weight"], params[f"{i}.bias"]
-                rm, rv = sd[f"{i}.running_mean"], sd[f"{i}.running_var"]
-                if training:
-                    n = h.shape[0]
-                    mean = h.mean(0)
-                    var_b = ((h - mean) ** 2).mean(0)
-                    var_norm = var_b * n / (n - 1) if mut == "bn_normalize_unbiased" else var_b
-                    h_new = (h - mean) / torch.sqrt(var_norm + bn_eps) * w + b
-                    var_run = var_b if mut == "bn_running_var_biased" else var_b.detach() * n / (n - 1)
-                    m = 1.0 - BN_MOMENTUM if mut == "bn_momentum_reversed" else BN_MOMENTUM
-                    sd[f"{i}.running_mean"] = (1 - m) * rm + m * mean.detach()
-                    sd[f"{i}.running_var"] = (1 - m) * rv + m * var_run.detach()
-                    sd[f"{i}.num_batches_tracked"] = sd[f"{i}.num_batches_tracked"] + 1
-                    h = h_new
-                else:
-                    h = (h - rm) / torch.sqrt(rv + bn_eps) * w + b
+                h = batchnorm(h, i, m, training)
             outs.append(h)
         return outs
 
@@ -309,15 +346,23 @@ def run_manual(model0, o, xs, ys, mutation=None):
     return rec
 
 
+# Mistakes in the normalisation layers' options, tried where the
+# scenario's layers have them (applicable).
+NORM_MUTATIONS = ["ln_unbiased_var", "ln_eps_outside_sqrt", "bn_eps_option_ignored",
+                  "bn_momentum_none_as_default", "bn_momentum_none_before_count",
+                  "bn_momentum_option_ignored", "bn_eval_running_stats"]
 MUTATIONS = {
     "sgd": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
-            "loss_sum", "wd_ignored", "wd_decoupled", "sgd_dampened", "sgd_nesterov_flipped"],
+            "loss_sum", "wd_ignored", "wd_decoupled", "sgd_dampened", "sgd_nesterov_flipped"]
+    + NORM_MUTATIONS,
     "adam": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
-             "loss_sum", "wd_ignored", "wd_decoupled", "adam_no_bias_correction", "adam_eps_inside_sqrt"],
+             "loss_sum", "wd_ignored", "wd_decoupled", "adam_no_bias_correction", "adam_eps_inside_sqrt"]
+    + NORM_MUTATIONS,
 }
 # Mistakes in a kind, applicable where the scenario's spec has that kind.
 KIND_MUTATIONS = {
-    "bn": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3"],
+    "batchnorm1d": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased",
+                    "bn_eps_1e-3"],
     "leakyrelu": ["leakyrelu_slope_ignored"],
     "gelu": ["gelu_tanh"],
     "tanh": ["tanh_as_sigmoid"],
@@ -325,9 +370,10 @@ KIND_MUTATIONS = {
 }
 
 
-def applicable(mutation, o, spec):
-    """Mutations that change nothing for this optimizer or spec are not applicable."""
-    kinds = {item.split(":")[0] for item in spec.split(",")}
+def applicable(mutation, o, model):
+    """Mutations that change nothing for this optimizer or these layers are
+    not applicable."""
+    kinds = {type(m).__name__.lower() for m in model}
     for kind, mutations in KIND_MUTATIONS.items():
         if mutation in mutations and kind not in kinds:
             return False
@@ -335,6 +381,24 @@ def applicable(mutation, o, spec):
         return o["weight_decay"] != 0
     if mutation in ("sgd_dampened", "sgd_nesterov_flipped"):
         return o["momentum"] != 0
+    bns = [m for m in model if isinstance(m, nn.BatchNorm1d)]
+    tracking = [m for m in bns if m.track_running_stats]
+    if mutation.startswith("ln_"):
+        return any(isinstance(m, nn.LayerNorm) for m in model)
+    if mutation in ("bn_running_var_biased", "bn_momentum_reversed"):
+        return bool(tracking)
+    if mutation == "bn_normalize_unbiased":
+        return bool(bns)
+    if mutation == "bn_eps_1e-3":
+        return any(m.eps == BN_EPS for m in bns)
+    if mutation == "bn_eps_option_ignored":
+        return any(m.eps != BN_EPS for m in bns)
+    if mutation.startswith("bn_momentum_none_"):
+        return any(m.momentum is None for m in tracking)
+    if mutation == "bn_momentum_option_ignored":
+        return any(m.momentum not in (None, BN_MOMENTUM) for m in tracking)
+    if mutation == "bn_eval_running_stats":
+        return any(not m.track_running_stats for m in bns)
     return True
 
 
@@ -378,8 +442,8 @@ def worst(checks):
 # ------------------------------------------------------------------ main
 
 def generate(sc, outdir, report):
-    torch.manual_seed(sc["seed"])
     spec = sc.get("spec", SPEC)
+    torch.manual_seed(sc["seed"])
     model = make_model(spec)
     b = sc["batch"]
     xs = [torch.rand(b, IN_FEATURES) for _ in range(STEPS)]
@@ -410,7 +474,7 @@ def generate(sc, outdir, report):
     # Sensitivity: every applicable mistake must fail the test clearly.
     kind_mutations = [m for ms in KIND_MUTATIONS.values() for m in ms if m not in MUTATIONS[o["kind"]]]
     for mutation in MUTATIONS[o["kind"]] + kind_mutations:
-        if not applicable(mutation, o, spec):
+        if not applicable(mutation, o, model):
             continue
         checks = compare(run_manual(model, o, xs, ys, mutation), ref)
         name, ratio = worst(checks)

@@ -36,8 +36,11 @@ clnn_status clnn__bn_forward_sync(clnn__layer *l, const clnn__exec *e, cl_mem x,
     bn_state *s = l->state;
     clnn_context *ctx = e->ctx;
     size_t n = l->out;
+    bn_args a;
     /* Global mean into save_mean. */
-    clnn_status st = column_sum(l, e, x, 0, s->save_mean);
+    clnn_status st = clnn__bn_args(l, e, &a);
+    if (st == CLNN_OK)
+        st = column_sum(l, e, x, 0, s->save_mean);
     if (st == CLNN_OK)
         st = clnn__buffer_read(ctx, s->save_mean, 0, n * sizeof(float), e->host_sums);
     if (st == CLNN_OK)
@@ -58,16 +61,15 @@ clnn_status clnn__bn_forward_sync(clnn__layer *l, const clnn__exec *e, cl_mem x,
     if (st != CLNN_OK)
         return st;
     int r = (int)e->rows, c = (int)l->out, ld = (int)l->ld;
-    int goff = (int)s->weight_off, boff = (int)s->bias_off;
-    int moff = (int)s->rmean_off, voff = (int)s->rvar_off;
-    float t = (float)e->global_rows, momentum = CLNN__BN_MOMENTUM, eps = CLNN__BN_EPS;
+    float t = (float)e->global_rows;
     st = CLNN__LAUNCH(ctx, k, "bn_apply_train", 1, s->apply_train.global,
                       clnn__column_local(&s->apply_train), CLNN__ARG(x), CLNN__ARG(y),
-                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(e->params),
-                      CLNN__ARG(goff), CLNN__ARG(boff), CLNN__ARG(e->stats), CLNN__ARG(moff),
-                      CLNN__ARG(voff), CLNN__ARG(s->save_mean), CLNN__ARG(s->save_invstd),
-                      CLNN__ARG(s->sync_sums), CLNN__ARG(t), CLNN__ARG(momentum), CLNN__ARG(eps));
-    if (st == CLNN_OK)
+                      CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(a.params),
+                      CLNN__ARG(a.goff), CLNN__ARG(a.boff), CLNN__ARG(a.stats), CLNN__ARG(a.moff),
+                      CLNN__ARG(a.voff), CLNN__ARG(s->save_mean), CLNN__ARG(s->save_invstd),
+                      CLNN__ARG(s->sync_sums), CLNN__ARG(t), CLNN__ARG(a.momentum),
+                      CLNN__ARG(a.eps));
+    if (st == CLNN_OK && s->opt.track_running_stats)
         s->num_batches_tracked++;
     return st;
 }
@@ -77,20 +79,22 @@ clnn_status clnn__bn_backward_sync(clnn__layer *l, const clnn__exec *e, cl_mem x
 {
     bn_state *s = l->state;
     clnn_context *ctx = e->ctx;
+    bn_args a;
     cl_kernel sums, apply;
-    clnn_status st = clnn__kernel_ref_get(ctx, &s->backward_sums.ref, &sums);
+    clnn_status st = clnn__bn_args(l, e, &a);
+    if (st == CLNN_OK)
+        st = clnn__kernel_ref_get(ctx, &s->backward_sums.ref, &sums);
     if (st == CLNN_OK)
         st = clnn__kernel_ref_get(ctx, &s->backward_apply.ref, &apply);
     if (st != CLNN_OK)
         return st;
-    int r = (int)e->rows, c = (int)l->out, ld = (int)l->ld, goff = (int)s->weight_off,
-        boff = (int)s->bias_off;
+    int r = (int)e->rows, c = (int)l->out, ld = (int)l->ld;
     float t = (float)e->global_rows;
     st = CLNN__LAUNCH(ctx, sums, "bn_backward_sums", 1, s->backward_sums.global,
                       clnn__column_local(&s->backward_sums), CLNN__ARG(x), CLNN__ARG(dy),
                       CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld), CLNN__ARG(s->save_mean),
-                      CLNN__ARG(s->save_invstd), CLNN__ARG(s->sync_sums), CLNN__ARG(e->grads),
-                      CLNN__ARG(goff), CLNN__ARG(boff));
+                      CLNN__ARG(s->save_invstd), CLNN__ARG(s->sync_sums), CLNN__ARG(a.grads),
+                      CLNN__ARG(a.dgoff), CLNN__ARG(a.dboff));
     if (st == CLNN_OK)
         st = reduce(e, s->sync_sums, 2 * l->out);
     if (st != CLNN_OK || !dx)
@@ -98,6 +102,6 @@ clnn_status clnn__bn_backward_sync(clnn__layer *l, const clnn__exec *e, cl_mem x
     return CLNN__LAUNCH(ctx, apply, "bn_backward_apply", 1, s->backward_apply.global,
                         clnn__column_local(&s->backward_apply), CLNN__ARG(x), CLNN__ARG(dy),
                         CLNN__ARG(dx), CLNN__ARG(r), CLNN__ARG(c), CLNN__ARG(ld),
-                        CLNN__ARG(e->params), CLNN__ARG(goff), CLNN__ARG(s->save_mean),
+                        CLNN__ARG(a.params), CLNN__ARG(a.goff), CLNN__ARG(s->save_mean),
                         CLNN__ARG(s->save_invstd), CLNN__ARG(s->sync_sums), CLNN__ARG(t));
 }

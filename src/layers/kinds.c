@@ -16,7 +16,7 @@ const clnn__layer_class *const clnn__layer_classes[] = {CLNN__LAYER_KINDS(CLNN__
 _Static_assert(CLNN__ARRAY_LEN(clnn__layer_classes) == CLNN__LAYER_KIND_COUNT,
                "one interface struct per kind of CLNN__LAYER_KINDS");
 
-static bool equals_nocase(const char *a, size_t alen, const char *b)
+bool clnn__equals_nocase(const char *a, size_t alen, const char *b)
 {
     if (strlen(b) != alen)
         return false;
@@ -30,9 +30,9 @@ bool clnn__layer_kind_find(const char *name, size_t len, clnn__layer_kind *kind)
 {
     for (size_t k = 0; k < CLNN__LAYER_KIND_COUNT; k++) {
         const clnn__layer_class *c = clnn__layer_classes[k];
-        bool match = equals_nocase(name, len, c->name);
+        bool match = clnn__equals_nocase(name, len, c->name);
         for (const char *const *a = c->aliases; a && *a && !match; a++)
-            match = equals_nocase(name, len, *a);
+            match = clnn__equals_nocase(name, len, *a);
         if (match) {
             *kind = (clnn__layer_kind)k;
             return true;
@@ -98,13 +98,12 @@ static size_t skip_digits(const char *text, size_t len, size_t i, size_t *count)
     return i;
 }
 
-clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, const char *text,
-                              size_t len, float *out)
+bool clnn__parse_real(const char *text, size_t len, double *out)
 {
-    if (len == 0)
-        return clnn__spec_fail(tok, "missing %s after ':'", what);
     /* The grammar first, so that what strtod takes beyond decimal numbers
      * (hexadecimal, inf, nan, leading blanks) is refused alike. */
+    if (len == 0)
+        return false;
     size_t i = text[0] == '+' || text[0] == '-', whole_digits, frac_digits = 0, exp_digits = 1;
     i = skip_digits(text, len, i, &whole_digits);
     if (i < len && text[i] == '.')
@@ -117,25 +116,46 @@ clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, con
     double v = 0.0;
     if (whole_digits + frac_digits > 0 && exp_digits > 0 && i == len)
         v = clnn__strtod_point(text, len, &whole);
-    if (!whole)
+    if (!whole || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, const char *text,
+                              size_t len, double *out)
+{
+    if (len == 0)
+        return clnn__spec_fail(tok, "missing %s after ':'", what);
+    double v;
+    if (!clnn__parse_real(text, len, &v)) {
+        /* Digits that strtod reads whole but overflow are a range error. */
+        bool whole = false;
+        double big = clnn__strtod_point(text, len, &whole);
+        if (whole && !isfinite(big) && isdigit((unsigned char)text[len - 1]))
+            return clnn__spec_fail(tok, "%s %.*s is beyond the range of a float (about 3.4e38)",
+                                   what, (int)len, text);
         return clnn__spec_fail(tok, "%s must be a decimal number such as 0.2 or 1e-3, not '%.*s'",
                                what, (int)len, text);
+    }
     /* Below FLT_MAX + half its ulp, v rounds to a finite float. */
     if (!(fabs(v) < 0x1.ffffffp+127))
-        return clnn__spec_fail(tok, "%s %.*s is beyond the range of a float (about 3.4e38)",
-                               what, (int)len, text);
-    *out = (float)v;
+        return clnn__spec_fail(tok, "%s %.*s is beyond the range of a float (about 3.4e38)", what,
+                               (int)len, text);
+    *out = v;
     return CLNN_OK;
 }
 
-int clnn__print_real(char *buf, size_t cap, float v)
+int clnn__print_real(char *buf, size_t cap, double v, bool as_float)
 {
     char text[48];
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, (double)v);
-        char *end = NULL;
-        if ((float)strtod(text, &end) == v)
-            break; /* 9 digits always read back as the same float */
+    /* 9 significant digits always read back as the same float, 17 as the
+     * same double. */
+    for (int digits = 1; digits <= (as_float ? 9 : 17); digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        double back = strtod(text, NULL);
+        if (as_float ? (float)back == (float)v : back == v)
+            break;
     }
     /* The locale's point, if it is another, becomes '.'. */
     const char *point = localeconv()->decimal_point;

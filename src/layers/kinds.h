@@ -15,6 +15,7 @@
     X(GELU, gelu)                                                                                  \
     X(TANH, tanh)                                                                                  \
     X(SIGMOID, sigmoid)                                                                            \
-    X(SILU, silu)
+    X(SILU, silu)                                                                                  \
+    X(LAYERNORM, layernorm)
 
 #endif

@@ -225,16 +225,22 @@ const char *clnn__layer_kind_name(clnn__layer_kind kind);
 void clnn__layer_kinds_help(char *buf, size_t cap);
 /* CLNN_ERR_SPEC: "layer 3 ('dense:x'): " and the message. */
 clnn_status clnn__spec_fail(const clnn__spec_token *tok, const char *fmt, ...) CLNN__PRINTF(2, 3);
+/* Whether a[0..alen) is the lower-case word b in any case ("None", "none"). */
+bool clnn__equals_nocase(const char *a, size_t alen, const char *b);
 /* A size option "N", 1..CLNN__UNITS_MAX, its messages naming tok. */
 clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, size_t len,
                               size_t *out);
-/* A real-number option: a decimal number ("0.2", "-1.5e-3") as C reads
- * it in the "C" locale, whatever the process's locale, finite as a float;
- * its messages name tok and what the number is ("the negative slope"). */
+/* A decimal number filling text[0..len) ("0.2", "-1.5e-3", ".5", "1e-3")
+ * as C reads it in the "C" locale, whatever the process's locale, and
+ * finite; false for anything else (blanks, hexadecimal, inf, nan). */
+bool clnn__parse_real(const char *text, size_t len, double *out);
+/* The same as an option, finite as a float too; its messages name tok and
+ * what the number is ("the negative slope"). */
 clnn_status clnn__option_real(const clnn__spec_token *tok, const char *what, const char *text,
-                              size_t len, float *out);
+                              size_t len, double *out);
 /* v as a spec writes it: the fewest significant digits that read back as
- * v, with a '.' point whatever the locale. snprintf-like. */
-int clnn__print_real(char *buf, size_t cap, float v);
+ * v (as a float when as_float, else as a double), with a '.' point
+ * whatever the locale. snprintf-like. */
+int clnn__print_real(char *buf, size_t cap, double v, bool as_float);
 
 #endif

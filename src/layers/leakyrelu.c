@@ -37,8 +37,10 @@ static clnn_status parse(const clnn__spec_token *tok, const char *options, size_
     leakyrelu_options o;
     memset(&o, 0, sizeof o); /* padding too: equal specs are equal bytes */
     o.given = true;
+    double slope;
     clnn_status st = clnn__option_real(tok, "the negative slope (leakyrelu:SLOPE)", options, len,
-                                       &o.slope);
+                                       &slope);
+    o.slope = (float)slope;
     if (st == CLNN_OK)
         memcpy(spec->options, &o, sizeof o);
     return st;
@@ -51,7 +53,8 @@ static int print(const clnn__layer_spec *spec, char *buf, size_t cap)
         return snprintf(buf, cap, "%s", "");
     int n = snprintf(buf, cap, ":");
     const bool room = cap > (size_t)n;
-    return n + clnn__print_real(room ? buf + n : NULL, room ? cap - (size_t)n : 0, o.slope);
+    return n + clnn__print_real(room ? buf + n : NULL, room ? cap - (size_t)n : 0, o.slope,
+                                true);
 }
 
 /* Its gradient takes the slope where the input is not positive, as

@@ -182,7 +182,9 @@ clnn_status clnn_net_layer_info(const clnn_net *net, size_t index, clnn_layer_in
 size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap)
 {
     size_t len = 0;
-    char piece[CLNN__NAME_MAX + 96];
+    /* Room for a name, a kind and options such as
+     * ":eps=0.001,momentum=none,affine=false,track_running_stats=false". */
+    char piece[CLNN__NAME_MAX + 192];
     for (size_t i = 0; net && i < net->nlayers; i++) {
         const clnn__layer_spec *s = &net->layers[i].l.spec;
         const clnn__layer_class *c = net->layers[i].l.cls;
@@ -190,6 +192,7 @@ size_t clnn_net_spec(const clnn_net *net, char *buf, size_t cap)
                          s->name[0] ? "=" : "", c->name);
         if (c->print)
             n += c->print(s, piece + n, sizeof piece - (size_t)n);
+        n = (int)CLNN__MIN((size_t)n, sizeof piece - 1); /* never past what was written */
         if (buf && len + 1 < cap)
             memcpy(buf + len, piece, CLNN__MIN((size_t)n, cap - 1 - len));
         len += (size_t)n;

@@ -24,7 +24,9 @@ bool clnn__spec_valid_name(const char *name)
 static clnn_status parse_token(const char *tok, size_t len, size_t pos, clnn__layer_spec *out)
 {
     memset(out, 0, sizeof *out);
-    const char *eq = memchr(tok, '=', len);
+    /* A name ends at the first '=' before any ':' (options hold '=' too). */
+    const char *colon0 = memchr(tok, ':', len);
+    const char *eq = memchr(tok, '=', colon0 ? (size_t)(colon0 - tok) : len);
     if (eq) {
         size_t nlen = (size_t)(eq - tok);
         if (nlen >= CLNN__NAME_MAX)
@@ -58,6 +60,29 @@ static clnn_status parse_token(const char *tok, size_t len, size_t pos, clnn__la
     return CLNN_OK;
 }
 
+/* Whether the piece [a, b) after a comma carries more options of the layer
+ * token [tok, tok_end) ("bn:eps=1e-3,momentum=0.05") rather than starting
+ * a layer: the token has key=value options, and the piece is key=value
+ * with a value that is no layer kind ("fc2=dense:10" starts a layer). */
+static bool continues_options(const char *tok, const char *tok_end, const char *a, const char *b)
+{
+    const char *colon = memchr(tok, ':', (size_t)(tok_end - tok));
+    if (!colon || !memchr(colon, '=', (size_t)(tok_end - colon)))
+        return false;
+    const char *eq = memchr(a, '=', (size_t)(b - a));
+    if (!eq)
+        return false;
+    const char *v = eq + 1, *v_end = memchr(v, ':', (size_t)(b - v));
+    if (!v_end)
+        v_end = b;
+    while (v < v_end && isspace((unsigned char)*v))
+        v++;
+    while (v_end > v && isspace((unsigned char)v_end[-1]))
+        v_end--;
+    clnn__layer_kind kind;
+    return !clnn__layer_kind_find(v, (size_t)(v_end - v), &kind);
+}
+
 clnn_status clnn__spec_parse(const char *spec, clnn__layer_spec **layers_out, size_t *count_out)
 {
     *layers_out = NULL;
@@ -79,6 +104,14 @@ clnn_status clnn__spec_parse(const char *spec, clnn__layer_spec **layers_out, si
         const char *end = strchr(p, ',');
         if (!end)
             end = p + strlen(p);
+        while (*end) {
+            const char *next = strchr(end + 1, ',');
+            if (!next)
+                next = end + strlen(end);
+            if (!continues_options(p, end, end + 1, next))
+                break;
+            end = next;
+        }
         const char *a = p, *b = end;
         while (a < b && isspace((unsigned char)*a))
             a++;

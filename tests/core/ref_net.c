@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layers/leakyrelu.h"
+#include "layers/batchnorm.h"
 #include "reference.h"
 
 static double *zeros(size_t n)
@@ -22,6 +23,16 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
     size_t n;
     if (clnn__spec_parse(spec, &specs, &n) != CLNN_OK)
         return NULL;
+    /* BatchNorm's eps and momentum other than PyTorch's defaults are
+     * checked against PyTorch's fixtures, not here. */
+    for (size_t i = 0; i < n; i++) {
+        clnn__bn_options o = clnn__bn_options_of(&specs[i]);
+        if (specs[i].kind == CLNN__LAYER_BATCHNORM1D &&
+            (o.eps != REF_BN_EPS || o.momentum != REF_BN_MOMENTUM || o.momentum_none)) {
+            free(specs);
+            return NULL;
+        }
+    }
     ref_net *net = calloc(1, sizeof *net);
     if (!net)
         abort();
@@ -40,6 +51,12 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
             snprintf(l->name, sizeof l->name, "%zu", i);
         l->in = in;
         l->out = l->kind == CLNN__LAYER_DENSE ? specs[i].units : in;
+        l->affine = l->track = true;
+        if (l->kind == CLNN__LAYER_BATCHNORM1D) {
+            clnn__bn_options o = clnn__bn_options_of(&specs[i]);
+            l->affine = o.affine;
+            l->track = o.track_running_stats;
+        }
         if (l->kind == CLNN__LAYER_DENSE) {
             l->w = zeros(l->out * l->in);
             l->dw = zeros(l->out * l->in);
@@ -52,6 +69,11 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
             l->save_invstd = zeros(l->out);
             for (size_t c = 0; c < l->out; c++)
                 l->w[c] = l->rvar[c] = 1.0;
+        } else if (l->kind == CLNN__LAYER_LAYERNORM) {
+            l->w = zeros(l->out);
+            l->dw = zeros(l->out);
+            for (size_t c = 0; c < l->out; c++)
+                l->w[c] = 1.0;
         }
         l->slope = clnn__leakyrelu_slope(&specs[i]);
         l->act = l->kind == CLNN__LAYER_LEAKYRELU ? REF_LEAKYRELU
@@ -130,10 +152,10 @@ void ref_net_forward(ref_net *net, const float *x, size_t rows, bool training)
             ref_linear_forward(in, rows, l->in, l->out, l->w, l->b, l->y);
             break;
         case CLNN__LAYER_BATCHNORM1D:
-            if (training) {
+            if (training || !l->track) {
                 ref_bn_forward_train(in, rows, l->out, l->w, l->b, l->rmean, l->rvar,
                                      l->save_mean, l->save_invstd, l->y);
-                l->num_batches_tracked++;
+                l->num_batches_tracked += training && l->track;
             } else {
                 ref_bn_forward_eval(in, rows, l->out, l->w, l->b, l->rmean, l->rvar,
                                     l->save_mean, l->save_invstd, l->y);
@@ -148,6 +170,9 @@ void ref_net_forward(ref_net *net, const float *x, size_t rows, bool training)
         case CLNN__LAYER_SIGMOID:
         case CLNN__LAYER_SILU:
             ref_activation_forward(l->act, l->slope, in, rows * l->out, l->y);
+            break;
+        case CLNN__LAYER_LAYERNORM:
+            ref_layernorm_forward(in, rows, l->out, l->w, l->b, l->y);
             break;
         }
         in = l->y;
@@ -170,7 +195,7 @@ double ref_net_backward(ref_net *net, const int32_t *labels)
             break;
         case CLNN__LAYER_BATCHNORM1D:
             ref_bn_backward(in, dy, rows, l->out, l->w, l->save_mean, l->save_invstd,
-                            net->training, l->dw, l->db, dx);
+                            net->training || !l->track, l->dw, l->db, dx);
             break;
         case CLNN__LAYER_RELU:
             if (dx)
@@ -183,6 +208,9 @@ double ref_net_backward(ref_net *net, const int32_t *labels)
         case CLNN__LAYER_SILU:
             if (dx)
                 ref_activation_backward(l->act, l->slope, in, dy, rows * l->out, dx);
+            break;
+        case CLNN__LAYER_LAYERNORM:
+            ref_layernorm_backward(in, dy, rows, l->out, l->w, l->dw, l->db, dx);
             break;
         }
         cur = 1 - cur;
@@ -198,11 +226,17 @@ double ref_net_loss(ref_net *net, const float *x, size_t rows, const int32_t *la
     return ref_softmax_xent(last->y, labels, rows, last->out, NULL);
 }
 
+/* Whether a layer's weight and bias are trainable tensors. */
+static bool has_params(const ref_layer *l)
+{
+    return l->w && l->affine;
+}
+
 size_t ref_net_param_count(const ref_net *net)
 {
     size_t n = 0;
     for (size_t i = 0; i < net->nlayers; i++)
-        n += net->layers[i].w ? 2 : 0;
+        n += has_params(&net->layers[i]) ? 2 : 0;
     return n;
 }
 
@@ -211,7 +245,7 @@ ref_param ref_net_param(const ref_net *net, size_t index)
     ref_param p = {.numel = 0};
     for (size_t i = 0; i < net->nlayers; i++) {
         const ref_layer *l = &net->layers[i];
-        if (!l->w)
+        if (!has_params(l))
             continue;
         if (index < 2) {
             bool weight = index == 0;
@@ -238,7 +272,7 @@ bool ref_net_find(const ref_net *net, const char *name, double **value, double *
     }
     for (size_t i = 0; i < net->nlayers; i++) {
         const ref_layer *l = &net->layers[i];
-        if (l->kind != CLNN__LAYER_BATCHNORM1D)
+        if (l->kind != CLNN__LAYER_BATCHNORM1D || !l->track)
             continue;
         char full[sizeof l->name + 16];
         for (int k = 0; k < 2; k++) {
@@ -258,7 +292,7 @@ int64_t *ref_net_counter(ref_net *net, const char *name)
         ref_layer *l = &net->layers[i];
         char full[sizeof l->name + 24];
         snprintf(full, sizeof full, "%s.num_batches_tracked", l->name);
-        if (l->kind == CLNN__LAYER_BATCHNORM1D && strcmp(full, name) == 0)
+        if (l->kind == CLNN__LAYER_BATCHNORM1D && l->track && strcmp(full, name) == 0)
             return &l->num_batches_tracked;
     }
     return NULL;

@@ -16,6 +16,10 @@ typedef struct ref_layer {
     double *dw, *db;         /* their gradients from the last backward */
     double *rmean, *rvar;    /* BatchNorm running statistics */
     int64_t num_batches_tracked;
+    /* BatchNorm's options (layers/batchnorm.h): without affine, γ = 1 and
+     * β = 0 are no parameters; without running statistics, both modes
+     * normalise with the batch's (rmean and rvar are then scratch). */
+    bool affine, track;
     double *save_mean, *save_invstd;
     double *y;               /* output of the last forward, rows × out */
     ref_activation act;      /* which, for the activations other than ReLU */
@@ -39,7 +43,8 @@ typedef struct ref_param {
     size_t numel;
 } ref_param;
 
-/* NULL when the spec does not parse. Parameters start at 0 (BatchNorm: γ 1,
+/* NULL when the spec does not parse, or sets a BatchNorm eps or momentum
+ * other than PyTorch's defaults. Parameters start at 0 (BatchNorm: γ 1,
  * running_var 1): set them with ref_net_find or copy them from a device. */
 ref_net *ref_net_create(size_t in_features, const char *spec);
 void ref_net_free(ref_net *net);

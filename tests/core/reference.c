@@ -137,6 +137,57 @@ void ref_bn_backward(const double *x, const double *dy, size_t rows, size_t cols
     }
 }
 
+void ref_layernorm_forward(const double *x, size_t rows, size_t cols, const double *gamma,
+                           const double *beta, double *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const double *xr = x + r * cols;
+        double mean = 0.0, ss = 0.0;
+        for (size_t c = 0; c < cols; c++)
+            mean += xr[c];
+        mean /= (double)cols;
+        for (size_t c = 0; c < cols; c++)
+            ss += (xr[c] - mean) * (xr[c] - mean);
+        double invstd = 1.0 / sqrt(ss / (double)cols + REF_LN_EPS);
+        for (size_t c = 0; c < cols; c++)
+            y[r * cols + c] = (xr[c] - mean) * invstd * gamma[c] + beta[c];
+    }
+}
+
+/* The same chain rule as BatchNorm's above, along each row instead of each
+ * column: dx̂ = dy·γ, dσ² = Σ dx̂·(x − μ)·(−½)s³, dμ = Σ dx̂·(−s) +
+ * dσ²·Σ(−2(x − μ))/N, dx = dx̂·s + dσ²·2(x − μ)/N + dμ/N; dγ and dβ sum
+ * dy·x̂ and dy down the columns. */
+void ref_layernorm_backward(const double *x, const double *dy, size_t rows, size_t cols,
+                            const double *gamma, double *dgamma, double *dbeta, double *dx)
+{
+    double n = (double)cols;
+    for (size_t c = 0; c < cols; c++)
+        dgamma[c] = dbeta[c] = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        const double *xr = x + r * cols, *dyr = dy + r * cols;
+        double mu = 0.0, ss = 0.0;
+        for (size_t c = 0; c < cols; c++)
+            mu += xr[c];
+        mu /= n;
+        for (size_t c = 0; c < cols; c++)
+            ss += (xr[c] - mu) * (xr[c] - mu);
+        double s = 1.0 / sqrt(ss / n + REF_LN_EPS);
+        double dvar = 0.0, dmean = 0.0, sum_centered = 0.0;
+        for (size_t c = 0; c < cols; c++) {
+            double xc = xr[c] - mu;
+            dgamma[c] += dyr[c] * xc * s;
+            dbeta[c] += dyr[c];
+            dvar += dyr[c] * gamma[c] * xc * -0.5 * s * s * s;
+            dmean += dyr[c] * gamma[c] * -s;
+            sum_centered += -2.0 * xc;
+        }
+        dmean += dvar * sum_centered / n;
+        for (size_t c = 0; dx && c < cols; c++)
+            dx[r * cols + c] = dyr[c] * gamma[c] * s + dvar * 2.0 * (xr[c] - mu) / n + dmean / n;
+    }
+}
+
 void ref_relu_forward(const double *x, size_t n, double *y)
 {
     for (size_t i = 0; i < n; i++)

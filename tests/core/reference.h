@@ -45,6 +45,16 @@ void ref_bn_backward(const double *x, const double *dy, size_t rows, size_t cols
                      const double *gamma, const double *save_mean, const double *save_invstd,
                      bool batch_stats, double *dgamma, double *dbeta, double *dx);
 
+/* torch.nn.LayerNorm(cols), eps 1e-5: each row normalised with its own mean
+ * and biased variance, then y = x̂·γ + β. */
+#define REF_LN_EPS 1e-5
+void ref_layernorm_forward(const double *x, size_t rows, size_t cols, const double *gamma,
+                           const double *beta, double *y);
+/* dγ, dβ (overwritten) and dx (may be NULL) from dy; statistics recomputed
+ * from x. */
+void ref_layernorm_backward(const double *x, const double *dy, size_t rows, size_t cols,
+                            const double *gamma, double *dgamma, double *dbeta, double *dx);
+
 void ref_relu_forward(const double *x, size_t n, double *y);
 /* The gradient passes where the output is positive (as PyTorch). */
 void ref_relu_backward(const double *y, const double *dy, size_t n, double *dx);

@@ -1,6 +1,6 @@
 /* Finite-difference gradient check of the device itself: for a sample of
- * elements of every trainable tensor (dense weight and bias, BatchNorm weight
- * and bias), perturb the element by ±h with clnn_net_tensor_write, rerun
+ * elements of every trainable tensor (dense weight and bias, BatchNorm and
+ * LayerNorm weight and bias), perturb the element by ±h with clnn_net_tensor_write, rerun
  * forward and backward, read the loss, and compare (L+ − L−)/2h with
  * clnn_net_grad_read. Training mode (batch statistics; the running
  * statistics change on every forward, which does not affect that forward's
@@ -45,16 +45,23 @@
  * 1e-2..0.7 in training mode. In eval mode the (randomised) running
  * statistics shrink the first layers' gradients to 1e-4, which the
  * quotient cannot resolve, and the activations compute alike in both
- * modes: training mode only. */
+ * modes: training mode only. The norms' stack has LayerNorm (its weight
+ * and bias drawn away from 1 and 0 below), and a BatchNorm without
+ * parameters or running statistics, which normalises with batch
+ * statistics in eval mode too: both modes. */
 #define BN_RELU "dense:9,bn,relu,dense:7,bn,relu,dense:5"
 #define ACTIVATIONS                                                                                \
     "dense:9,bn,leakyrelu:0.2,dense:8,bn,gelu,dense:7,bn,tanh,dense:6,bn,sigmoid,dense:6,bn,silu," \
     "dense:5"
+#define NORMS                                                                                      \
+    "dense:9,layernorm,relu,dense:7,bn:affine=false,track_running_stats=false,relu,dense:5,"       \
+    "layernorm"
 static const struct {
     const char *spec;
     bool training;
     size_t trainable;
-} runs[] = {{BN_RELU, true, 10}, {BN_RELU, false, 10}, {ACTIVATIONS, true, 22}};
+} runs[] = {{BN_RELU, true, 10},  {BN_RELU, false, 10}, {ACTIVATIONS, true, 22},
+            {NORMS, true, 10},    {NORMS, false, 10}};
 #define N_RUNS (sizeof runs / sizeof runs[0])
 #define IN 6
 #define BATCH 17
@@ -187,24 +194,47 @@ static void check_tensor(fd_run *run, const char *name, const char *label, core_
     free(p);
 }
 
+/* LayerNorm's weight and bias drawn as core_randomize_bn draws BatchNorm's,
+ * so that mixing up γ and β, or leaving one out, changes the loss. */
+static void randomize_layernorm(clnn_net *net, core_rng *r)
+{
+    for (size_t i = 0; i < clnn_net_layer_count(net); i++) {
+        clnn_layer_info li = {.struct_size = sizeof li};
+        ck_assert_clnn_ok(clnn_net_layer_info(net, i, &li));
+        if (strcmp(li.kind, "layernorm") != 0)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.%s", li.prefix, k ? "bias" : "weight");
+            float v[64];
+            ck_assert_uint_le(li.out_features, 64);
+            core_fill(v, li.out_features, k ? -0.5 : 0.5, k ? 0.5 : 1.5, r);
+            ck_assert_clnn_ok(clnn_net_tensor_write(net, core_tensor(net, name), v,
+                                                    li.out_features * sizeof *v));
+        }
+    }
+}
+
 /* Loop index: run × backend. */
 START_TEST(test_gradients_match_finite_differences)
 {
     const size_t run_index = (size_t)_i / CORE_BACKENDS;
-    const char *SPEC = runs[run_index].spec;
+    const char *spec = runs[run_index].spec;
     bool training = runs[run_index].training;
     clnn_gemm_backend backend = core_backends[_i % CORE_BACKENDS];
     char label[160];
-    snprintf(label, sizeof label, "%s (%s, %s)", SPEC, training ? "train" : "eval",
+    snprintf(label, sizeof label, "%s (%s, %s)", spec, training ? "train" : "eval",
              clnn_gemm_backend_name(backend));
     fd_run run = {.training = training};
-    run.net = core_net(core_context(backend), IN, SPEC, 3);
+    run.net = core_net(core_context(backend), IN, spec, 3);
     core_rng r = core_rng_make(77 + (uint64_t)_i);
     core_randomize_bn(run.net, &r);
+    randomize_layernorm(run.net, &r);
     core_fill(run.x, BATCH * IN, -1, 1, &r);
     core_fill_labels(run.labels, BATCH, 5, &r);
     ck_assert_clnn_ok(clnn_net_set_training(run.net, training));
-    run.ref = ref_net_create(IN, SPEC);
+    run.ref = ref_net_create(IN, spec);
+    ck_assert_ptr_nonnull(run.ref);
     core_copy_to_ref(run.net, run.ref);
     size_t tensors = 0;
     for (size_t t = 0; t < clnn_net_tensor_count(run.net); t++) {

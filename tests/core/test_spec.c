@@ -2,6 +2,7 @@
  * names, aliases, case and whitespace; invalid ones fail with CLNN_ERR_SPEC
  * and a message that names the offending token. */
 #include "core_test.h"
+#include "layers/batchnorm.h"
 #include "layers/dense.h"
 #include "layers/leakyrelu.h"
 #include "net/spec.h"
@@ -210,6 +211,26 @@ static const struct {
     {"tanh:1", "'tanh:1'"},
     {"sigmoid:0", "'sigmoid:0'"},
     {"silu:", "'silu:'"},
+    /* BatchNorm's options and LayerNorm's none. */
+    {"bn:", "no options after ':'"},
+    {"bn:foo=1", "unknown option 'foo'"},
+    {"dense:3,bn:eps=1e-3,foo=2,relu", "unknown option 'foo'"},
+    {"bn:eps", "option 'eps' has no value"},
+    {"bn:eps=abc", "eps=abc: eps must be a number above 0"},
+    {"bn:eps=0", "eps must be a number above 0"},
+    {"bn:eps=-1e-5", "eps must be a number above 0"},
+    {"bn:eps=nan", "eps must be a number above 0"},
+    {"bn:eps=inf", "eps must be a number above 0"},
+    {"bn:eps=1e-3x", "eps must be a number above 0"},
+    {"bn:momentum=1.5", "momentum=1.5: momentum must be a number from 0 to 1"},
+    {"bn:momentum=-0.1", "momentum must be a number from 0 to 1"},
+    {"bn:momentum=nonE1", "momentum must be a number from 0 to 1"},
+    {"bn:affine=maybe", "affine=maybe: affine is true or false"},
+    {"bn:track_running_stats=0", "track_running_stats is true or false"},
+    {"bn:eps=1e-3,eps=1e-4", "option eps is given twice"},
+    {"bn:affine=false,", "position 2"},
+    {"bn:affine=false,,relu", "position 2"},
+    {"layernorm:3", "'layernorm:3'"},
 };
 #define N_INVALID (sizeof invalid / sizeof invalid[0])
 
@@ -226,6 +247,74 @@ START_TEST(test_invalid_spec)
                   invalid[_i].needle);
     ck_assert_ptr_null(layers);
     ck_assert_uint_eq(count, 0);
+}
+END_TEST
+
+/* BatchNorm's options: key=value pairs after ':' that the stack's commas
+ * do not split, any case for keys and words, and the defaults when given
+ * explicitly stored as defaults. */
+START_TEST(test_bn_options)
+{
+    const clnn__layer_kind D = CLNN__LAYER_DENSE, B = CLNN__LAYER_BATCHNORM1D,
+                           R = CLNN__LAYER_RELU, L = CLNN__LAYER_LAYERNORM;
+    const char *spec = "dense:4,bn:eps=1e-3,momentum=0.05,affine=false,track_running_stats=false,"
+                       "relu,n1=bn:Momentum=None, AFFINE = True,fc=dense:3,layernorm,"
+                       "bn:eps=1e-5,momentum=0.1,affine=true,track_running_stats=true";
+    expect_parse(spec,
+                 (want_layer[]){{D, 4, ""}, {B, 0, ""}, {R, 0, ""}, {B, 0, "n1"}, {D, 3, "fc"},
+                                {L, 0, ""}, {B, 0, ""}},
+                 7);
+    clnn__layer_spec *layers;
+    size_t n;
+    ck_assert_clnn_ok(clnn__spec_parse(spec, &layers, &n));
+    clnn__bn_options o = clnn__bn_options_of(&layers[1]);
+    ck_assert(o.eps == 1e-3 && o.momentum == 0.05 && !o.momentum_none && !o.affine &&
+              !o.track_running_stats);
+    o = clnn__bn_options_of(&layers[3]);
+    ck_assert(o.eps == 1e-5 && o.momentum_none && o.affine &&
+              o.track_running_stats);
+    /* Every default spelt out is the option-less bn, which runs today's code. */
+    const unsigned char zero[CLNN__LAYER_OPTIONS_BYTES] = {0};
+    ck_assert_mem_eq(layers[6].options, zero, sizeof zero);
+    o = clnn__bn_options_of(&layers[6]);
+    ck_assert(o.eps == 1e-5 && o.momentum == 0.1 &&
+              !o.momentum_none && o.affine && o.track_running_stats);
+
+    /* What print writes parses to the same options (model files keep the
+     * spec as clnn_net_spec writes it), and only non-defaults are written. */
+    char text[256];
+    const char *want[] = {NULL, ":eps=0.001,momentum=0.05,affine=false,track_running_stats=false",
+                          NULL, ":momentum=none", NULL, NULL, ""};
+    for (size_t i = 0; i < n; i++) {
+        const clnn__layer_class *c = clnn__layer_classes[layers[i].kind];
+        if (!want[i])
+            continue;
+        int len = c->print(&layers[i], text, sizeof text);
+        ck_assert_int_eq(len, (int)strlen(want[i]));
+        ck_assert_str_eq(text, want[i]);
+        char again[300];
+        snprintf(again, sizeof again, "bn%s", text);
+        clnn__layer_spec *back;
+        size_t m;
+        ck_assert_clnn_ok(clnn__spec_parse(again, &back, &m));
+        ck_assert_uint_eq(m, 1);
+        ck_assert_mem_eq(back[0].options, layers[i].options, CLNN__LAYER_OPTIONS_BYTES);
+        free(back);
+    }
+    free(layers);
+    /* Numbers that need every digit survive the trip. */
+    ck_assert_clnn_ok(clnn__spec_parse("bn:eps=1.2345678901234567e-7,momentum=0.30000000000000004",
+                                       &layers, &n));
+    clnn__layer_classes[B]->print(&layers[0], text, sizeof text);
+    o = clnn__bn_options_of(&layers[0]);
+    ck_assert(o.eps == 1.2345678901234567e-7 && o.momentum == 0.30000000000000004);
+    free(layers);
+    char again[300];
+    snprintf(again, sizeof again, "bn%s", text);
+    ck_assert_clnn_ok(clnn__spec_parse(again, &layers, &n));
+    clnn__bn_options back = clnn__bn_options_of(&layers[0]);
+    ck_assert(back.eps == o.eps && back.momentum == o.momentum);
+    free(layers);
 }
 END_TEST
 
@@ -281,6 +370,7 @@ static Suite *spec_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_valid_specs);
     tcase_add_loop_test(tc, test_invalid_spec, 0, (int)N_INVALID);
+    tcase_add_test(tc, test_bn_options);
     tcase_add_test(tc, test_null_spec);
     tcase_add_test(tc, test_leakyrelu_slope);
     tcase_add_test(tc, test_leakyrelu_slope_any_locale);

@@ -10,6 +10,8 @@ Checks, on a small generated dataset (tests/cli/test_cli.py's):
     folder of its own, so a file written by rank 1 would show there);
   - the replica check ran after every epoch, and the parameter checksum it
     printed is the one of the model file rank 0 saved;
+  - K=2 with LayerNorm in the stack (per-row statistics) ends with K=1's
+    model without --sync-bn, and with --sync-bn and BatchNorm options;
   - K=2 with per-rank BatchNorm (the default) and an uneven global batch
     still learns (test accuracy >= 0.8) and is a different model from K=1,
     which shows the comparison above can fail;
@@ -267,6 +269,37 @@ def run_checks(binary, mpirun, tmp):
             fail(label, f'per-rank statistics should give another model (difference {d})')
         else:
             ok(f'{label} (test acc {acc}; differs from K=1 by {d:.3g})')
+
+    # LayerNorm normalises each row by itself, so K=2 matches K=1 without
+    # --sync-bn; its weight and bias must be summed across ranks with the
+    # other gradients (their range comes from the tensors the kind
+    # declares). With --sync-bn, BatchNorm with options too (no affine
+    # parameters, momentum=none). Same bound and reasoning as above.
+    for label, layers, extra in (
+            ('K=2 layernorm', 'dense:32,layernorm,relu,dense:16,layernorm,dense:10', []),
+            ('K=2 --sync-bn layernorm, bn options',
+             'dense:32,layernorm,relu,dense:16,bn:affine=false,momentum=none,relu,dense:10',
+             ['--sync-bn'])):
+        argv_one = common + ['--layers', layers, '--quiet', '--save']
+        one_ln = os.path.join(tmp, label.replace(' ', '_').replace(',', '') + '.safetensors')
+        r = test_cli.run([binary], argv_one + [one_ln])
+        dirs = rank_dirs(tmp, label.replace(' ', '_').replace(',', ''))
+        proc, outs = launch(mpirun, [(d, [binary] + argv_one + ['model.safetensors'] + extra)
+                                     for d in dirs], tmp)
+        saved = os.path.join(dirs[0], 'model.safetensors')
+        if r.rc != 0 or proc.returncode != 0 or not os.path.exists(saved):
+            fail(label, f'K=1 exit {r.rc}, K=2 exit {proc.returncode}\n{r.describe()}\n'
+                        f'{describe(proc, outs)}')
+            continue
+        ln_two, _ = read_safetensors(saved)
+        ln_one, _ = read_safetensors(one_ln)
+        d = max_rel_diff(ln_two, ln_one)
+        print(f'{label} vs K=1: max relative difference {d} over '
+              f'{sum(len(v) for v in ln_one.values())} values')
+        if d is None or d > 1e-4:
+            fail(label, f'model differs from K=1 by {d} (bound 1e-4)')
+        else:
+            ok(f'{label} (same model as K=1)')
 
     # Ranks that disagree on the batch order are refused before training.
     dirs = rank_dirs(tmp, 'mismatch')

@@ -208,6 +208,18 @@ START_TEST(test_kernels)
     run_case(ctx, 9, "dense:7,leakyrelu:0.2,dense:6,gelu,dense:5,tanh,dense:4,sigmoid,silu,dense:3",
              5);
     run_case(ctx, 64, "silu,dense:3,leakyrelu", 3);
+    /* LayerNorm (a row per work-item, and 16-, then 1-column parameter
+     * gradients), BatchNorm's options: substitute γ, β and scratch room
+     * instead of tensors, batch statistics in eval, momentum=none. */
+    run_case(ctx, 7, "dense:16,layernorm,relu,dense:5,layernorm,dense:3", 9);
+    run_case(ctx, 13,
+             "dense:8,bn:affine=false,track_running_stats=false,relu,dense:6,"
+             "bn:momentum=none,eps=1e-3,dense:5,bn:affine=false,dense:3",
+             7);
+    run_sync_case(ctx, 9,
+                  "dense:8,layernorm,bn:affine=false,relu,dense:6,bn:track_running_stats=false,"
+                  "relu,dense:3",
+                  5);
 
     size_t count;
     clnn_profile_entry *entries = clnn_test_profile(ctx, &count);

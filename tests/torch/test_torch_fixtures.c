@@ -27,7 +27,11 @@
  * summed loss, weight decay ignored or decoupled, dampened or non-Nesterov
  * momentum, Adam without bias correction or with eps inside the square root;
  * in the activations scenario LeakyReLU's slope ignored, GELU's tanh
- * approximation, Tanh or SiLU computed as a sigmoid) and refuses fixtures where any of them stays under ten times the tolerance
+ * approximation, Tanh or SiLU computed as a sigmoid; for LayerNorm and
+ * BatchNorm's options: the unbiased row variance, eps outside the square
+ * root, an option ignored, momentum=none's factor wrong, running statistics
+ * in eval without track_running_stats) and refuses fixtures where any of
+ * them stays under ten times the tolerance
  * of every check. Measured noise, in the error measure above:
  *  - train-mode layer outputs and loss, 1e-5 (floor 1): one forward from the
  *    same weights; noise at most 6e-7 (BatchNorm divides by a batch standard
@@ -51,7 +55,7 @@
 #include "io/safetensors.h"
 
 static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
-                                        "activations"};
+                                        "activations", "norm_layernorm", "norm_bn_options"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
