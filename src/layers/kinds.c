@@ -3,8 +3,11 @@
 #include "layers/layer.h"
 
 #include <ctype.h>
+#include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CLNN__KIND_ENTRY(id, file) [CLNN__LAYER_##id] = &clnn__layer_class_##file,
@@ -86,4 +89,78 @@ clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, siz
         return clnn__spec_fail(tok, "size must be at least 1");
     *out = v;
     return CLNN_OK;
+}
+
+/* digits [. digits] [e [+-] digits], with a digit on at least one side of
+ * the point. */
+static bool decimal_syntax(const char *s, size_t len)
+{
+    size_t i = 0, digits = 0;
+    for (; i < len && isdigit((unsigned char)s[i]); i++)
+        digits++;
+    if (i < len && s[i] == '.')
+        for (i++; i < len && isdigit((unsigned char)s[i]); i++)
+            digits++;
+    if (digits == 0)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t exp_digits = 0;
+        for (; i < len && isdigit((unsigned char)s[i]); i++)
+            exp_digits++;
+        if (exp_digits == 0)
+            return false;
+    }
+    return i == len;
+}
+
+clnn_status clnn__option_number(const clnn__spec_token *tok, const char *what, const char *text,
+                                size_t len, double *out)
+{
+    if (len == 0)
+        return clnn__spec_fail(tok, "missing %s after ':'", what);
+    if (len > 64 || !decimal_syntax(text, len))
+        return clnn__spec_fail(tok, "%s '%.*s' is not a decimal number (write it as 0.25)", what,
+                               (int)len, text);
+    /* strtod spells the point as the process's locale does. */
+    const char *point = localeconv()->decimal_point;
+    size_t plen = point && *point ? strlen(point) : 1;
+    char local[64 * 4 + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + plen < sizeof local; i++) {
+        if (text[i] == '.') {
+            memcpy(local + n, point && *point ? point : ".", plen);
+            n += plen;
+        } else {
+            local[n++] = text[i];
+        }
+    }
+    local[n] = '\0';
+    char *end = NULL;
+    double v = strtod(local, &end);
+    if (end != local + n || !isfinite(v))
+        return clnn__spec_fail(tok, "%s '%.*s' is out of range", what, (int)len, text);
+    *out = v;
+    return CLNN_OK;
+}
+
+int clnn__print_number(char *buf, size_t cap, double v)
+{
+    char text[64];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    /* The locale's point back to C's. */
+    const char *point = localeconv()->decimal_point;
+    char *at = point && *point && strcmp(point, ".") != 0 ? strstr(text, point) : NULL;
+    if (at) {
+        size_t plen = strlen(point);
+        *at = '.';
+        memmove(at + 1, at + plen, strlen(at + plen) + 1);
+    }
+    return snprintf(buf, cap, "%s", text);
 }

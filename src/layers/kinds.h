@@ -10,6 +10,7 @@
 #define CLNN__LAYER_KINDS(X)                                                                       \
     X(DENSE, dense)                                                                                \
     X(BATCHNORM1D, batchnorm)                                                                      \
-    X(RELU, relu)
+    X(RELU, relu)                                                                                  \
+    X(DROPOUT, dropout)
 
 #endif

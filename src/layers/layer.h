@@ -236,5 +236,13 @@ clnn_status clnn__spec_fail(const clnn__spec_token *tok, const char *fmt, ...) C
 /* A size option "N", 1..CLNN__UNITS_MAX, its messages naming tok. */
 clnn_status clnn__option_size(const clnn__spec_token *tok, const char *text, size_t len,
                               size_t *out);
+/* A number option, a decimal as C writes it ("0.2", ".5", "1e-3"; no sign,
+ * no nan or inf), read alike in every locale; what names it in messages
+ * ("probability"). */
+clnn_status clnn__option_number(const clnn__spec_token *tok, const char *what, const char *text,
+                                size_t len, double *out);
+/* v as clnn__option_number reads it back exactly, in the shortest such
+ * form ("0.2"), whatever the locale; snprintf-like. */
+int clnn__print_number(char *buf, size_t cap, double v);
 
 #endif

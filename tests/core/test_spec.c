@@ -82,6 +82,17 @@ static const struct {
     {"dense:3,,relu", "position 2"},
     {"a=b=relu", "'b=relu'"},
     {"x123456789012345678901234567890123456789012345678901234567890123=relu", "name longer"},
+    {"dropout:", "missing probability"},
+    {"dropout:x", "'dropout:x'"},
+    {"dropout:-0.1", "below 0"},
+    {"dropout:1.5", "above 1"},
+    {"dropout:1.0000001", "above 1"},
+    {"dropout:nan", "not a decimal number"},
+    {"dropout:0.2.3", "not a decimal number"},
+    {"dropout:1e", "not a decimal number"},
+    {"dropout:.", "not a decimal number"},
+    {"dropout: 0.2", "not a decimal number"},
+    {"dropout:1e999", "out of range"},
 };
 #define N_INVALID (sizeof invalid / sizeof invalid[0])
 
@@ -98,6 +109,32 @@ START_TEST(test_invalid_spec)
                   invalid[_i].needle);
     ck_assert_ptr_null(layers);
     ck_assert_uint_eq(count, 0);
+}
+END_TEST
+
+/* Dropout's probability: what a spec gives (or 0.5), printed back as the
+ * shortest text that reads back to the same double. */
+START_TEST(test_dropout_probability)
+{
+    static const struct {
+        const char *spec, *printed;
+    } cases[] = {
+        {"dropout:0.2", ":0.2"},   {"Dropout", ":0.5"},     {"d1=dropout:.5", ":0.5"},
+        {"dropout:0", ":0"},       {"dropout:1", ":1"},     {"dropout:2e-1", ":0.2"},
+        {"dropout:0.123456789012345678", ":0.12345678901234568"}, {"DROPOUT:1E-3", ":0.001"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clnn__layer_spec *layers = NULL;
+        size_t count = 0;
+        ck_assert_clnn_ok(clnn__spec_parse(cases[i].spec, &layers, &count));
+        ck_assert_uint_eq(count, 1);
+        ck_assert_int_eq(layers[0].kind, CLNN__LAYER_DROPOUT);
+        char text[64];
+        clnn__layer_classes[CLNN__LAYER_DROPOUT]->print(&layers[0], text, sizeof text);
+        ck_assert_msg(strcmp(text, cases[i].printed) == 0, "\"%s\" printed \"%s\", expected \"%s\"",
+                      cases[i].spec, text, cases[i].printed);
+        free(layers);
+    }
 }
 END_TEST
 
@@ -153,6 +190,7 @@ static Suite *spec_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_valid_specs);
     tcase_add_loop_test(tc, test_invalid_spec, 0, (int)N_INVALID);
+    tcase_add_test(tc, test_dropout_probability);
     tcase_add_test(tc, test_null_spec);
     tcase_add_test(tc, test_valid_names);
     tcase_add_test(tc, test_weight_layout_rule);
