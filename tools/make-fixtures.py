@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clnn_torch import write_safetensors  # noqa: E402
+from clnn_torch import dropout_key, dropout_mask, write_safetensors  # noqa: E402
 
 IN_FEATURES = 37
 SPEC = "dense:19,bn,relu,dense:13,bn,relu,dense:7"
@@ -68,18 +68,51 @@ SCENARIOS = [
          opt=dict(kind="sgd", lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)),
     dict(name="adam", seed=405, batch=8,
          opt=dict(kind="adam", lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2)),
+    # Dropout after a ReLU and before the logits, with clnn's masks (see
+    # ClnnDropout): the seed the C test gives clnn_net_init draws them.
+    dict(name="dropout_sgd", seed=506, batch=8,
+         spec="dense:19,bn,relu,dropout:0.3,dense:13,relu,dense:11,dropout:0.5,dense:7",
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
 ]
+# The seed tests/torch/test_torch_fixtures.c initialises every net with; a
+# dropout layer's masks follow from it and the layer's index.
+CLNN_INIT_SEED = 1
 
 
 # ------------------------------------------------------------ safetensors
 
 # ------------------------------------------------------------ the network
 
-def build_model():
-    """The Sequential that SPEC describes (indices = clnn layer indices)."""
+class ClnnDropout(nn.Module):
+    """nn.Dropout(p) with clnn's masks instead of PyTorch's generator: in
+    training, forward number n multiplies x by mask.div_(1 - p) as
+    F.dropout does (x * 0 for p = 1), the mask being clnn's for its key
+    and n (clnn_torch.dropout_mask); the identity in evaluation."""
+
+    def __init__(self, p, index):
+        super().__init__()
+        self.p = p
+        self.key = dropout_key(CLNN_INIT_SEED, index)
+        self.step = 0
+
+    def noise(self, shape, dtype):
+        """The factors of the next training forward, and its step."""
+        rows, cols = shape
+        mask = torch.from_numpy(dropout_mask(self.p, self.key, self.step, rows, cols))
+        self.step += 1
+        if self.p >= 1.0:
+            return torch.zeros(shape, dtype=dtype)
+        return mask.to(dtype).div_(1 - self.p)
+
+    def forward(self, x):
+        return x * self.noise(tuple(x.shape), x.dtype) if self.training else x
+
+
+def build_model(spec=SPEC):
+    """The Sequential that spec describes (indices = clnn layer indices)."""
     layers = []
     width = IN_FEATURES
-    for item in SPEC.split(","):
+    for item in spec.split(","):
         if item.startswith("dense:"):
             out = int(item.split(":")[1])
             layers.append(nn.Linear(width, out))
@@ -88,15 +121,17 @@ def build_model():
             layers.append(nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM))
         elif item == "relu":
             layers.append(nn.ReLU())
+        elif item.startswith("dropout:"):
+            layers.append(ClnnDropout(float(item.split(":")[1]), len(layers)))
         else:
             raise ValueError(item)
     return nn.Sequential(*layers)
 
 
-def make_model():
+def make_model(spec=SPEC):
     """PyTorch's default Linear init; BatchNorm parameters and running
     statistics perturbed away from 1/0/0/1 so that mixing them up shows."""
-    model = build_model()
+    model = build_model(spec)
     with torch.no_grad():
         for layer in model:
             if isinstance(layer, nn.BatchNorm1d):
@@ -178,8 +213,10 @@ def run_manual(model0, o, xs, ys, mutation=None):
     deliberate mistake. Without one it must match run_torch (checked)."""
     mut = mutation or ""
     sd = {k: v.to(torch.float64).clone() for k, v in model0.state_dict().items()}
-    kinds = [("dense" if isinstance(m, nn.Linear) else "bn" if isinstance(m, nn.BatchNorm1d) else "relu")
+    kinds = [("dense" if isinstance(m, nn.Linear) else "bn" if isinstance(m, nn.BatchNorm1d)
+              else "dropout" if isinstance(m, ClnnDropout) else "relu")
              for m in model0]
+    drop_step = {i: 0 for i, kind in enumerate(kinds) if kind == "dropout"}
     pnames = [n for n, _ in model0.named_parameters()]
     params = {n: sd[n].clone().requires_grad_(True) for n in pnames}
     bn_eps = 1e-3 if mut == "bn_eps_1e-3" else BN_EPS
@@ -193,6 +230,17 @@ def run_manual(model0, o, xs, ys, mutation=None):
                 h = h @ params[f"{i}.weight"].t() + params[f"{i}.bias"]
             elif kind == "relu":
                 h = torch.relu(h)
+            elif kind == "dropout":
+                if training or mut == "dropout_in_eval":
+                    m = model0[i]
+                    step = drop_step[i] + (1 if mut == "dropout_other_step" else 0)
+                    keep = torch.from_numpy(dropout_mask(m.p, m.key, step, *h.shape))
+                    drop_step[i] += training
+                    noise = keep.to(h.dtype) / (1.0 if mut == "dropout_unscaled" else 1 - m.p)
+                    if mut == "dropout_grad_unmasked":  # forward masked, gradient passed whole
+                        h = h.detach() * noise + (h - h.detach())
+                    else:
+                        h = h * noise
             else:
                 w, b = params[f"{i}.weight"], params[f"{i}.bias"]
                 rm, rv = sd[f"{i}.running_mean"], sd[f"{i}.running_var"]
@@ -275,6 +323,11 @@ def run_manual(model0, o, xs, ys, mutation=None):
     return rec
 
 
+# Mistakes only a network with dropout can make: no 1/(1 - p) scaling, the
+# mask of the next step, dropout in eval mode, the gradient not masked.
+DROPOUT_MUTATIONS = ["dropout_unscaled", "dropout_other_step", "dropout_in_eval",
+                     "dropout_grad_unmasked"]
+
 MUTATIONS = {
     "sgd": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
             "loss_sum", "wd_ignored", "wd_decoupled", "sgd_dampened", "sgd_nesterov_flipped"],
@@ -333,7 +386,7 @@ def worst(checks):
 
 def generate(sc, outdir, report):
     torch.manual_seed(sc["seed"])
-    model = make_model()
+    model = make_model(sc.get("spec", SPEC))
     b = sc["batch"]
     xs = [torch.rand(b, IN_FEATURES) for _ in range(STEPS)]
     ys = [torch.randint(0, CLASSES, (b,)) for _ in range(STEPS)]
@@ -361,7 +414,8 @@ def generate(sc, outdir, report):
         raise SystemExit(f"{sc['name']}: manual replay disagrees with torch ({name}: {ratio:.3g})")
 
     # Sensitivity: every applicable mistake must fail the test clearly.
-    for mutation in MUTATIONS[o["kind"]]:
+    spec = sc.get("spec", SPEC)
+    for mutation in MUTATIONS[o["kind"]] + (DROPOUT_MUTATIONS if "dropout" in spec else []):
         if not applicable(mutation, o):
             continue
         checks = compare(run_manual(model, o, xs, ys, mutation), ref)
@@ -394,7 +448,7 @@ def generate(sc, outdir, report):
     tensors.append(("eval.loss", f32(ref["eval.loss"])))
 
     meta = {
-        "clnn.spec": SPEC,
+        "clnn.spec": sc.get("spec", SPEC),
         "optimizer": describe_optimizer(o),
         "in_features": str(IN_FEATURES),
         "batch": str(b),

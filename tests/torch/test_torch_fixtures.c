@@ -49,7 +49,8 @@
 #include "clnn_test.h"
 #include "io/safetensors.h"
 
-static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam"};
+static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
+                                        "dropout_sgd"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
