@@ -5,7 +5,9 @@
  * clnn_net_grad_read. Training mode (batch statistics; the running
  * statistics change on every forward, which does not affect that forward's
  * loss) and eval mode, both GEMM backends. This ties the device's backward
- * to its own forward.
+ * to its own forward. Dropout, in training mode, draws a new mask every
+ * forward; the test rewinds its stream before each one (device and
+ * reference alike), so every loss of a difference quotient sees one mask.
  *
  * Step: the loss is a float32 mean of about 1.6, so each evaluation carries
  * rounding noise of a few ulp; with h = 1e-3 the quotient's noise measured
@@ -28,6 +30,7 @@
  * on the largest gradients) fails. Measured worst |fd − g| is 1.3e-3 where
  * the bound is 3.4e-3 (|g| = 0.12). */
 #include "core_test.h"
+#include "net/net_internal.h"
 
 #include <stdlib.h>
 
@@ -40,6 +43,10 @@
 #define SAMPLES_RANDOM 2
 
 static const char *const SPEC = "dense:9,bn,relu,dense:7,bn,relu,dense:5";
+/* Dropout in training mode with its masks held fixed (every forward draws
+ * step 0's, on the device and in the reference), after a dense layer, and
+ * after a ReLU with BatchNorm before it. */
+static const char *const DROPOUT_SPEC = "dense:9,dropout:0.3,dense:7,bn,relu,dropout:0.5,dense:5";
 #define IN 6
 #define BATCH 17
 
@@ -58,8 +65,27 @@ static bool verbose(void)
     return v && *v == '1';
 }
 
+/* Every dropout layer's next forward draws step 0's masks again, on the
+ * device (through its checkpoint values) and in the reference. */
+static void rewind_streams(fd_run *run)
+{
+    for (size_t i = 0; i < run->ref->nlayers; i++) {
+        clnn__layer *l = &run->net->layers[i].l;
+        clnn__host_value v[CLNN__LAYER_VALUES_MAX];
+        size_t n = l->cls->checkpoint ? l->cls->checkpoint(l, v) : 0;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(v[j].suffix, "dropout_key") == 0)
+                run->ref->layers[i].key = (uint64_t)*v[j].value;
+            if (strcmp(v[j].suffix, "dropout_step") == 0)
+                *v[j].value = 0;
+        }
+        run->ref->layers[i].step = 0;
+    }
+}
+
 static float loss_now(fd_run *run)
 {
+    rewind_streams(run);
     ck_assert_clnn_ok(clnn_net_forward(run->net, run->x, BATCH, clnn_net_in_features(run->net)));
     ck_assert_clnn_ok(clnn_net_backward(run->net, run->labels, BATCH));
     float loss;
@@ -85,8 +111,10 @@ static double ref_quotient(fd_run *run, double *value, size_t i, float lo, float
 {
     double keep = value[i];
     value[i] = hi;
+    rewind_streams(run);
     double up = ref_net_loss(run->ref, run->x, BATCH, run->labels, run->training);
     value[i] = lo;
+    rewind_streams(run);
     double down = ref_net_loss(run->ref, run->x, BATCH, run->labels, run->training);
     value[i] = keep;
     return (up - down) / ((double)hi - (double)lo);
@@ -135,6 +163,7 @@ static void check_tensor(fd_run *run, const char *name, const char *label, core_
     double *ref_value, *ref_grad;
     size_t numel;
     ck_assert(ref_net_find(run->ref, name, &ref_value, &ref_grad, &numel));
+    rewind_streams(run);
     ref_net_forward(run->ref, run->x, BATCH, run->training);
     ref_net_backward(run->ref, run->labels);
     bool *smooth = malloc(numel * sizeof *smooth);
@@ -171,22 +200,20 @@ static void check_tensor(fd_run *run, const char *name, const char *label, core_
     free(p);
 }
 
-/* Loop index: mode × backend. */
-START_TEST(test_gradients_match_finite_differences)
+static void check_spec(const char *spec, bool training, clnn_gemm_backend backend,
+                       uint64_t seed, size_t want_tensors)
 {
-    bool training = _i / CORE_BACKENDS == 0;
-    clnn_gemm_backend backend = core_backends[_i % CORE_BACKENDS];
-    char label[96];
-    snprintf(label, sizeof label, "%s (%s, %s)", SPEC, training ? "train" : "eval",
+    char label[128];
+    snprintf(label, sizeof label, "%s (%s, %s)", spec, training ? "train" : "eval",
              clnn_gemm_backend_name(backend));
     fd_run run = {.training = training};
-    run.net = core_net(core_context(backend), IN, SPEC, 3);
-    core_rng r = core_rng_make(77 + (uint64_t)_i);
+    run.net = core_net(core_context(backend), IN, spec, 3);
+    core_rng r = core_rng_make(seed);
     core_randomize_bn(run.net, &r);
     core_fill(run.x, BATCH * IN, -1, 1, &r);
     core_fill_labels(run.labels, BATCH, 5, &r);
     ck_assert_clnn_ok(clnn_net_set_training(run.net, training));
-    run.ref = ref_net_create(IN, SPEC);
+    run.ref = ref_net_create(IN, spec);
     core_copy_to_ref(run.net, run.ref);
     size_t tensors = 0;
     for (size_t t = 0; t < clnn_net_tensor_count(run.net); t++) {
@@ -197,12 +224,27 @@ START_TEST(test_gradients_match_finite_differences)
         check_tensor(&run, info.name, label, &r);
         tensors++;
     }
-    ck_assert_uint_eq(tensors, 10); /* 3 dense + 2 BatchNorm layers, weight and bias each */
+    ck_assert_uint_eq(tensors, want_tensors);
     if (verbose())
         printf("  %s: %zu samples checked; %zu elements near ReLU kinks\n", label,
                run.checked, run.skipped);
     ref_net_free(run.ref);
     clnn_net_free(run.net);
+}
+
+/* Loop index: mode × backend. */
+START_TEST(test_gradients_match_finite_differences)
+{
+    bool training = _i / CORE_BACKENDS == 0;
+    /* 3 dense + 2 BatchNorm layers, weight and bias each */
+    check_spec(SPEC, training, core_backends[_i % CORE_BACKENDS], 77 + (uint64_t)_i, 10);
+}
+END_TEST
+
+/* Loop index: backend. 3 dense layers and a BatchNorm, weight and bias. */
+START_TEST(test_dropout_gradients_match_finite_differences)
+{
+    check_spec(DROPOUT_SPEC, true, core_backends[_i], 91 + (uint64_t)_i, 8);
 }
 END_TEST
 
@@ -211,6 +253,7 @@ static Suite *gradcheck_suite(void)
     Suite *s = suite_create("core-gradcheck");
     TCase *tc = tcase_create("finite-differences");
     tcase_add_loop_test(tc, test_gradients_match_finite_differences, 0, 2 * CORE_BACKENDS);
+    tcase_add_loop_test(tc, test_dropout_gradients_match_finite_differences, 0, CORE_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }
