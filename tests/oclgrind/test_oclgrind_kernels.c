@@ -204,6 +204,11 @@ START_TEST(test_kernels)
     /* 64 columns: on CPU devices such rows are padded (net.c's row_stride). */
     run_case(ctx, 5, "dense:64,bn,relu,dense:64,relu,dense:3", 7);
     run_sync_case(ctx, 11, "dense:16,bn,relu,dense:8,bn,relu,dense:3", 6);
+    /* Dropout after a ReLU and as the first layer, whose input rows (the
+     * caller's, 64 floats) are packed tighter than its output's on CPU
+     * devices. */
+    run_case(ctx, 9, "dense:8,relu,dropout:0.3,dense:5,dropout:0.5,dense:3", 5);
+    run_case(ctx, 64, "dropout:0.2,dense:3", 3);
 
     size_t count;
     clnn_profile_entry *entries = clnn_test_profile(ctx, &count);
