@@ -70,8 +70,9 @@ def read_safetensors(path):
 
 def parse_spec(spec):
     """[(name, kind, outputs)] for a clnn layer spec: kind is "dense" (outputs
-    its width), "bn" or "relu" (outputs None). Named layers keep their names
-    and unnamed ones get their index, exactly as clnn names tensors."""
+    its width), "bn" or "relu" (outputs None), or "dropout" (outputs its
+    probability p, 0.5 when the spec gives none). Named layers keep their
+    names and unnamed ones get their index, exactly as clnn names tensors."""
     layers = []
     for i, item in enumerate(spec.split(",")):
         item = item.strip()
@@ -83,6 +84,9 @@ def parse_spec(spec):
             layers.append((name or str(i), "bn", None))
         elif kind == "relu":
             layers.append((name or str(i), "relu", None))
+        elif kind == "dropout" or kind.startswith("dropout:"):
+            p = float(kind.split(":")[1]) if ":" in kind else 0.5
+            layers.append((name or str(i), "dropout", p))
         else:
             raise ValueError(f"unknown layer {item!r}")
     return layers
@@ -100,6 +104,8 @@ def build_model(spec, in_features):
             width = outputs
         elif kind == "bn":
             module = nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM)
+        elif kind == "dropout":
+            module = nn.Dropout(outputs)  # same semantics; PyTorch's own masks
         else:
             module = nn.ReLU()
         layers[name] = module
