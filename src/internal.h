@@ -94,6 +94,10 @@ uint64_t clnn__fnv1a(uint64_t h, const void *data, size_t len);
 /* ASCII case-insensitive comparison, and substring search (base/text.c). */
 int clnn__strcasecmp(const char *a, const char *b);
 bool clnn__contains_nocase(const char *hay, const char *needle);
+/* strtod of the len bytes at s, written with C's '.' as the point, in any
+ * process locale (strtod reads the locale's); false unless they are all
+ * one number. */
+bool clnn__strtod_c(const char *s, size_t len, double *out);
 /* Copy src into dst (cap > 0 bytes), cut short to fit; always terminated. */
 void clnn__copy_string(char *dst, size_t cap, const char *src);
 

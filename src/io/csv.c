@@ -6,7 +6,6 @@
 #include "base/platform.h"
 
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,31 +368,11 @@ static bool digit(char c)
 
 /* The rare number the fast path cannot take (more than 15 or so significant
  * digits, or a large exponent): the C library's strtod, correctly rounded,
- * given the text in the process locale's own spelling of the point. */
+ * whatever the process locale (clnn__strtod_c). */
 static clnn__number_status slow_path(const char *s, size_t len, double *out)
 {
-    const char *point = localeconv()->decimal_point;
-    size_t plen = point && *point ? strlen(point) : 1;
-    char local[128];
-    char *text = len + plen < sizeof local ? local : malloc(len + plen + 1);
-    if (!text)
-        return CLNN__NUMBER_INVALID;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
-            memcpy(text + n, point && *point ? point : ".", plen);
-            n += plen;
-        } else {
-            text[n++] = s[i];
-        }
-    }
-    text[n] = '\0';
-    char *end = NULL;
-    double v = strtod(text, &end);
-    bool whole = end == text + n;
-    if (text != local)
-        free(text);
-    if (!whole)
+    double v;
+    if (!clnn__strtod_c(s, len, &v))
         return CLNN__NUMBER_INVALID;
     if (!isfinite(v))
         return CLNN__NUMBER_NONFINITE;

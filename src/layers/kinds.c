@@ -124,23 +124,8 @@ clnn_status clnn__option_number(const clnn__spec_token *tok, const char *what, c
     if (len > 64 || !decimal_syntax(text, len))
         return clnn__spec_fail(tok, "%s '%.*s' is not a decimal number (write it as 0.25)", what,
                                (int)len, text);
-    /* strtod spells the point as the process's locale does. */
-    const char *point = localeconv()->decimal_point;
-    size_t plen = point && *point ? strlen(point) : 1;
-    char local[64 * 4 + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + plen < sizeof local; i++) {
-        if (text[i] == '.') {
-            memcpy(local + n, point && *point ? point : ".", plen);
-            n += plen;
-        } else {
-            local[n++] = text[i];
-        }
-    }
-    local[n] = '\0';
-    char *end = NULL;
-    double v = strtod(local, &end);
-    if (end != local + n || !isfinite(v))
+    double v;
+    if (!clnn__strtod_c(text, len, &v) || !isfinite(v))
         return clnn__spec_fail(tok, "%s '%.*s' is out of range", what, (int)len, text);
     *out = v;
     return CLNN_OK;
