@@ -654,6 +654,15 @@ CLNN_API clnn_status clnn_net_set_parallel(clnn_net *net, const clnn_parallel_op
 CLNN_API clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows,
                                           size_t features, const int32_t *labels, size_t count,
                                           size_t global_batch);
+/** clnn_net_train_shard for the shard that is rows first_row .. first_row +
+ * rows - 1 of the global batch: layers that draw random numbers per row
+ * (dropout) then draw for each row what one process training the whole
+ * global batch would, so K processes train the model one would.
+ * clnn_net_train_shard draws as for rows 0 .. rows - 1. */
+CLNN_API clnn_status clnn_net_train_shard_at(clnn_net *net, const float *x, size_t rows,
+                                             size_t features, const int32_t *labels,
+                                             size_t count, size_t global_batch,
+                                             size_t first_row);
 
 /* ------------------------------------------------- parameters and buffers */
 

@@ -8,6 +8,7 @@ python3-torch, or a virtual environment's)."""
 import collections
 import gzip
 import json
+import math
 import os
 import struct
 
@@ -73,7 +74,7 @@ LEAKYRELU_SLOPE = 0.01
 # Every kind name and alias a spec may use, lower case: a piece after a
 # comma that sets one of them starts a layer (_split_spec).
 _KIND_NAMES = ("dense", "linear", "bn", "batchnorm1d", "batchnorm", "relu", "layernorm",
-               "leakyrelu", "gelu", "tanh", "sigmoid", "silu")
+               "leakyrelu", "gelu", "tanh", "sigmoid", "silu", "dropout")
 BN_DEFAULTS = {"eps": BN_EPS, "momentum": BN_MOMENTUM, "affine": True,
                "track_running_stats": True}
 
@@ -114,7 +115,8 @@ def parse_spec(spec):
     """[(name, kind, outputs)] for a clnn layer spec: kind is "dense" (outputs
     its width), "bn" (outputs its nn.BatchNorm1d keyword arguments: eps,
     momentum, affine, track_running_stats), "leakyrelu" (outputs its negative
-    slope), "layernorm" or an activation of ACTIVATIONS (outputs None). Named
+    slope), "dropout" (outputs its probability p, 0.5 when the spec gives
+    none), "layernorm" or an activation of ACTIVATIONS (outputs None). Named
     layers keep their names and unnamed ones get their index, exactly as
     clnn names tensors."""
     layers = []
@@ -134,6 +136,8 @@ def parse_spec(spec):
             layers.append((name or str(i), "leakyrelu", slope))
         elif kind == "layernorm" and not colon:
             layers.append((name or str(i), "layernorm", None))
+        elif kind == "dropout":
+            layers.append((name or str(i), "dropout", float(options) if colon else 0.5))
         else:
             raise ValueError(f"unknown layer {item!r}")
     return layers
@@ -155,6 +159,8 @@ def build_model(spec, in_features):
             module = nn.LayerNorm(width, eps=1e-5, elementwise_affine=True)
         elif kind == "leakyrelu":
             module = nn.LeakyReLU(negative_slope=outputs)
+        elif kind == "dropout":
+            module = nn.Dropout(outputs)  # same semantics; PyTorch's own masks
         else:
             module = getattr(nn, ACTIVATIONS[kind])()
         layers[name] = module
@@ -190,6 +196,57 @@ def pytorch_init(spec, in_features, seed):
             tensors += [(f"{name}.weight", np.ones(width, np.float32)),
                         (f"{name}.bias", np.zeros(width, np.float32))]
     return tensors
+
+
+_PHILOX_M = (0xD2511F53, 0xCD9E8D57)
+_PHILOX_W = (0x9E3779B9, 0xBB67AE85)
+_MASK32 = 0xFFFFFFFF
+
+
+def philox4x32_10(counter, key):
+    """Philox4x32-10 (Random123's constants) of four uint32 arrays (the
+    counter words, broadcast together) under key (two ints): four uint32
+    arrays. clnn's dropout kernel (kernels/dropout.cl) keeps an element
+    where the first word is at least p * 2**32."""
+    c = [np.asarray(w, dtype=np.uint64) & np.uint64(_MASK32) for w in counter]
+    c = np.broadcast_arrays(*c)
+    c = [w.copy() for w in c]
+    k0, k1 = key[0] & _MASK32, key[1] & _MASK32
+    for r in range(10):
+        if r:
+            k0, k1 = (k0 + _PHILOX_W[0]) & _MASK32, (k1 + _PHILOX_W[1]) & _MASK32
+        p0 = c[0] * np.uint64(_PHILOX_M[0])
+        p1 = c[2] * np.uint64(_PHILOX_M[1])
+        hi0, lo0 = p0 >> np.uint64(32), p0 & np.uint64(_MASK32)
+        hi1, lo1 = p1 >> np.uint64(32), p1 & np.uint64(_MASK32)
+        c = [hi1 ^ c[1] ^ np.uint64(k0), lo1, hi0 ^ c[3] ^ np.uint64(k1), lo0]
+    return [w.astype(np.uint32) for w in c]
+
+
+def _mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
+def dropout_key(seed, index):
+    """The key of the dropout layer at index of a network clnn_net_init made
+    with seed (src/layers/dropout.c)."""
+    return _mix64(seed ^ _mix64(0x64726F706F7574 + index))
+
+
+def dropout_mask(p, key, step, rows, cols, first_row=0):
+    """Which elements clnn's dropout layer keeps (bool [rows, cols]) in its
+    training forward number step (from 0), for rows first_row.. of the
+    global batch. These are clnn's masks, not PyTorch's: its generator
+    draws others."""
+    if p >= 1.0:
+        return np.zeros((rows, cols), dtype=bool)
+    threshold = int(math.floor(p * 4294967296.0))
+    col = np.arange(cols, dtype=np.uint64)[None, :]
+    row = (first_row + np.arange(rows, dtype=np.uint64))[:, None]
+    word = philox4x32_10((col, row, step & _MASK32, step >> 32), (key & _MASK32, key >> 32))[0]
+    return word.astype(np.uint64) >= threshold
 
 
 def state_to_numpy(model):

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clnn_torch  # noqa: E402
-from clnn_torch import write_safetensors  # noqa: E402
+from clnn_torch import dropout_key, dropout_mask, write_safetensors  # noqa: E402
 
 IN_FEATURES = 37
 SPEC = "dense:19,bn,relu,dense:13,bn,relu,dense:7"
@@ -85,16 +85,54 @@ SCENARIOS = [
          spec=("dense:19,bn:momentum=0.05,affine=false,relu,dense:13,bn:track_running_stats=false,"
                "relu,dense:11,layernorm,dense:7"),
          opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
+    # Dropout after a ReLU and before the logits, with clnn's masks (see
+    # ClnnDropout): the seed the C test gives clnn_net_init draws them.
+    dict(name="dropout_sgd", seed=506, batch=8,
+         spec="dense:19,bn,relu,dropout:0.3,dense:13,relu,dense:11,dropout:0.5,dense:7",
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
 ]
+# The seed tests/torch/test_torch_fixtures.c initialises every net with; a
+# dropout layer's masks follow from it and the layer's index.
+CLNN_INIT_SEED = 1
 
 
 # ------------------------------------------------------------ safetensors
 
 # ------------------------------------------------------------ the network
 
+class ClnnDropout(nn.Module):
+    """nn.Dropout(p) with clnn's masks instead of PyTorch's generator: in
+    training, forward number n multiplies x by mask.div_(1 - p) as
+    F.dropout does (x * 0 for p = 1), the mask being clnn's for its key
+    and n (clnn_torch.dropout_mask); the identity in evaluation."""
+
+    def __init__(self, p, index):
+        super().__init__()
+        self.p = p
+        self.key = dropout_key(CLNN_INIT_SEED, index)
+        self.step = 0
+
+    def noise(self, shape, dtype):
+        """The factors of the next training forward, and its step."""
+        rows, cols = shape
+        mask = torch.from_numpy(dropout_mask(self.p, self.key, self.step, rows, cols))
+        self.step += 1
+        if self.p >= 1.0:
+            return torch.zeros(shape, dtype=dtype)
+        return mask.to(dtype).div_(1 - self.p)
+
+    def forward(self, x):
+        return x * self.noise(tuple(x.shape), x.dtype) if self.training else x
+
+
 def build_model(spec):
-    """The Sequential that spec describes (indices = clnn layer indices)."""
-    return clnn_torch.build_model(spec, IN_FEATURES)
+    """The Sequential that spec describes (indices = clnn layer indices),
+    its dropout layers drawing clnn's masks (ClnnDropout)."""
+    model = clnn_torch.build_model(spec, IN_FEATURES)
+    for i, m in enumerate(model):
+        if isinstance(m, nn.Dropout):
+            model[i] = ClnnDropout(m.p, i)
+    return model
 
 
 def make_model(spec):
@@ -215,6 +253,7 @@ def run_manual(model0, o, xs, ys, mutation=None):
     mut = mutation or ""
     sd = {k: v.to(torch.float64).clone() for k, v in model0.state_dict().items()}
     modules = list(model0)
+    drop_step = {i: 0 for i, m in enumerate(modules) if isinstance(m, ClnnDropout)}
     pnames = [n for n, _ in model0.named_parameters()]
     params = {n: sd[n].clone().requires_grad_(True) for n in pnames}
     rec = {"init": {k: v.clone() for k, v in sd.items()}}
@@ -279,6 +318,16 @@ def run_manual(model0, o, xs, ys, mutation=None):
                 h = activation(m, h, mut)
             elif isinstance(m, nn.LayerNorm):
                 h = layernorm(h, i, m)
+            elif isinstance(m, ClnnDropout):
+                if training or mut == "dropout_in_eval":
+                    step = drop_step[i] + (1 if mut == "dropout_other_step" else 0)
+                    keep = torch.from_numpy(dropout_mask(m.p, m.key, step, *h.shape))
+                    drop_step[i] += training
+                    noise = keep.to(h.dtype) / (1.0 if mut == "dropout_unscaled" else 1 - m.p)
+                    if mut == "dropout_grad_unmasked":  # forward masked, gradient passed whole
+                        h = h.detach() * noise + (h - h.detach())
+                    else:
+                        h = h * noise
             else:
                 h = batchnorm(h, i, m, training)
             outs.append(h)
@@ -351,6 +400,12 @@ def run_manual(model0, o, xs, ys, mutation=None):
 NORM_MUTATIONS = ["ln_unbiased_var", "ln_eps_outside_sqrt", "bn_eps_option_ignored",
                   "bn_momentum_none_as_default", "bn_momentum_none_before_count",
                   "bn_momentum_option_ignored", "bn_eval_running_stats"]
+
+# Mistakes only a network with dropout can make: no 1/(1 - p) scaling, the
+# mask of the next step, dropout in eval mode, the gradient not masked.
+DROPOUT_MUTATIONS = ["dropout_unscaled", "dropout_other_step", "dropout_in_eval",
+                     "dropout_grad_unmasked"]
+
 MUTATIONS = {
     "sgd": ["bn_running_var_biased", "bn_momentum_reversed", "bn_normalize_unbiased", "bn_eps_1e-3",
             "loss_sum", "wd_ignored", "wd_decoupled", "sgd_dampened", "sgd_nesterov_flipped"]
@@ -367,6 +422,7 @@ KIND_MUTATIONS = {
     "gelu": ["gelu_tanh"],
     "tanh": ["tanh_as_sigmoid"],
     "silu": ["silu_as_sigmoid"],
+    "clnndropout": DROPOUT_MUTATIONS,
 }
 
 

@@ -72,7 +72,8 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
             size_t offset, rows;
             train_par_shard(plan, count, &offset, &rows);
             gather(plan, first + offset, rows);
-            st = clnn_net_train_shard(net, plan->xb, rows, plan->features, plan->yb, rows, count);
+            st = clnn_net_train_shard_at(net, plan->xb, rows, plan->features, plan->yb, rows,
+                                         count, offset);
         } else if (plan->on_device) {
             st = clnn_net_train_rows(net, first, count);
         } else {

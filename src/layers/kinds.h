@@ -16,6 +16,7 @@
     X(TANH, tanh)                                                                                  \
     X(SIGMOID, sigmoid)                                                                            \
     X(SILU, silu)                                                                                  \
-    X(LAYERNORM, layernorm)
+    X(LAYERNORM, layernorm)                                                                        \
+    X(DROPOUT, dropout)
 
 #endif

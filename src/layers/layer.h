@@ -44,6 +44,10 @@ typedef struct clnn__layer {
      * them): in and out, or wider on CPU devices (net/net.c). */
     size_t ld_in, ld;
     void *state; /* the kind's own struct, cls->state_size bytes, zeroed */
+    /* The seed clnn_net_init was given (0 for a network made from a file),
+     * set before init: a kind that draws random numbers while training
+     * keys its stream with it and its index. */
+    uint64_t seed;
 } clnn__layer;
 
 /* The rows a layer reads: row r at buf + r·ld, or, with index set, row
@@ -65,6 +69,10 @@ typedef struct clnn__exec {
     clnn_context *ctx;
     cl_mem params, grads, stats;
     size_t rows;   /* rows of this process's batch */
+    /* Where those rows start in the global batch of every process (0 for
+     * one process; data parallelism: clnn_net_train_shard_at), so a kind
+     * drawing random numbers per row draws what one process would. */
+    size_t first_row;
     bool training; /* batch statistics, and their running averages updated */
     /* Statistics over the global batch of every process (data parallelism
      * with synchronised BatchNorm, training only): its rows, the

@@ -366,6 +366,7 @@ clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t 
         return st;
     CLNN__ENTER(net->ctx, "clnn_net_forward");
     net->global_batch = rows;
+    net->first_row = 0;
     return forward(net, fn, x, NULL, rows, net->training);
 }
 
@@ -505,6 +506,7 @@ clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows, siz
         return st;
     CLNN__ENTER(net->ctx, "clnn_net_train_batch");
     net->global_batch = rows;
+    net->first_row = 0;
     return host_step(net, fn, x, rows, labels);
 }
 
@@ -526,6 +528,7 @@ clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
                           "entries (0..%zu): set a longer order or take fewer rows",
                           first, first + batch - 1, d->count, d->count - 1);
     net->global_batch = batch;
+    net->first_row = 0;
     st = forward_begin(net, fn, batch, net->training);
     clnn__rows in0;
     if (st == CLNN_OK)
@@ -575,11 +578,11 @@ clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_
     return st;
 }
 
-clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, size_t features,
-                                 const int32_t *labels, size_t count, size_t global_batch)
+static clnn_status train_shard(clnn_net *net, const char *fn, const float *x, size_t rows,
+                               size_t features, const int32_t *labels, size_t count,
+                               size_t global_batch, size_t first_row)
 {
     clnn__clear_error();
-    const char *fn = "clnn_net_train_shard";
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st == CLNN_OK)
         st = check_optimizer(net, fn);
@@ -587,13 +590,34 @@ clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, siz
         st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
-    CLNN__ENTER(net->ctx, "clnn_net_train_shard");
+    CLNN__ENTER(net->ctx, fn);
     if (global_batch < rows)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "%s: global_batch (%zu) must be at least this process's rows (%zu)", fn,
                           global_batch, rows);
+    if (first_row > global_batch - rows)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: rows %zu..%zu run past the global batch of %zu rows: first_row must "
+                          "be at most global_batch - rows (%zu)",
+                          fn, first_row, first_row + rows - 1, global_batch, global_batch - rows);
     net->global_batch = global_batch;
+    net->first_row = first_row;
     return host_step(net, fn, x, rows, labels);
+}
+
+clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, size_t features,
+                                 const int32_t *labels, size_t count, size_t global_batch)
+{
+    return train_shard(net, "clnn_net_train_shard", x, rows, features, labels, count,
+                       global_batch, 0);
+}
+
+clnn_status clnn_net_train_shard_at(clnn_net *net, const float *x, size_t rows, size_t features,
+                                    const int32_t *labels, size_t count, size_t global_batch,
+                                    size_t first_row)
+{
+    return train_shard(net, "clnn_net_train_shard_at", x, rows, features, labels, count,
+                       global_batch, first_row);
 }
 
 clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count)

@@ -274,6 +274,7 @@ static void initial_values(clnn_net *net, uint64_t seed, float *params, float *s
     clnn__rng_seed(&rng, seed, 0);
     for (size_t i = 0; i < net->nlayers; i++) {
         clnn__layer *l = &net->layers[i].l;
+        l->seed = seed;
         if (l->cls->init)
             l->cls->init(l, &rng, params, stats);
     }

@@ -120,6 +120,7 @@ struct clnn_net {
     /* Data parallelism (clnn_net_set_parallel). */
     clnn_parallel_options parallel;
     size_t global_batch;  /* rows of the global batch of the current step */
+    size_t first_row;     /* where this process's rows start in it */
     float *host_grads;    /* nparams + 1: gradients on their way through allreduce */
     float *host_sums;     /* 2 × max_width: BatchNorm partial sums */
     cl_event *grad_read;  /* per layer: the read of its gradients */

@@ -100,7 +100,7 @@ clnn__exec clnn__net_exec(const clnn_net *net, size_t rows, bool training)
 {
     const bool sync = training && clnn__sync_batchnorm(net);
     return (clnn__exec){.ctx = net->ctx, .params = net->params, .grads = net->grads,
-                        .stats = net->stats, .rows = rows, .training = training,
+                        .stats = net->stats, .rows = rows, .first_row = net->first_row, .training = training,
                         .synchronised = sync, .global_rows = net->global_batch,
                         .allreduce = net->parallel.allreduce,
                         .allreduce_user = net->parallel.user, .host_sums = net->host_sums};

@@ -349,20 +349,17 @@ def tensor_bytes(path, name):
     return raw[8 + n + begin:8 + n + end]
 
 
-def group_resume(binary, tmp):
-    """A run killed at arbitrary points and resumed from its last checkpoint
-    ends with the same model file, bit for bit, as an uninterrupted run."""
-    require_device(binary)
-    write_dataset(tmp)
-    # Long enough (750 steps) that a kill lands before the end on a fast device.
-    common = ['train', '--data', tmp, '--batch-size', '16', '--epochs', '20', '--seed', '5',
-              '--layers', 'dense:64,bn,relu,dense:10', '--quiet']
-    full = os.path.join(tmp, 'full.safetensors')
+def killed_and_resumed(binary, tmp, common, label, rng_seed=11):
+    """Run clnn train (common args) uninterrupted, then again with a
+    checkpoint every 7 steps, SIGKILLed after new checkpoints and resumed
+    (up to 6 times): the two must save the same model file, bit for bit.
+    Returns the uninterrupted run's model."""
+    full = os.path.join(tmp, f'{label}-full.safetensors')
     check(binary, common + ['--save', full], 0, stdout=['epoch 20/20'])
-    part = os.path.join(tmp, 'part.safetensors')
+    part = os.path.join(tmp, f'{label}-part.safetensors')
     ckpt = part + '.ckpt'
     args = common + ['--save', part, '--checkpoint-every', '7']
-    rng = random.Random(11)
+    rng = random.Random(rng_seed)
     kills = 0
     for attempt in range(6):
         proc = subprocess.Popen(binary + args, stdout=subprocess.DEVNULL,
@@ -385,9 +382,36 @@ def group_resume(binary, tmp):
     if not os.path.exists(part):
         check(binary, args, 0)
     if kills == 0:
-        fail('resume', 'the run finished before it could be killed; nothing was tested')
+        fail(label, 'the run finished before it could be killed; nothing was tested')
     if open(part, 'rb').read() != open(full, 'rb').read():
-        fail('resume', f'after {kills} kills and resumes the model differs from an uninterrupted run')
+        fail(label, f'after {kills} kills and resumes the model differs from an uninterrupted run')
+    return full
+
+
+def group_resume(binary, tmp):
+    """A run killed at arbitrary points and resumed from its last checkpoint
+    ends with the same model file, bit for bit, as an uninterrupted run; with
+    dropout too, whose masks a resumed run must draw as the uninterrupted one
+    did, and where one seed must give one model."""
+    require_device(binary)
+    write_dataset(tmp)
+    # Long enough (750 steps) that a kill lands before the end on a fast device.
+    common = ['train', '--data', tmp, '--batch-size', '16', '--epochs', '20', '--seed', '5',
+              '--layers', 'dense:64,bn,relu,dense:10', '--quiet']
+    full = killed_and_resumed(binary, tmp, common, 'resume')
+    def dropout_run(seed):
+        return ['train', '--data', tmp, '--batch-size', '16', '--epochs', '20', '--seed', seed,
+                '--layers', 'dense:64,bn,relu,dropout:0.3,dense:32,dropout:0.2,dense:10', '--quiet']
+    drop = dropout_run('6')
+    drop_full = killed_and_resumed(binary, tmp, drop, 'resume dropout', rng_seed=12)
+    again = os.path.join(tmp, 'dropout-again.safetensors')
+    check(binary, drop + ['--save', again], 0)
+    if open(again, 'rb').read() != open(drop_full, 'rb').read():
+        fail('dropout seed', 'two runs with one seed saved different models')
+    other = os.path.join(tmp, 'dropout-other.safetensors')
+    check(binary, dropout_run('7') + ['--save', other], 0)
+    if tensor_bytes(other, '4.weight') == tensor_bytes(drop_full, '4.weight'):
+        fail('dropout seed', 'another seed saved the same model')
 
     # --init starts from given weights: with lr 0 the weights stay as given.
     again = os.path.join(tmp, 'again.safetensors')

@@ -81,6 +81,11 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
                  : l->kind == CLNN__LAYER_TANH    ? REF_TANH
                  : l->kind == CLNN__LAYER_SIGMOID ? REF_SIGMOID
                                                   : REF_SILU;
+        if (l->kind == CLNN__LAYER_DROPOUT) { /* p as the spec prints it */
+            char text[64];
+            clnn__layer_classes[l->kind]->print(&specs[i], text, sizeof text);
+            l->p = strtod(text + 1, NULL);
+        }
         if (l->w) {
             l->b = zeros(l->out);
             l->db = zeros(l->out);
@@ -98,7 +103,7 @@ void ref_net_free(ref_net *net)
     for (size_t i = 0; i < net->nlayers; i++) {
         ref_layer *l = &net->layers[i];
         free(l->w), free(l->b), free(l->dw), free(l->db), free(l->rmean), free(l->rvar);
-        free(l->save_mean), free(l->save_invstd), free(l->y);
+        free(l->save_mean), free(l->save_invstd), free(l->y), free(l->factor);
     }
     free(net->layers);
     free(net->x);
@@ -129,6 +134,8 @@ static void reserve(ref_net *net, size_t rows)
     for (size_t i = 0; i < net->nlayers; i++) {
         free(net->layers[i].y);
         net->layers[i].y = zeros(rows * net->layers[i].out);
+        free(net->layers[i].factor);
+        net->layers[i].factor = zeros(rows * net->layers[i].out);
     }
     for (int i = 0; i < 2; i++) {
         free(net->g[i]);
@@ -174,6 +181,16 @@ void ref_net_forward(ref_net *net, const float *x, size_t rows, bool training)
         case CLNN__LAYER_LAYERNORM:
             ref_layernorm_forward(in, rows, l->out, l->w, l->b, l->y);
             break;
+        case CLNN__LAYER_DROPOUT:
+            if (training)
+                ref_dropout_factors(l->p, l->key, (uint64_t)l->step++, net->first_row, rows,
+                                    l->out, l->factor);
+            for (size_t j = 0; j < rows * l->out; j++) {
+                if (!training)
+                    l->factor[j] = 1.0;
+                l->y[j] = in[j] * l->factor[j];
+            }
+            break;
         }
         in = l->y;
     }
@@ -211,6 +228,10 @@ double ref_net_backward(ref_net *net, const int32_t *labels)
             break;
         case CLNN__LAYER_LAYERNORM:
             ref_layernorm_backward(in, dy, rows, l->out, l->w, l->dw, l->db, dx);
+            break;
+        case CLNN__LAYER_DROPOUT:
+            for (size_t j = 0; dx && j < rows * l->out; j++)
+                dx[j] = dy[j] * l->factor[j];
             break;
         }
         cur = 1 - cur;
@@ -284,6 +305,11 @@ bool ref_net_find(const ref_net *net, const char *name, double **value, double *
         }
     }
     return false;
+}
+
+void ref_net_set_first_row(ref_net *net, size_t first_row)
+{
+    net->first_row = first_row;
 }
 
 int64_t *ref_net_counter(ref_net *net, const char *name)

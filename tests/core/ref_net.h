@@ -24,6 +24,13 @@ typedef struct ref_layer {
     double *y;               /* output of the last forward, rows × out */
     ref_activation act;      /* which, for the activations other than ReLU */
     double slope;            /* LeakyReLU's negative slope */
+    /* Dropout: its probability, its stream (key and the next training
+     * forward's number, as the device layer's checkpoint values), and the
+     * factors of the last forward (1 in eval mode). */
+    double p;
+    uint64_t key;
+    int64_t step;
+    double *factor;
 } ref_layer;
 
 typedef struct ref_net {
@@ -32,6 +39,7 @@ typedef struct ref_net {
     ref_layer *layers;
     size_t rows, rows_cap;
     bool training;           /* mode of the last forward */
+    size_t first_row;        /* see ref_net_set_first_row */
     double *x;               /* input of the last forward */
     double *g[2];            /* gradient scratch for backward */
 } ref_net;
@@ -67,6 +75,10 @@ ref_param ref_net_param(const ref_net *net, size_t index);
  * NULL for those); false when there is none. */
 bool ref_net_find(const ref_net *net, const char *name, double **value, double **grad,
                   size_t *numel);
+/* Rows of the forwards to come start at this row of a global batch (for
+ * dropout's masks; 0 by default). */
+void ref_net_set_first_row(ref_net *net, size_t first_row);
+
 /* The num_batches_tracked counter of the layer with this state-dict name. */
 int64_t *ref_net_counter(ref_net *net, const char *name);
 

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void ref_gemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, double alpha,
               const double *a, size_t lda, const double *b, size_t ldb, double beta, double *c,
@@ -251,6 +252,38 @@ void ref_activation_backward(ref_activation f, double slope, const double *x, co
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = dy[i] * derivative(f, slope, x[i]);
+}
+
+void ref_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c[4] = {counter[0], counter[1], counter[2], counter[3]}, k[2] = {key[0], key[1]};
+    for (int round = 0; round < 10; round++) {
+        if (round > 0) { /* the key schedule: Weyl sequences */
+            k[0] += 0x9E3779B9u;
+            k[1] += 0xBB67AE85u;
+        }
+        uint64_t p0 = (uint64_t)0xD2511F53u * c[0], p1 = (uint64_t)0xCD9E8D57u * c[2];
+        uint32_t next[4] = {(uint32_t)(p1 >> 32) ^ c[1] ^ k[0], (uint32_t)p1,
+                            (uint32_t)(p0 >> 32) ^ c[3] ^ k[1], (uint32_t)p0};
+        memcpy(c, next, sizeof c);
+    }
+    memcpy(out, c, sizeof c);
+}
+
+void ref_dropout_factors(double p, uint64_t key, uint64_t step, size_t first_row, size_t rows,
+                         size_t cols, double *factor)
+{
+    const uint32_t k[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
+    const double threshold = floor(p * 4294967296.0);
+    const double scale = p >= 1.0 ? 0.0 : (double)(1.0f / (float)(1.0 - p));
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) {
+            const uint32_t counter[4] = {(uint32_t)c, (uint32_t)(first_row + r), (uint32_t)step,
+                                         (uint32_t)(step >> 32)};
+            uint32_t out[4];
+            ref_philox4x32_10(counter, k, out);
+            factor[r * cols + c] = (double)out[0] < threshold ? 0.0 : scale;
+        }
 }
 
 double ref_softmax_xent(const double *z, const int32_t *labels, size_t rows, size_t classes,

@@ -75,6 +75,17 @@ void ref_activation_forward(ref_activation f, double slope, const double *x, siz
 void ref_activation_backward(ref_activation f, double slope, const double *x, const double *dy,
                              size_t n, double *dx);
 
+/* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
+ * 3", SC 2011) with Random123's constants: the four words of counter under
+ * key. test_dropout.c checks it against Random123's known answers. */
+void ref_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+/* The factors clnn's dropout layer multiplies rows first_row.. (rows × cols)
+ * of the global batch by in its training forward number step: 0 where the
+ * first Philox word of (column, row, step) under key is below p·2^32, else
+ * PyTorch's float 1/(1 − p); p = 1: all 0. */
+void ref_dropout_factors(double p, uint64_t key, uint64_t step, size_t first_row, size_t rows,
+                         size_t cols, double *factor);
+
 /* F.cross_entropy (mean over rows) of logits z; dz (may be NULL) is the
  * gradient of that mean: (softmax(z) − onehot(label)) / rows. */
 double ref_softmax_xent(const double *z, const int32_t *labels, size_t rows, size_t classes,

@@ -5,7 +5,9 @@
  * clnn_net_grad_read. Training mode (batch statistics; the running
  * statistics change on every forward, which does not affect that forward's
  * loss) and eval mode, both GEMM backends. This ties the device's backward
- * to its own forward.
+ * to its own forward. Dropout, in training mode, draws a new mask every
+ * forward; the test rewinds its stream before each one (device and
+ * reference alike), so every loss of a difference quotient sees one mask.
  *
  * Step: the loss is a float32 mean of about 1.6, so each evaluation carries
  * rounding noise of a few ulp; with h = 1e-3 the quotient's noise measured
@@ -28,6 +30,7 @@
  * on the largest gradients) fails. Measured worst |fd − g| is 1.3e-3 where
  * the bound is 3.4e-3 (|g| = 0.12). */
 #include "core_test.h"
+#include "net/net_internal.h"
 
 #include <stdlib.h>
 
@@ -48,11 +51,15 @@
  * modes: training mode only. The norms' stack has LayerNorm (its weight
  * and bias drawn away from 1 and 0 below), and a BatchNorm without
  * parameters or running statistics, which normalises with batch
- * statistics in eval mode too: both modes. */
+ * statistics in eval mode too: both modes. Dropout in training mode with
+ * its masks held fixed (every forward draws step 0's, on the device and in
+ * the reference), after a dense layer, and after a ReLU with BatchNorm
+ * before it. */
 #define BN_RELU "dense:9,bn,relu,dense:7,bn,relu,dense:5"
 #define ACTIVATIONS                                                                                \
     "dense:9,bn,leakyrelu:0.2,dense:8,bn,gelu,dense:7,bn,tanh,dense:6,bn,sigmoid,dense:6,bn,silu," \
     "dense:5"
+#define DROPOUT "dense:9,dropout:0.3,dense:7,bn,relu,dropout:0.5,dense:5"
 #define NORMS                                                                                      \
     "dense:9,layernorm,relu,dense:7,bn:affine=false,track_running_stats=false,relu,dense:5,"       \
     "layernorm"
@@ -61,7 +68,7 @@ static const struct {
     bool training;
     size_t trainable;
 } runs[] = {{BN_RELU, true, 10},  {BN_RELU, false, 10}, {ACTIVATIONS, true, 22},
-            {NORMS, true, 10},    {NORMS, false, 10}};
+            {NORMS, true, 10},    {NORMS, false, 10},   {DROPOUT, true, 8}};
 #define N_RUNS (sizeof runs / sizeof runs[0])
 #define IN 6
 #define BATCH 17
@@ -81,8 +88,27 @@ static bool verbose(void)
     return v && *v == '1';
 }
 
+/* Every dropout layer's next forward draws step 0's masks again, on the
+ * device (through its checkpoint values) and in the reference. */
+static void rewind_streams(fd_run *run)
+{
+    for (size_t i = 0; i < run->ref->nlayers; i++) {
+        clnn__layer *l = &run->net->layers[i].l;
+        clnn__host_value v[CLNN__LAYER_VALUES_MAX];
+        size_t n = l->cls->checkpoint ? l->cls->checkpoint(l, v) : 0;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(v[j].suffix, "dropout_key") == 0)
+                run->ref->layers[i].key = (uint64_t)*v[j].value;
+            if (strcmp(v[j].suffix, "dropout_step") == 0)
+                *v[j].value = 0;
+        }
+        run->ref->layers[i].step = 0;
+    }
+}
+
 static float loss_now(fd_run *run)
 {
+    rewind_streams(run);
     ck_assert_clnn_ok(clnn_net_forward(run->net, run->x, BATCH, clnn_net_in_features(run->net)));
     ck_assert_clnn_ok(clnn_net_backward(run->net, run->labels, BATCH));
     float loss;
@@ -108,8 +134,10 @@ static double ref_quotient(fd_run *run, double *value, size_t i, float lo, float
 {
     double keep = value[i];
     value[i] = hi;
+    rewind_streams(run);
     double up = ref_net_loss(run->ref, run->x, BATCH, run->labels, run->training);
     value[i] = lo;
+    rewind_streams(run);
     double down = ref_net_loss(run->ref, run->x, BATCH, run->labels, run->training);
     value[i] = keep;
     return (up - down) / ((double)hi - (double)lo);
@@ -158,6 +186,7 @@ static void check_tensor(fd_run *run, const char *name, const char *label, core_
     double *ref_value, *ref_grad;
     size_t numel;
     ck_assert(ref_net_find(run->ref, name, &ref_value, &ref_grad, &numel));
+    rewind_streams(run);
     ref_net_forward(run->ref, run->x, BATCH, run->training);
     ref_net_backward(run->ref, run->labels);
     bool *smooth = malloc(numel * sizeof *smooth);
@@ -253,6 +282,7 @@ START_TEST(test_gradients_match_finite_differences)
     clnn_net_free(run.net);
 }
 END_TEST
+
 
 static Suite *gradcheck_suite(void)
 {

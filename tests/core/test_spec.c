@@ -231,6 +231,17 @@ static const struct {
     {"bn:affine=false,", "position 2"},
     {"bn:affine=false,,relu", "position 2"},
     {"layernorm:3", "'layernorm:3'"},
+    {"dropout:", "missing the dropout probability"},
+    {"dropout:x", "'dropout:x'"},
+    {"dropout:-0.1", "below 0"},
+    {"dropout:1.5", "above 1"},
+    {"dropout:1.0000001", "above 1"},
+    {"dropout:nan", "must be a decimal number"},
+    {"dropout:0.2.3", "must be a decimal number"},
+    {"dropout:1e", "must be a decimal number"},
+    {"dropout:.", "must be a decimal number"},
+    {"dropout: 0.2", "must be a decimal number"},
+    {"dropout:1e999", "beyond the range"},
 };
 #define N_INVALID (sizeof invalid / sizeof invalid[0])
 
@@ -318,6 +329,32 @@ START_TEST(test_bn_options)
 }
 END_TEST
 
+/* Dropout's probability: what a spec gives (or 0.5), printed back as the
+ * shortest text that reads back to the same double. */
+START_TEST(test_dropout_probability)
+{
+    static const struct {
+        const char *spec, *printed;
+    } cases[] = {
+        {"dropout:0.2", ":0.2"},   {"Dropout", ":0.5"},     {"d1=dropout:.5", ":0.5"},
+        {"dropout:0", ":0"},       {"dropout:1", ":1"},     {"dropout:2e-1", ":0.2"},
+        {"dropout:0.123456789012345678", ":0.12345678901234568"}, {"DROPOUT:1E-3", ":0.001"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clnn__layer_spec *layers = NULL;
+        size_t count = 0;
+        ck_assert_clnn_ok(clnn__spec_parse(cases[i].spec, &layers, &count));
+        ck_assert_uint_eq(count, 1);
+        ck_assert_int_eq(layers[0].kind, CLNN__LAYER_DROPOUT);
+        char text[64];
+        clnn__layer_classes[CLNN__LAYER_DROPOUT]->print(&layers[0], text, sizeof text);
+        ck_assert_msg(strcmp(text, cases[i].printed) == 0, "\"%s\" printed \"%s\", expected \"%s\"",
+                      cases[i].spec, text, cases[i].printed);
+        free(layers);
+    }
+}
+END_TEST
+
 START_TEST(test_null_spec)
 {
     clnn__layer_spec *layers;
@@ -371,6 +408,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, test_valid_specs);
     tcase_add_loop_test(tc, test_invalid_spec, 0, (int)N_INVALID);
     tcase_add_test(tc, test_bn_options);
+    tcase_add_test(tc, test_dropout_probability);
     tcase_add_test(tc, test_null_spec);
     tcase_add_test(tc, test_leakyrelu_slope);
     tcase_add_test(tc, test_leakyrelu_slope_any_locale);

@@ -220,6 +220,11 @@ START_TEST(test_kernels)
                   "dense:8,layernorm,bn:affine=false,relu,dense:6,bn:track_running_stats=false,"
                   "relu,dense:3",
                   5);
+    /* Dropout after a ReLU and as the first layer, whose input rows (the
+     * caller's, 64 floats) are packed tighter than its output's on CPU
+     * devices. */
+    run_case(ctx, 9, "dense:8,relu,dropout:0.3,dense:5,dropout:0.5,dense:3", 5);
+    run_case(ctx, 64, "dropout:0.2,dense:3", 3);
 
     size_t count;
     clnn_profile_entry *entries = clnn_test_profile(ctx, &count);

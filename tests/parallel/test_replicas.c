@@ -2,7 +2,9 @@
  * by an allreduce made of a barrier, are one model. With synchronised
  * BatchNorm, K = 2 replicas on halves of each global batch must end where
  * one process on the whole batches ends (up to float summation order), and
- * the replicas' parameters must stay identical after every step. */
+ * the replicas' parameters must stay identical after every step; with
+ * dropout too, when each replica names its rows' place in the global batch
+ * (clnn_net_train_shard_at). */
 #include "clnn_test.h"
 
 #include <math.h>
@@ -17,6 +19,9 @@
 /* BatchNorm over 17 features, one per work-item, and over 16, one 16-wide
  * vector per work-item on CPU devices (clnn__column_kernel). */
 #define SPEC "dense:17,bn,relu,dense:16,bn,relu,dense:4"
+/* With dropout: each replica must draw for its rows of the global batch
+ * what one process draws for them. */
+#define DROPOUT_SPEC "dense:17,bn,relu,dropout:0.3,dense:16,relu,dropout:0.5,dense:4"
 #define MAX_K 2
 
 /* The group's threads meet at a barrier made of the platform layer's mutex
@@ -49,6 +54,8 @@ typedef struct replica {
     group *g;
     int rank;
     bool sync_bn;
+    const char *spec;
+    bool shard_offset; /* clnn_net_train_shard_at, else clnn_net_train_shard */
     float *params; /* all trainable parameters and buffers, concatenated */
     size_t nparams;
     clnn_status status;
@@ -97,7 +104,7 @@ static void train(void *arg)
     if (st == CLNN_OK)
         st = clnn_net_create(ctx, IN, &net);
     if (st == CLNN_OK)
-        st = clnn_net_add_layers(net, SPEC);
+        st = clnn_net_add_layers(net, r->spec);
     if (st == CLNN_OK)
         st = clnn_net_init(net, 21);
     clnn_optimizer_options o;
@@ -120,9 +127,14 @@ static void train(void *arg)
         batch(s, x, y);
         const float *xs = x + (size_t)r->rank * shard * IN;
         const int32_t *ys = y + (size_t)r->rank * shard;
-        st = k > 1 ? clnn_net_train_shard(net, xs, shard, clnn_net_in_features(net), ys, shard,
-                                          GLOBAL)
-                   : clnn_net_train_batch(net, xs, GLOBAL, clnn_net_in_features(net), ys, GLOBAL);
+        if (k == 1)
+            st = clnn_net_train_batch(net, xs, GLOBAL, clnn_net_in_features(net), ys, GLOBAL);
+        else if (r->shard_offset)
+            st = clnn_net_train_shard_at(net, xs, shard, clnn_net_in_features(net), ys, shard,
+                                         GLOBAL, (size_t)r->rank * shard);
+        else
+            st = clnn_net_train_shard(net, xs, shard, clnn_net_in_features(net), ys, shard,
+                                      GLOBAL);
     }
     size_t total = 0;
     for (size_t i = 0; st == CLNN_OK && i < clnn_net_tensor_count(net); i++) {
@@ -147,14 +159,16 @@ static void train(void *arg)
     clnn_context_free(ctx);
 }
 
-static void run_group(int k, bool sync_bn, replica *out)
+static void run_group_of(int k, bool sync_bn, const char *spec, bool shard_offset,
+                         replica *out)
 {
     group g = {.k = k};
     ck_assert_clnn_ok(clnn__mutex_init(&g.lock));
     ck_assert_clnn_ok(clnn__cond_init(&g.turn));
     clnn__thread t[MAX_K];
     for (int i = 0; i < k; i++) {
-        out[i] = (replica){.g = &g, .rank = i, .sync_bn = sync_bn};
+        out[i] = (replica){.g = &g, .rank = i, .sync_bn = sync_bn, .spec = spec,
+                           .shard_offset = shard_offset};
         ck_assert_clnn_ok(clnn__thread_start(&t[i], train, &out[i]));
     }
     for (int i = 0; i < k; i++) {
@@ -163,6 +177,11 @@ static void run_group(int k, bool sync_bn, replica *out)
     }
     clnn__cond_destroy(&g.turn);
     clnn__mutex_destroy(&g.lock);
+}
+
+static void run_group(int k, bool sync_bn, replica *out)
+{
+    run_group_of(k, sync_bn, SPEC, false, out);
 }
 
 static double max_rel_diff(const replica *a, const replica *b)
@@ -218,6 +237,31 @@ START_TEST(test_per_replica_bn_differs_but_replicas_agree)
 }
 END_TEST
 
+/* Dropout with synchronised BatchNorm: 2 replicas that say where their
+ * rows sit in the global batch train one process's model (the bound of
+ * test_sync_bn_matches_one_process); replicas that do not draw every
+ * shard's masks as for rows 0.., another model. */
+START_TEST(test_dropout_shards_match_one_process)
+{
+    replica one[1], two[MAX_K], unplaced[MAX_K];
+    run_group_of(1, false, DROPOUT_SPEC, true, one);
+    run_group_of(2, true, DROPOUT_SPEC, true, two);
+    run_group_of(2, true, DROPOUT_SPEC, false, unplaced);
+    ck_assert_msg(memcmp(two[0].params, two[1].params, two[0].nparams * sizeof(float)) == 0,
+                  "replicas diverged");
+    double d = max_rel_diff(&two[0], &one[0]), u = max_rel_diff(&unplaced[0], &one[0]);
+    printf("dropout, 2 replicas vs 1 process: max relative parameter difference %.3g "
+           "(%.3g with every shard drawing as rows 0..)\n", d, u);
+    ck_assert_msg(d < 1e-4, "2 replicas with dropout differ from 1 process by %g", d);
+    ck_assert_msg(u > 1e-3, "shards drawing as rows 0.. should change the model (diff %g)", u);
+    free(one[0].params);
+    for (int i = 0; i < MAX_K; i++) {
+        free(two[i].params);
+        free(unplaced[i].params);
+    }
+}
+END_TEST
+
 int main(void)
 {
     clnn_test_require_device();
@@ -226,6 +270,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_sync_bn_matches_one_process);
     tcase_add_test(tc, test_per_replica_bn_differs_but_replicas_agree);
+    tcase_add_test(tc, test_dropout_shards_match_one_process);
     suite_add_tcase(s, tc);
     return clnn_test_run(s);
 }

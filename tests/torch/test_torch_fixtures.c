@@ -55,7 +55,8 @@
 #include "io/safetensors.h"
 
 static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
-                                        "activations", "norm_layernorm", "norm_bn_options"};
+                                        "activations", "norm_layernorm", "norm_bn_options",
+                                        "dropout_sgd"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
