@@ -253,6 +253,17 @@ static int report_classes(clnn_dataset *test, clnn_net *net, const char *const *
     return -1;
 }
 
+/* The line that says what is evaluated, before the work. */
+static void print_model(const eval_options *o, clnn_context *ctx, clnn_net *net)
+{
+    char device[512];
+    cli_describe_device(ctx, device, sizeof device);
+    char *spec = cli_net_spec(net);
+    printf("model %s  network %s  device %s\n", o->model, spec ? spec : "?", device);
+    fflush(stdout);
+    free(spec);
+}
+
 /* A regression model: the mean squared error over every sample and output. */
 static int evaluate_values(const eval_options *o, clnn_dataset *test, clnn_context *ctx,
                            clnn_net *net)
@@ -261,12 +272,7 @@ static int evaluate_values(const eval_options *o, clnn_dataset *test, clnn_conte
         return cli_error("--class-names applies to classification, and model '%s' is a "
                          "regression model (--loss mse)",
                          o->model);
-    char device[512];
-    cli_describe_device(ctx, device, sizeof device);
-    char *spec = cli_net_spec(net);
-    printf("model %s  network %s  device %s\n", o->model, spec ? spec : "?", device);
-    fflush(stdout);
-    free(spec);
+    print_model(o, ctx, net);
     const size_t n = clnn_dataset_count(test);
     double loss = 0.0;
     if (clnn_net_evaluate_targets(net, clnn_dataset_images(test), n, clnn_dataset_features(test),
@@ -301,12 +307,7 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
         if (status >= 0)
             return status;
     }
-    char device[512];
-    cli_describe_device(ctx, device, sizeof device);
-    char *spec = cli_net_spec(net);
-    printf("model %s  network %s  device %s\n", o->model, spec ? spec : "?", device);
-    fflush(stdout);
-    free(spec);
+    print_model(o, ctx, net);
     size_t n = clnn_dataset_count(test);
     double loss = 0.0, acc = 0.0;
     if (clnn_net_evaluate(net, clnn_dataset_images(test), n, clnn_dataset_features(test),

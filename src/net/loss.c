@@ -105,6 +105,18 @@ clnn_status clnn__loss_from_file(const struct clnn__st_file *f, const char *sour
                       source, v);
 }
 
+/* loss_reduce after the per-row kernel of either loss: the rows' losses into
+ * the metrics slot and, with bias_off >= 0, dz's column sums into grads. */
+static clnn_status reduce_rows(clnn_net *net, cl_kernel reduce, int r, int slot, cl_mem dz_arg,
+                               int c, int bias_off)
+{
+    const size_t one[1] = {1};
+    return CLNN__LAUNCH(net->ctx, reduce, "loss_reduce", 1, one, NULL, CLNN__ARG(net->row_loss),
+                        CLNN__ARG(net->row_correct), CLNN__ARG(r), CLNN__ARG(net->metrics),
+                        CLNN__ARG(slot), CLNN__ARG(dz_arg), CLNN__ARG(c), CLNN__ARG(net->grads),
+                        CLNN__ARG(bias_off));
+}
+
 /* Mean squared error: mse writes each row's loss (the mean of its squared
  * errors, so that loss_reduce's mean over rows is the mean over every
  * element) and dz = 2 (z − t) / (mean_rows × outputs), as torch's
@@ -133,11 +145,7 @@ static clnn_status mse(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
                       CLNN__ARG(net->row_loss), CLNN__ARG(net->row_correct));
     if (st != CLNN_OK)
         return st;
-    const size_t one[1] = {1};
-    return CLNN__LAUNCH(ctx, reduce, "loss_reduce", 1, one, NULL, CLNN__ARG(net->row_loss),
-                        CLNN__ARG(net->row_correct), CLNN__ARG(r), CLNN__ARG(net->metrics),
-                        CLNN__ARG(slot), CLNN__ARG(dz_arg), CLNN__ARG(c), CLNN__ARG(net->grads),
-                        CLNN__ARG(bias_off));
+    return reduce_rows(net, reduce, r, slot, dz_arg, c, bias_off);
 }
 
 clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, size_t classes,
@@ -182,9 +190,5 @@ clnn_status clnn__loss(clnn_net *net, cl_mem z, size_t rows, size_t mean_rows, s
                       CLNN__ARG(net->row_correct));
     if (st != CLNN_OK)
         return st;
-    const size_t one[1] = {1};
-    return CLNN__LAUNCH(ctx, reduce, "loss_reduce", 1, one, NULL, CLNN__ARG(net->row_loss),
-                        CLNN__ARG(net->row_correct), CLNN__ARG(r), CLNN__ARG(net->metrics),
-                        CLNN__ARG(slot), CLNN__ARG(dz_arg), CLNN__ARG(c), CLNN__ARG(net->grads),
-                        CLNN__ARG(bias_off));
+    return reduce_rows(net, reduce, r, slot, dz_arg, c, bias_off);
 }
