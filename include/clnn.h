@@ -563,7 +563,9 @@ CLNN_API clnn_loss_kind clnn_net_loss(const clnn_net *net);
  * and what the network needs, when it does not match: inputs as
  * (x, rows, features), rows × features floats, features equal to
  * clnn_net_in_features; labels as (labels, count), one per row (count equal
- * to rows); outputs as (out, count), count equal to what the call writes. */
+ * to rows); float targets (CLNN_LOSS_MSE) as (targets, count), count equal
+ * to rows × clnn_net_out_features; outputs as (out, count), count equal to
+ * what the call writes. */
 
 /** Forward rows × features inputs in the current mode. */
 CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t features);
