@@ -521,6 +521,39 @@ CLNN_API clnn_status clnn_net_set_optimizer(clnn_net *net, const clnn_optimizer_
 /** Change the learning rate, keeping the optimizer state (for schedules). */
 CLNN_API clnn_status clnn_net_set_lr(clnn_net *net, double lr);
 
+/* ------------------------------------------------------------------ loss */
+
+/** What a network's training minimises, and what its targets are. */
+typedef enum clnn_loss_kind {
+    /* Classification: softmax cross-entropy of the outputs (logits) against
+     * one class label per row, int32 0..out_features−1, mean over the rows
+     * (torch.nn.CrossEntropyLoss). The default. */
+    CLNN_LOSS_CROSS_ENTROPY = 0,
+    /* Regression: mean squared error of the outputs against float targets,
+     * out_features per row (rows × out_features floats, row-major), mean
+     * over every row and output (torch.nn.MSELoss). Its metrics are the
+     * loss alone: there is no accuracy. */
+    CLNN_LOSS_MSE = 1
+} clnn_loss_kind;
+
+/** "cross_entropy" or "mse" (the value model files keep under "clnn.loss");
+ * NULL for a value that is no kind. */
+CLNN_API const char *clnn_loss_name(clnn_loss_kind loss);
+/** Choose the loss. The calls that take class labels (clnn_net_backward,
+ * clnn_net_train_batch, clnn_net_train_shard, clnn_net_set_data,
+ * clnn_net_evaluate) serve CLNN_LOSS_CROSS_ENTROPY; their _targets
+ * variants, which take float targets, serve CLNN_LOSS_MSE; each refuses
+ * the other kind with CLNN_ERR_STATE. So do the calls that read an
+ * accuracy or classes (clnn_net_metrics_read, clnn_net_train_epoch and
+ * clnn_net_evaluate with accuracy not NULL, clnn_net_predict,
+ * CLNN_OUTPUT_PROBABILITIES) on an MSE network. Every save records the
+ * loss, and loading a file sets it. Forgets the last forward and backward;
+ * CLNN_ERR_STATE while the network holds a training set of the other
+ * kind (clnn_net_set_data with NULL frees it). */
+CLNN_API clnn_status clnn_net_set_loss(clnn_net *net, clnn_loss_kind loss);
+/** The network's loss (CLNN_LOSS_CROSS_ENTROPY for NULL). */
+CLNN_API clnn_loss_kind clnn_net_loss(const clnn_net *net);
+
 /* --------------------------------------------------------------- compute */
 
 /* The calls below queue work and return without waiting for the device,
@@ -531,7 +564,9 @@ CLNN_API clnn_status clnn_net_set_lr(clnn_net *net, double lr);
  * and what the network needs, when it does not match: inputs as
  * (x, rows, features), rows × features floats, features equal to
  * clnn_net_in_features; labels as (labels, count), one per row (count equal
- * to rows); outputs as (out, count), count equal to what the call writes. */
+ * to rows); float targets (CLNN_LOSS_MSE) as (targets, count), count equal
+ * to rows × clnn_net_out_features; outputs as (out, count), count equal to
+ * what the call writes. */
 
 /** Forward rows × features inputs in the current mode. */
 CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t features);
@@ -539,6 +574,9 @@ CLNN_API clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows
  * forward (count: its rows), and backpropagation of its gradient to every
  * parameter. */
 CLNN_API clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels, size_t count);
+/** Mean squared error (CLNN_LOSS_MSE) against targets of the last forward
+ * (count: its rows × out_features), and backpropagation of its gradient. */
+CLNN_API clnn_status clnn_net_backward_targets(clnn_net *net, const float *targets, size_t count);
 /** One optimizer step with the gradients of the last backward. */
 CLNN_API clnn_status clnn_net_step(clnn_net *net);
 /** forward + backward + step, with the inputs and labels checked (finite,
@@ -548,6 +586,11 @@ CLNN_API clnn_status clnn_net_step(clnn_net *net);
  * clnn_net_set_optimizer (or clnn_net_load_checkpoint) has chosen one. */
 CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows,
                                           size_t features, const int32_t *labels, size_t count);
+/** The same against float targets (CLNN_LOSS_MSE; count: rows ×
+ * out_features), checked finite before anything runs. */
+CLNN_API clnn_status clnn_net_train_batch_targets(clnn_net *net, const float *x, size_t rows,
+                                                  size_t features, const float *targets,
+                                                  size_t count);
 
 /** Keep a training set on the device: rows × features floats (features
  * equal to clnn_net_in_features) and one label per row, checked once
@@ -560,6 +603,11 @@ CLNN_API clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t 
  * labels NULL with rows and count 0 frees the data. */
 CLNN_API clnn_status clnn_net_set_data(clnn_net *net, const float *x, size_t rows, size_t features,
                                        const int32_t *labels, size_t count);
+/** The same with float targets (CLNN_LOSS_MSE; count: rows × out_features,
+ * checked finite; rows × out_features × 4 more bytes of device memory). */
+CLNN_API clnn_status clnn_net_set_data_targets(clnn_net *net, const float *x, size_t rows,
+                                               size_t features, const float *targets,
+                                               size_t count);
 /** The order clnn_net_train_rows takes the data's rows in: count row
  * indices, each below the data's rows (e.g. an epoch's shuffle; repeats
  * allowed). One transfer; steps already queued keep the order they were
@@ -605,6 +653,11 @@ CLNN_API clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, dou
 CLNN_API clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t features,
                                        const int32_t *labels, size_t count, size_t batch,
                                        double *mean_loss, double *accuracy);
+/** The same against float targets (CLNN_LOSS_MSE; count: rows ×
+ * out_features): the mean squared error over every row and output. */
+CLNN_API clnn_status clnn_net_evaluate_targets(clnn_net *net, const float *x, size_t rows,
+                                               size_t features, const float *targets,
+                                               size_t count, size_t batch, double *mean_loss);
 /** Class with the largest logit for each of rows samples, in eval mode, into
  * classes (count: rows). */
 CLNN_API clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t rows, size_t features,
@@ -663,6 +716,13 @@ CLNN_API clnn_status clnn_net_train_shard_at(clnn_net *net, const float *x, size
                                              size_t features, const int32_t *labels,
                                              size_t count, size_t global_batch,
                                              size_t first_row);
+/** clnn_net_train_shard_at against float targets (CLNN_LOSS_MSE; count:
+ * rows × out_features); the loss is the mean over the global batch's rows ×
+ * out_features. */
+CLNN_API clnn_status clnn_net_train_shard_targets(clnn_net *net, const float *x, size_t rows,
+                                                  size_t features, const float *targets,
+                                                  size_t count, size_t global_batch,
+                                                  size_t first_row);
 
 /* ------------------------------------------------- parameters and buffers */
 
@@ -772,8 +832,13 @@ CLNN_API size_t clnn_dataset_features(const clnn_dataset *ds);
 CLNN_API size_t clnn_dataset_classes(const clnn_dataset *ds);
 /* The rows of features, count × features floats. */
 CLNN_API const float *clnn_dataset_images(const clnn_dataset *ds);
-/* One label per row, or NULL when the file had none. */
+/* One label per row, or NULL when the file had none (or float targets). */
 CLNN_API const int32_t *clnn_dataset_labels(const clnn_dataset *ds);
+/* Float targets (loaded with CLNN_TARGET_VALUES): count × target_width
+ * floats, or NULL when the dataset has none. */
+CLNN_API const float *clnn_dataset_targets(const clnn_dataset *ds);
+/* Targets per row: 0 without float targets. */
+CLNN_API size_t clnn_dataset_target_width(const clnn_dataset *ds);
 /** x = (x - mean) / std for every pixel. */
 CLNN_API clnn_status clnn_dataset_normalize(clnn_dataset *ds, float mean, float std);
 /** A permutation of 0..n-1 drawn from (seed, stream): the same arguments give
@@ -784,18 +849,21 @@ CLNN_API clnn_status clnn_permutation(uint64_t seed, uint64_t stream, size_t n, 
 
 /* ----------------------------------------------------------- data files */
 
-/** What a dataset's labels are. Only classification exists so far: float
- * targets for regression (a kind to come) are refused with
- * CLNN_ERR_UNSUPPORTED until then. */
+/** What a dataset's labels are: classes (for CLNN_LOSS_CROSS_ENTROPY) or
+ * float targets (for CLNN_LOSS_MSE). */
 typedef enum clnn_target_kind {
-    CLNN_TARGET_CLASSES = 0 /* a class per row: whole numbers 0..k−1, or names */
+    CLNN_TARGET_CLASSES = 0, /* a class per row: whole numbers 0..k−1, or names */
+    /* Float targets: a CSV's label column (one per row), an .npy's labels
+     * or an .npz's y, 1-D (one per row) or 2-D (rows × k); every one a
+     * finite number (clnn_dataset_targets). */
+    CLNN_TARGET_VALUES = 1
 } clnn_target_kind;
 
 /** How clnn_dataset_load reads a file. Fill it with
  * clnn_dataset_options_init, then set what you need. */
 typedef struct clnn_dataset_options {
     size_t struct_size;       /* sizeof(clnn_dataset_options): set by _init */
-    clnn_target_kind target;  /* CLNN_TARGET_CLASSES */
+    clnn_target_kind target;  /* CLNN_TARGET_CLASSES (default) or CLNN_TARGET_VALUES */
     /* CSV: the labels' column, by its header name or as a decimal index from
      * 0; NULL: like's label column when like has one, else the last column.
      * Every other column is a feature. */

@@ -207,3 +207,31 @@ __kernel void softmax_xent_reduce(__global const float *z, __global const int *l
 }
 #endif
 #endif
+
+/* Mean squared error, a row per work-item: row_loss is the mean of the
+ * row's squared errors (so that loss_reduce's mean over rows is the mean
+ * over rows × outputs, as torch.nn.MSELoss), dz = (z − t) · scale with
+ * scale = 2 / (rows of the mean × outputs) when want_grad. The targets
+ * start at targets_off, laid out as labels are (outputs floats per row). */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_mse)
+__kernel void mse(__global const float *z, __global const float *targets, const int targets_off,
+                  const int rows, const int outputs, const float scale, const float inv_outputs,
+                  const int want_grad, __global float *dz, __global float *row_loss,
+                  __global float *row_correct)
+{
+    const int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    __global const float *zr = z + r * outputs;
+    __global const float *tr = targets + targets_off + r * outputs;
+    float s = 0.0f;
+    for (int j = 0; j < outputs; j++) {
+        const float d = zr[j] - tr[j];
+        s += d * d;
+        if (want_grad)
+            dz[r * outputs + j] = d * scale;
+    }
+    row_loss[r] = s * inv_outputs;
+    row_correct[r] = 0.0f;
+}
+#endif

@@ -464,7 +464,7 @@ def npy_files(files):
     ny("npz-negative-label.npz", BAD, "label 1 (from 0) is -1, not a class number",
        zip_archive([("x.npy", x), ("y.npy", npy_bytes("<i4", [2], struct.pack("<2i", 0, -1)))]),
        "npz")
-    ny("npz-fraction-label.npz", BAD, "(regression targets are not supported yet)",
+    ny("npz-fraction-label.npz", BAD, "(regression targets are read as floats with options.target CLNN_TARGET_VALUES",
        zip_archive([("x.npy", x), ("y.npy", npy_bytes("<f8", [2], struct.pack("<2d", 0, 0.5)))]),
        "npz")
     ny("npz-label-count.npz", BAD, "holds 3 labels, but the features have 2 rows",

@@ -90,10 +90,22 @@ SCENARIOS = [
     dict(name="dropout_sgd", seed=506, batch=8,
          spec="dense:19,bn,relu,dropout:0.3,dense:13,relu,dense:11,dropout:0.5,dense:7",
          opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
+    # Regression: nn.MSELoss (mean over rows x outputs) against float targets,
+    # one per output; the fixture's metadata says clnn.loss=mse.
+    dict(name="sgd_mse", seed=506, batch=8, loss="mse",
+         opt=dict(kind="sgd", lr=0.05, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
 ]
 # The seed tests/torch/test_torch_fixtures.c initialises every net with; a
 # dropout layer's masks follow from it and the layer's index.
 CLNN_INIT_SEED = 1
+
+
+def loss_fn(loss, h, y, reduction="mean"):
+    """The scenario's loss: cross-entropy against class labels (the default)
+    or the mean squared error against float targets."""
+    if loss == "mse":
+        return F.mse_loss(h, y, reduction=reduction)
+    return F.cross_entropy(h, y, reduction=reduction)
 
 
 # ------------------------------------------------------------ safetensors
@@ -182,7 +194,7 @@ def state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def run_torch(model0, o, xs, ys, dtype):
+def run_torch(model0, o, xs, ys, dtype, loss_kind="xent"):
     """The reference: nn.Sequential + torch.optim, in the order the C test
     calls clnn (forward, backward, step; 10 times; then eval forward)."""
     model = copy.deepcopy(model0).to(dtype)
@@ -198,7 +210,8 @@ def run_torch(model0, o, xs, ys, dtype):
                 relu_in.append(h.detach().abs().min().item())
             h = layer(h)
             outs.append(h.detach().clone())
-        loss = F.cross_entropy(h, ys[k])
+        y = ys[k].to(dtype) if loss_kind == "mse" else ys[k]
+        loss = loss_fn(loss_kind, h, y)
         opt.zero_grad()
         loss.backward()
         if k == 0:
@@ -219,9 +232,11 @@ def run_torch(model0, o, xs, ys, dtype):
             h = layer(h)
             outs.append(h.clone())
         rec["eval.out"] = outs
-        rec["eval.loss"] = F.cross_entropy(h, ys[0])
+        rec["eval.loss"] = loss_fn(loss_kind, h, ys[0].to(dtype) if loss_kind == "mse" else ys[0])
     top2 = torch.topk(rec["eval.out"][-1], 2, dim=1).values
-    rec["margin"] = min(relu_in + [(top2[:, 0] - top2[:, 1]).min().item()])
+    # Regression picks no class: only the ReLU inputs can tie.
+    gap = math.inf if loss_kind == "mse" else (top2[:, 0] - top2[:, 1]).min().item()
+    rec["margin"] = min(relu_in + [gap])
     return rec
 
 
@@ -247,7 +262,7 @@ def activation(module, h, mut):
     raise ValueError(module)
 
 
-def run_manual(model0, o, xs, ys, mutation=None):
+def run_manual(model0, o, xs, ys, mutation=None, loss_kind="xent"):
     """The same computation written out by hand in float64, with an optional
     deliberate mistake. Without one it must match run_torch (checked)."""
     mut = mutation or ""
@@ -343,7 +358,11 @@ def run_manual(model0, o, xs, ys, mutation=None):
     exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
     for k in range(STEPS):
         outs = forward(xs[k].to(torch.float64), True)
-        loss = F.cross_entropy(outs[-1], ys[k], reduction="sum" if mut == "loss_sum" else "mean")
+        if mut == "mse_mean_over_rows":  # summed over outputs, averaged over rows only
+            loss = ((outs[-1] - ys[k].to(torch.float64)) ** 2).sum(1).mean()
+        else:
+            y = ys[k].to(torch.float64) if loss_kind == "mse" else ys[k]
+            loss = loss_fn(loss_kind, outs[-1], y, "sum" if mut == "loss_sum" else "mean")
         grads = torch.autograd.grad(loss, [params[n] for n in pnames])
         if k == 0:
             rec["train.out"] = [h.detach() for h in outs]
@@ -391,7 +410,8 @@ def run_manual(model0, o, xs, ys, mutation=None):
     with torch.no_grad():
         outs = forward(xs[0].to(torch.float64), False)
     rec["eval.out"] = outs
-    rec["eval.loss"] = F.cross_entropy(outs[-1], ys[0])
+    rec["eval.loss"] = loss_fn(loss_kind, outs[-1],
+                               ys[0].to(torch.float64) if loss_kind == "mse" else ys[0])
     return rec
 
 
@@ -424,6 +444,11 @@ KIND_MUTATIONS = {
     "silu": ["silu_as_sigmoid"],
     "clnndropout": DROPOUT_MUTATIONS,
 }
+
+
+# Mistakes of the mean squared error, replayed in its scenarios besides those
+# of its optimizer.
+MSE_MUTATIONS = ["mse_mean_over_rows"]
 
 
 def applicable(mutation, o, model):
@@ -502,16 +527,20 @@ def generate(sc, outdir, report):
     torch.manual_seed(sc["seed"])
     model = make_model(spec)
     b = sc["batch"]
+    loss_kind = sc.get("loss", "xent")
     xs = [torch.rand(b, IN_FEATURES) for _ in range(STEPS)]
-    ys = [torch.randint(0, CLASSES, (b,)) for _ in range(STEPS)]
+    if loss_kind == "mse":
+        ys = [torch.randn(b, CLASSES) for _ in range(STEPS)]
+    else:
+        ys = [torch.randint(0, CLASSES, (b,)) for _ in range(STEPS)]
     o = sc["opt"]
 
-    ref = run_torch(model, o, xs, ys, torch.float32)
+    ref = run_torch(model, o, xs, ys, torch.float32, loss_kind)
     if ref["margin"] < MIN_MARGIN:
         raise SystemExit(f"{sc['name']}: seed {sc['seed']} gives a near-tie ({ref['margin']:.2e}); pick another")
 
     # Noise: the same in float64 must sit well inside every tolerance.
-    f64 = run_torch(model, o, xs, ys, torch.float64)
+    f64 = run_torch(model, o, xs, ys, torch.float64, loss_kind)
     checks = compare(f64, ref)
     name, ratio = worst(checks)
     report.append(f"{sc['name']}: float64 vs float32 fixture: worst {name} at {ratio:.3f} x tolerance")
@@ -522,17 +551,18 @@ def generate(sc, outdir, report):
         raise SystemExit(f"{sc['name']}: rounding noise too close to tolerance ({name}: {ratio:.3f})")
 
     # The hand-written replay must agree with torch (float64 both).
-    man = run_manual(model, o, xs, ys)
+    man = run_manual(model, o, xs, ys, loss_kind=loss_kind)
     name, ratio = worst(compare(man, f64))
     if ratio > 1e-3:
         raise SystemExit(f"{sc['name']}: manual replay disagrees with torch ({name}: {ratio:.3g})")
 
     # Sensitivity: every applicable mistake must fail the test clearly.
     kind_mutations = [m for ms in KIND_MUTATIONS.values() for m in ms if m not in MUTATIONS[o["kind"]]]
-    for mutation in MUTATIONS[o["kind"]] + kind_mutations:
+    loss_mutations = MSE_MUTATIONS if loss_kind == "mse" else []
+    for mutation in MUTATIONS[o["kind"]] + kind_mutations + loss_mutations:
         if not applicable(mutation, o, model):
             continue
-        checks = compare(run_manual(model, o, xs, ys, mutation), ref)
+        checks = compare(run_manual(model, o, xs, ys, mutation, loss_kind), ref)
         name, ratio = worst(checks)
         sname, sratio = worst({c: v for c, v in checks.items() if c.startswith("step")})
         report.append(f"{sc['name']}: {mutation}: worst {name} at {ratio:.3g} x tolerance"
@@ -552,7 +582,7 @@ def generate(sc, outdir, report):
     tensors = sd_entries("init", ref["init"])
     for k in range(STEPS):
         tensors.append((f"x.{k}", f32(xs[k])))
-        tensors.append((f"y.{k}", i64(ys[k])))
+        tensors.append((f"y.{k}", f32(ys[k]) if loss_kind == "mse" else i64(ys[k])))
     tensors += [(f"train.out.{i}", f32(h)) for i, h in enumerate(ref["train.out"])]
     tensors.append(("train.loss", f32(ref["train.loss"])))
     tensors += [(f"grad.{n}", f32(g)) for n, g in ref["grad"].items()]
@@ -571,6 +601,8 @@ def generate(sc, outdir, report):
         "generator": "tools/make-fixtures.py",
         "torch": torch.__version__,
     }
+    if loss_kind == "mse":
+        meta["clnn.loss"] = "mse"  # absent: cross-entropy, as in the first fixtures
     path = os.path.join(outdir, sc["name"] + ".safetensors")
     write_safetensors(path, tensors, meta)
     report.append(f"{sc['name']}: wrote {path} ({os.path.getsize(path)} bytes)")

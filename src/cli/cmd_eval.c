@@ -53,7 +53,9 @@ void cmd_eval_help(void)
            "  -v, --verbose         show the library's debug messages\n"
            "  -h, --help            show this help\n\n"
            "Prints the loss and accuracy, then the accuracy of each class and the\n"
-           "confusion matrix (rows: true class, columns: predicted class).\n",
+           "confusion matrix (rows: true class, columns: predicted class). A regression\n"
+           "model (clnn train --loss mse) reads float targets from --data FILE and\n"
+           "prints its loss, the mean squared error, alone.\n",
            CLNN_DEFAULT_DATA_DIR, CLI_EVAL_BATCH);
 }
 
@@ -251,8 +253,43 @@ static int report_classes(clnn_dataset *test, clnn_net *net, const char *const *
     return -1;
 }
 
+/* The line that says what is evaluated, before the work. */
+static void print_model(const eval_options *o, clnn_context *ctx, clnn_net *net)
+{
+    char device[512];
+    cli_describe_device(ctx, device, sizeof device);
+    char *spec = cli_net_spec(net);
+    printf("model %s  network %s  device %s\n", o->model, spec ? spec : "?", device);
+    fflush(stdout);
+    free(spec);
+}
+
+/* A regression model: the mean squared error over every sample and output. */
+static int evaluate_values(const eval_options *o, clnn_dataset *test, clnn_context *ctx,
+                           clnn_net *net)
+{
+    if (o->class_names)
+        return cli_error("--class-names applies to classification, and model '%s' is a "
+                         "regression model (--loss mse)",
+                         o->model);
+    print_model(o, ctx, net);
+    const size_t n = clnn_dataset_count(test);
+    double loss = 0.0;
+    if (clnn_net_evaluate_targets(net, clnn_dataset_images(test), n, clnn_dataset_features(test),
+                                  clnn_dataset_targets(test),
+                                  n * clnn_dataset_target_width(test), o->batch,
+                                  &loss) != CLNN_OK)
+        return cli_library_error_hint("--data %s", o->data_dir);
+    char l[32];
+    printf("test loss %s  (mean squared error, %zu samples)\n",
+           cli_format_metric(loss, l, sizeof l), n);
+    return CLI_EXIT_OK;
+}
+
 static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx, clnn_net *net)
 {
+    if (clnn_net_loss(net) == CLNN_LOSS_MSE)
+        return evaluate_values(o, test, ctx, net);
     size_t features = clnn_dataset_features(test);
     if (clnn_net_in_features(net) != features)
         return cli_error("model '%s' takes %zu inputs but the images in '%s' have %zu pixels",
@@ -270,12 +307,7 @@ static int evaluate(const eval_options *o, clnn_dataset *test, clnn_context *ctx
         if (status >= 0)
             return status;
     }
-    char device[512];
-    cli_describe_device(ctx, device, sizeof device);
-    char *spec = cli_net_spec(net);
-    printf("model %s  network %s  device %s\n", o->model, spec ? spec : "?", device);
-    fflush(stdout);
-    free(spec);
+    print_model(o, ctx, net);
     size_t n = clnn_dataset_count(test);
     double loss = 0.0, acc = 0.0;
     if (clnn_net_evaluate(net, clnn_dataset_images(test), n, clnn_dataset_features(test),
@@ -309,6 +341,15 @@ int cmd_eval(int argc, char **argv)
                          "layers: save it with metadata={\"clnn.spec\": \"dense:256,...\", "
                          "\"clnn.in_features\": \"784\"} (README, Model files)",
                          o.model);
+    /* A regression model's data holds float targets, which IDX folders lack. */
+    char loss[32];
+    o.file.values = clnn_file_metadata(o.model, "clnn.loss", loss, sizeof loss) == CLNN_OK &&
+                    strcmp(loss, "mse") == 0;
+    if (o.file.values && !o.file.path)
+        return cli_error("model '%s' is a regression model (--loss mse): give its data with "
+                         "float targets as --data FILE (CSV, .npy or .npz); '%s' is a folder of "
+                         "IDX files",
+                         o.model, o.data_dir);
     clnn_dataset *desc = NULL;
     if (!o.file.path && clnn_dataset_load_split(o.data_dir, "test", &test) != CLNN_OK)
         status = cli_library_error_hint("--data DIR names the folder");

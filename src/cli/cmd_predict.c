@@ -53,7 +53,11 @@ void cmd_predict_help(void)
            "  -h, --help              show this help\n\n"
            "When the inputs have labels (the CSV has the label column, or --labels), the\n"
            "accuracy is reported too (on standard error when the CSV goes to standard\n"
-           "output). CSV columns: predicted, then p_NAME for each class.\n",
+           "output). CSV columns: predicted, then p_NAME for each class.\n"
+           "A regression model (clnn train --loss mse) writes its predicted values\n"
+           "instead: CSV columns predicted (one output) or predicted_0, predicted_1, ...,\n"
+           "or a float32 .npy of rows x outputs; with targets in the inputs, their mean\n"
+           "squared error is reported in place of the accuracy.\n",
            CLI_EVAL_BATCH);
 }
 
@@ -226,6 +230,60 @@ static int predict_all(const predict_options *o, clnn_net *net, const clnn_datas
     return status;
 }
 
+/* A regression model: the predicted values, k per row; with targets in the
+ * inputs, their squared errors summed into *sq. */
+static int predict_values(const predict_options *o, clnn_net *net, const clnn_dataset *in,
+                          data_output *out, double *sq)
+{
+    const size_t n = clnn_dataset_count(in), d = clnn_dataset_features(in);
+    const size_t k = clnn_net_out_features(net);
+    const size_t b = o->batch < n ? o->batch : n;
+    const bool npy = o->out && ends_with_npy(o->out);
+    const float *t = clnn_dataset_target_width(in) == k ? clnn_dataset_targets(in) : NULL;
+    if (clnn_dataset_targets(in) && !t)
+        return cli_error("the inputs have %zu targets per row, but model '%s' predicts %zu",
+                         clnn_dataset_target_width(in), o->model, k);
+    float *v = malloc(b * k * sizeof *v);
+    if (!v)
+        return cli_error("out of host memory for batches of %zu rows", b);
+    if (npy) {
+        data_write_npy_header(out->file, n, k);
+    } else {
+        for (size_t c = 0; c < k; c++) {
+            if (k == 1)
+                fputs("predicted", out->file);
+            else
+                fprintf(out->file, "%spredicted_%zu", c ? "," : "", c);
+        }
+        fputc('\n', out->file);
+    }
+    const float *x = clnn_dataset_images(in);
+    double last = cli_now();
+    int status = -1;
+    for (size_t at = 0; at < n && status < 0; at += b) {
+        size_t rows = n - at < b ? n - at : b;
+        if (clnn_net_predict_output(net, x + at * d, rows, d, CLNN_OUTPUT_LOGITS, v, rows * k) !=
+            CLNN_OK) {
+            status = cli_library_error();
+            break;
+        }
+        for (size_t i = 0; t && i < rows * k; i++) {
+            const double e = (double)v[i] - t[at * k + i];
+            *sq += e * e;
+        }
+        if (npy) {
+            data_write_floats_le(out->file, v, rows * k);
+        } else {
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < k; c++)
+                    fprintf(out->file, "%.9g%c", (double)v[r * k + c], c + 1 < k ? ',' : '\n');
+        }
+        progress(o, at + rows, n, &last);
+    }
+    free(v);
+    return status;
+}
+
 static int run(const predict_options *o, clnn_context *ctx, clnn_net **net, clnn_dataset **desc,
                clnn_dataset **in)
 {
@@ -235,7 +293,10 @@ static int run(const predict_options *o, clnn_context *ctx, clnn_net **net, clnn
     clnn_context_free(ctx); /* the network holds it */
     if (st != CLNN_OK || clnn_net_data_description(*net, desc) != CLNN_OK)
         return cli_library_error();
-    int status = data_load(&o->input, *desc, true, "--input", in);
+    const bool values = clnn_net_loss(*net) == CLNN_LOSS_MSE;
+    data_file input = o->input;
+    input.values = values;
+    int status = data_load(&input, *desc, true, "--input", in);
     if (status >= 0)
         return status;
     data_output out;
@@ -243,13 +304,21 @@ static int run(const predict_options *o, clnn_context *ctx, clnn_net **net, clnn
         return cli_error("cannot write '%s': %s; choose another -o path", out.tmp,
                          strerror(errno));
     size_t correct = 0;
-    status = predict_all(o, *net, *in, &out, &correct);
+    double sq = 0.0;
+    status = values ? predict_values(o, *net, *in, &out, &sq)
+                    : predict_all(o, *net, *in, &out, &correct);
     if (!data_output_close(&out, status < 0) && status < 0)
         return cli_error("cannot write '%s': %s; nothing was written there",
                          o->out ? o->out : "standard output", strerror(errno));
     if (status >= 0)
         return status;
     const size_t n = clnn_dataset_count(*in);
+    if (values && clnn_dataset_targets(*in) && !o->quiet) {
+        char m[32];
+        const double count = (double)n * (double)clnn_net_out_features(*net);
+        fprintf(o->out ? stdout : stderr, "mse %s  (%zu rows)\n",
+                cli_format_metric(sq / count, m, sizeof m), n);
+    }
     if (clnn_dataset_labels(*in) && !o->quiet) {
         char a[32];
         fprintf(o->out ? stdout : stderr, "accuracy %s  (%zu of %zu rows)\n",

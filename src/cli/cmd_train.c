@@ -31,6 +31,11 @@ void cmd_train_help(void)
            "      --batch-size N      samples per step (default 64); under mpirun the\n"
            "                          global batch, split over the ranks\n"
            "      --optimizer NAME    sgd or adam (default sgd)\n"
+           "      --loss NAME         xent: classification, softmax cross-entropy against\n"
+           "                          class labels (default); mse: regression, mean\n"
+           "                          squared error against float targets (the label\n"
+           "                          column, --labels or y read as numbers; one output\n"
+           "                          per target; needs --data FILE; no accuracy)\n"
            "      --lr F              learning rate (default %g for sgd, %g for adam)\n"
            "      --momentum F        SGD momentum, 0 to 1 (default %g)\n"
            "      --nesterov          SGD with Nesterov momentum (default off)\n"
@@ -97,6 +102,7 @@ void cmd_train_help(void)
            "Each epoch prints one line on stdout, such as\n"
            "  epoch 1/5  train loss 0.5123  test loss 0.4467  test acc 0.8412  "
            "samples/s 12345  time 4.9s\n"
+           "(with --loss mse without test acc: the losses are mean squared errors)\n"
            "Exit status: 0 success, 1 failure (including divergence), 2 bad usage.\n",
            TRAIN_DEFAULT_LAYERS, (double)DEFAULT_SGD_LR, (double)DEFAULT_ADAM_LR,
            (double)DEFAULT_MOMENTUM, CLNN_DEFAULT_DATA_DIR);
@@ -136,6 +142,7 @@ enum {
     OPT_TEST_LABELS,
     OPT_VALIDATION_SPLIT,
     OPT_STANDARDIZE,
+    OPT_LOSS,
 };
 
 static const struct option longopts[] = {
@@ -172,6 +179,7 @@ static const struct option longopts[] = {
     {"test-labels", required_argument, NULL, OPT_TEST_LABELS},
     {"validation-split", required_argument, NULL, OPT_VALIDATION_SPLIT},
     {"standardize", no_argument, NULL, OPT_STANDARDIZE},
+    {"loss", required_argument, NULL, OPT_LOSS},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -305,6 +313,14 @@ static int parse_one(int c, char **argv, train_options *o, given *g)
         break;
     case OPT_STANDARDIZE:
         o->standardize = true;
+        break;
+    case OPT_LOSS:
+        if (strcmp(v, "xent") != 0 && strcmp(v, "mse") != 0)
+            return cli_usage_error("train", "--loss takes xent (classification) or mse "
+                                            "(regression), not '%s'",
+                                   v);
+        o->loss = strcmp(v, "mse") == 0 ? CLNN_LOSS_MSE : CLNN_LOSS_CROSS_ENTROPY;
+        o->loss_given = true;
         break;
     case 'q':
         o->quiet = true;

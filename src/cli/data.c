@@ -33,6 +33,7 @@ int data_load(const data_file *f, const clnn_dataset *like, bool labels_optional
     o.csv_no_header = f->no_header;
     o.labels_optional = labels_optional;
     o.like = like;
+    o.target = f->values ? CLNN_TARGET_VALUES : CLNN_TARGET_CLASSES;
     if (clnn_dataset_load(f->path, &o, out) == CLNN_OK)
         return -1;
     return cli_library_error_hint("%s %s", flag, f->path);

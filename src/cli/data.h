@@ -15,6 +15,7 @@ typedef struct data_file {
     const char *labels;       /* --labels FILE.npy */
     const char *label_column; /* --label-column NAME|INDEX */
     bool no_header;           /* --no-header */
+    bool values;              /* float targets (regression, --loss mse), not classes */
 } data_file;
 
 /* Whether --data names a file (CSV, .npy, .npz) rather than an IDX folder:

@@ -335,7 +335,12 @@ static void draw_all(cairo_t *cr, const plot_data *d)
             if (isfinite(all[k]->x[i]) && all[k]->x[i] != floor(all[k]->x[i]))
                 whole_x = false;
     const axis ax = make_axis(xlo, xhi, 8, whole_x, 0.0);
-    draw_panel(cr, &loss_box, "Loss", d->x_label, "cross-entropy loss", loss,
+    /* Regression runs (--loss mse) record no accuracy, and their loss is
+     * the mean squared error: without accuracies the loss is not named. */
+    double alo = 0, ahi = 0;
+    const plot_series *acc_series[] = {&d->test_acc};
+    const bool classes = series_range(acc_series, 1, true, &alo, &ahi);
+    draw_panel(cr, &loss_box, "Loss", d->x_label, classes ? "cross-entropy loss" : "loss", loss,
                sizeof loss / sizeof loss[0], true, &ax);
     draw_panel(cr, &acc_box, "Accuracy", d->x_label, "accuracy (fraction correct)", acc, 1, false,
                &ax);

@@ -65,7 +65,8 @@ static int check_save_dir(const char *path)
  * and with --standardize both scaled by the training split's statistics. */
 static int load_file_data(const train_options *o, run_state *r)
 {
-    data_file train = {o->data_dir, o->labels, o->label_column, o->no_header};
+    const bool values = o->loss == CLNN_LOSS_MSE;
+    data_file train = {o->data_dir, o->labels, o->label_column, o->no_header, values};
     clnn_dataset *all = NULL;
     int status = data_load(&train, NULL, false, "--data", &all);
     if (status >= 0)
@@ -83,7 +84,7 @@ static int load_file_data(const train_options *o, run_state *r)
                            (r->test && clnn_dataset_standardize(r->test, r->train) != CLNN_OK)))
         return cli_library_error_hint("--standardize");
     if (o->test_data) {
-        data_file test = {o->test_data, o->test_labels, o->label_column, o->no_header};
+        data_file test = {o->test_data, o->test_labels, o->label_column, o->no_header, values};
         return data_load(&test, r->train, false, "--test-data", &r->test);
     }
     return -1;
@@ -95,6 +96,10 @@ static int load_data(const train_options *o, run_state *r)
         int status = load_file_data(o, r);
         if (status >= 0)
             return status;
+    } else if (o->loss == CLNN_LOSS_MSE) {
+        return cli_error("--loss mse needs float targets: give --data FILE (a CSV, .npy or .npz "
+                         "file); '%s' is a folder of IDX files, which hold class labels",
+                         o->data_dir);
     } else if (clnn_dataset_load_split(o->data_dir, "train", &r->train) != CLNN_OK ||
                clnn_dataset_load_split(o->data_dir, "test", &r->test) != CLNN_OK) {
         return cli_library_error_hint("--data DIR names the folder");
@@ -112,7 +117,10 @@ static int load_data(const train_options *o, run_state *r)
         n = o->limit;
     r->plan = (train_plan){
         .x = clnn_dataset_images(r->train),
-        .y = clnn_dataset_labels(r->train),
+        .y = o->loss == CLNN_LOSS_MSE ? (const void *)clnn_dataset_targets(r->train)
+                                      : (const void *)clnn_dataset_labels(r->train),
+        .y_width = o->loss == CLNN_LOSS_MSE ? clnn_dataset_target_width(r->train) : 1,
+        .loss = o->loss,
         .n = n,
         .features = features,
         .batch = o->batch,
@@ -155,6 +163,7 @@ static int build_net(const train_options *o, run_state *r)
     } else if (clnn_net_create(r->ctx, r->plan.features, &r->net) != CLNN_OK ||
                clnn_net_add_layers(r->net, o->layers) != CLNN_OK ||
                clnn_net_init(r->net, o->seed) != CLNN_OK ||
+               clnn_net_set_loss(r->net, o->loss) != CLNN_OK ||
                clnn_net_set_optimizer(r->net, &o->optimizer) != CLNN_OK ||
                (o->init && clnn_net_load_weights(r->net, o->init) != CLNN_OK)) {
         return cli_library_error();
@@ -175,7 +184,12 @@ static int build_net(const train_options *o, run_state *r)
     if (clnn_dataset_classes(r->test) > classes)
         classes = clnn_dataset_classes(r->test);
     size_t outputs = clnn_net_out_features(r->net);
-    if (outputs < classes)
+    if (o->loss == CLNN_LOSS_MSE && outputs != r->plan.y_width)
+        return cli_error("the network ends with %zu outputs but the data has %zu target%s per "
+                         "row; end --layers with dense:%zu (one output per target)",
+                         outputs, r->plan.y_width, r->plan.y_width == 1 ? "" : "s",
+                         r->plan.y_width);
+    if (o->loss != CLNN_LOSS_MSE && outputs < classes)
         return cli_error("the network ends with %zu outputs but the data has %zu classes; end "
                          "--layers with dense:%zu",
                          outputs, classes, classes);
@@ -251,7 +265,10 @@ static bool write_step_record(run_state *r, clnn_net *net, size_t epoch, size_t 
     metrics_record rec = {.kind = METRICS_STEP, .epoch = epoch + 1,
                           .step = (uint64_t)epoch * r->batches + next_batch,
                           .test_loss = NAN, .test_acc = NAN, .lr = r->lr};
-    clnn_status st = clnn_net_metrics_read(net, &rec.train_loss, &rec.train_acc, NULL);
+    const bool values = r->plan.loss == CLNN_LOSS_MSE; /* no accuracy: NAN, null in the file */
+    rec.train_acc = NAN;
+    clnn_status st = clnn_net_metrics_read(net, &rec.train_loss, values ? NULL : &rec.train_acc,
+                                           NULL);
     if (st != CLNN_OK) {
         library_error(r->options, r->lr, st);
         return false;
@@ -313,6 +330,17 @@ static int resume_settings(train_options *o, size_t *epoch, size_t *batch)
                          "(its position metadata is missing or invalid)%s%s; to start from a "
                          "model's weights, give it to --init instead of --resume",
                          o->resume, *clnn_last_error() ? ": " : "", clnn_last_error());
+    /* The loss is the checkpoint's: its targets decide how the data is read. */
+    char loss[32] = "cross_entropy";
+    if (clnn_file_metadata(o->resume, "clnn.loss", loss, sizeof loss) != CLNN_OK)
+        snprintf(loss, sizeof loss, "cross_entropy"); /* written before losses were recorded */
+    const clnn_loss_kind saved = strcmp(loss, "mse") == 0 ? CLNN_LOSS_MSE : CLNN_LOSS_CROSS_ENTROPY;
+    if (o->loss_given && o->loss != saved)
+        return cli_error("checkpoint '%s' was trained with --loss %s, not %s; resume without "
+                         "--loss (the checkpoint's applies) or with the same",
+                         o->resume, saved == CLNN_LOSS_MSE ? "mse" : "xent",
+                         o->loss == CLNN_LOSS_MSE ? "mse" : "xent");
+    o->loss = saved;
     o->seed = seed;
     o->batch = batch_size;
     o->limit = limit;
@@ -427,7 +455,7 @@ static int alloc_buffers(run_state *r)
     size_t batch = p->batch < p->n ? p->batch : p->n;
     p->perm = malloc(p->n * sizeof *p->perm);
     p->xb = malloc(batch * p->features * sizeof *p->xb);
-    p->yb = malloc(batch * sizeof *p->yb);
+    p->yb = malloc(batch * p->y_width * sizeof(int32_t)); /* a float target takes an int32's room */
     if (!p->perm || !p->xb || !p->yb)
         return cli_error("out of host memory for batches of %zu samples", batch);
     return -1;
@@ -441,7 +469,10 @@ static int place_data(const train_options *o, run_state *r)
     train_plan *p = &r->plan;
     if (o->host_batches || p->ranks > 1)
         return -1;
-    clnn_status st = clnn_net_set_data(r->net, p->x, p->n, p->features, p->y, p->n);
+    clnn_status st =
+        p->loss == CLNN_LOSS_MSE
+            ? clnn_net_set_data_targets(r->net, p->x, p->n, p->features, p->y, p->n * p->y_width)
+            : clnn_net_set_data(r->net, p->x, p->n, p->features, p->y, p->n);
     if (st == CLNN_OK) {
         p->on_device = true;
         return -1;
@@ -485,9 +516,21 @@ static int diverged(const train_options *o, double lr, size_t epoch, const char 
                      epoch + 1, which, cli_format_metric(loss, value, sizeof value), lr, saved);
 }
 
+/* The test split's loss and (classification) accuracy. */
+static clnn_status evaluate(run_state *r, double *loss, double *acc)
+{
+    const clnn_dataset *t = r->test;
+    const size_t n = clnn_dataset_count(t), f = clnn_dataset_features(t);
+    if (r->plan.loss == CLNN_LOSS_MSE)
+        return clnn_net_evaluate_targets(r->net, clnn_dataset_images(t), n, f,
+                                         clnn_dataset_targets(t), n * clnn_dataset_target_width(t),
+                                         CLI_EVAL_BATCH, loss);
+    return clnn_net_evaluate(r->net, clnn_dataset_images(t), n, f, clnn_dataset_labels(t), n,
+                             CLI_EVAL_BATCH, loss, acc);
+}
+
 static int run_epochs(const train_options *o, run_state *r)
 {
-    const size_t n_test = clnn_dataset_count(r->test);
     for (size_t e = r->start_epoch; e < o->epochs; e++) {
         const double start = cli_now();
         r->epoch_start = start;
@@ -511,20 +554,21 @@ static int run_epochs(const train_options *o, run_state *r)
         if (!isfinite(res.loss))
             return diverged(o, r->lr, e, "training", res.loss);
         double test_loss = 0.0, test_acc = 0.0;
+        const bool values = o->loss == CLNN_LOSS_MSE;
         /* Only rank 0 reports, so only it evaluates (the replicas are equal). */
-        if (train_par_rank() == 0 &&
-            (st = clnn_net_evaluate(r->net, clnn_dataset_images(r->test), n_test,
-                                    clnn_dataset_features(r->test), clnn_dataset_labels(r->test),
-                                    n_test, CLI_EVAL_BATCH, &test_loss, &test_acc)) != CLNN_OK)
+        if (train_par_rank() == 0 && (st = evaluate(r, &test_loss, &test_acc)) != CLNN_OK)
             return library_error(o, r->lr, st);
+        if (values)
+            test_acc = NAN; /* regression: no accuracy, null in the metrics file */
         double rate = res.seconds > 0.0 ? (double)res.samples / res.seconds : 0.0;
         cli_progress_clear();
         char tl[32], vl[32], va[32];
-        printf("epoch %zu/%zu  train loss %s  test loss %s  test acc %s  samples/s %.0f  "
-               "time %.1fs",
-               e + 1, o->epochs, cli_format_metric(res.loss, tl, sizeof tl),
-               cli_format_metric(test_loss, vl, sizeof vl),
-               cli_format_metric(test_acc, va, sizeof va), rate, cli_now() - start);
+        printf("epoch %zu/%zu  train loss %s  test loss %s", e + 1, o->epochs,
+               cli_format_metric(res.loss, tl, sizeof tl),
+               cli_format_metric(test_loss, vl, sizeof vl));
+        if (!values)
+            printf("  test acc %s", cli_format_metric(test_acc, va, sizeof va));
+        printf("  samples/s %.0f  time %.1fs", rate, cli_now() - start);
         if (o->schedule.kind != LR_SCHEDULE_NONE)
             printf("  lr %g", r->lr);
         printf("\n");

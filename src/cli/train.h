@@ -49,6 +49,8 @@ typedef struct train_options {
     const char *test_labels;  /* --test-labels FILE.npy */
     double validation_split;  /* --validation-split F; 0: none */
     bool standardize;         /* --standardize */
+    clnn_loss_kind loss;      /* --loss (a checkpoint's with --resume) */
+    bool loss_given;          /* --loss was on the command line */
 } train_options;
 
 /* Load data, build the network, train, report, save. Returns an exit status. */
@@ -57,7 +59,9 @@ int train_run(const train_options *opts);
 /* What one epoch needs; the buffers are owned by the caller and reused. */
 typedef struct train_plan {
     const float *x;     /* n × features */
-    const int32_t *y;   /* n labels */
+    const void *y;      /* n × y_width: int32 labels, or float targets (--loss mse) */
+    size_t y_width;     /* 4-byte entries per row: 1 label, or out_features targets */
+    clnn_loss_kind loss;
     size_t n;
     size_t features;
     size_t batch;
@@ -80,7 +84,7 @@ typedef struct train_plan {
     bool on_device;     /* the net holds x and y (clnn_net_set_data): steps name rows */
     uint32_t *perm;     /* n */
     float *xb;          /* batch × features */
-    int32_t *yb;        /* batch */
+    void *yb;           /* batch × y_width entries */
 } train_plan;
 
 typedef struct epoch_result {

@@ -7,6 +7,7 @@
 #include "train.h"
 #include "train_parallel.h"
 
+#include <math.h>
 #include <string.h>
 
 size_t train_batches_per_epoch(const train_plan *plan)
@@ -25,16 +26,17 @@ static void gather(const train_plan *plan, size_t start, size_t count)
     for (size_t i = 0; i < count; i++) {
         size_t src = plan->perm[start + i];
         memcpy(plan->xb + i * f, plan->x + src * f, f * sizeof *plan->xb);
-        plan->yb[i] = plan->y[src];
+        memcpy((char *)plan->yb + i * plan->y_width * 4, (const char *)plan->y + src * plan->y_width * 4,
+               plan->y_width * 4);
     }
 }
 
 static clnn_status redraw(clnn_net *net, const train_plan *plan, size_t epoch, size_t done,
                           size_t total, double start)
 {
-    double loss = 0.0, acc = 0.0;
+    double loss = 0.0;
     uint64_t samples = 0;
-    clnn_status st = clnn_net_metrics_read(net, &loss, &acc, &samples);
+    clnn_status st = clnn_net_metrics_read(net, &loss, NULL, &samples);
     if (st != CLNN_OK)
         return st;
     double now = cli_now();
@@ -72,13 +74,20 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
             size_t offset, rows;
             train_par_shard(plan, count, &offset, &rows);
             gather(plan, first + offset, rows);
-            st = clnn_net_train_shard_at(net, plan->xb, rows, plan->features, plan->yb, rows,
-                                         count, offset);
+            st = plan->loss == CLNN_LOSS_MSE
+                     ? clnn_net_train_shard_targets(net, plan->xb, rows, plan->features, plan->yb,
+                                                    rows * plan->y_width, count, offset)
+                     : clnn_net_train_shard_at(net, plan->xb, rows, plan->features, plan->yb,
+                                               rows, count, offset);
         } else if (plan->on_device) {
             st = clnn_net_train_rows(net, first, count);
         } else {
             gather(plan, first, count);
-            st = clnn_net_train_batch(net, plan->xb, count, plan->features, plan->yb, count);
+            st = plan->loss == CLNN_LOSS_MSE
+                     ? clnn_net_train_batch_targets(net, plan->xb, count, plan->features,
+                                                    plan->yb, count * plan->y_width)
+                     : clnn_net_train_batch(net, plan->xb, count, plan->features, plan->yb,
+                                            count);
         }
         trained += count;
         if (st == CLNN_OK && plan->after_step)
@@ -87,8 +96,12 @@ clnn_status train_epoch(clnn_net *net, const train_plan *plan, size_t epoch, epo
             st = redraw(net, plan, epoch, b + 1 - plan->start_batch, total - plan->start_batch,
                         start);
     }
+    /* Regression has no accuracy: NAN, which the epoch line leaves out and
+     * metrics files write as null. */
+    out->accuracy = NAN;
     if (st == CLNN_OK)
-        st = clnn_net_metrics_read(net, &out->loss, &out->accuracy, NULL);
+        st = clnn_net_metrics_read(net, &out->loss,
+                                   plan->loss == CLNN_LOSS_MSE ? NULL : &out->accuracy, NULL);
     out->samples = trained;
     out->seconds = cli_now() - start;
     return st;

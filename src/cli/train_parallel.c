@@ -10,6 +10,7 @@
 #include "progress.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,15 +321,17 @@ int train_par_epoch_end(clnn_net *net, size_t epoch, epoch_result *res)
     if (!parallel())
         return -1;
     const cli_comm *comm = par.comm;
-    double loss, accuracy;
+    /* Regression (--loss mse) has no accuracy to sum. */
+    const bool values = clnn_net_loss(net) == CLNN_LOSS_MSE;
+    double loss, accuracy = 0.0;
     uint64_t samples;
-    if (clnn_net_metrics_read(net, &loss, &accuracy, &samples) != CLNN_OK)
+    if (clnn_net_metrics_read(net, &loss, values ? NULL : &accuracy, &samples) != CLNN_OK)
         return cli_library_error();
     double sums[3] = {loss * (double)samples, accuracy * (double)samples, (double)samples};
     comm->sum_f64(sums, 3);
     if (sums[2] > 0) {
         res->loss = sums[0] / sums[2];
-        res->accuracy = sums[1] / sums[2];
+        res->accuracy = values ? NAN : sums[1] / sums[2];
     }
     /* With per-rank statistics every rank's running estimates differ; rank 0's
      * are the ones DistributedDataParallel keeps (it broadcasts them before

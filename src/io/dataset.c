@@ -170,6 +170,7 @@ void clnn_dataset_free(clnn_dataset *ds)
         return;
     free(ds->images);
     free(ds->labels);
+    free(ds->targets);
     free_names(ds->feature_names, ds->features);
     free_names(ds->class_names, ds->classes);
     free(ds->label_name);
@@ -206,6 +207,18 @@ const int32_t *clnn_dataset_labels(const clnn_dataset *ds)
 {
     clnn__clear_error();
     return ds ? ds->labels : NULL;
+}
+
+const float *clnn_dataset_targets(const clnn_dataset *ds)
+{
+    clnn__clear_error();
+    return ds ? ds->targets : NULL;
+}
+
+size_t clnn_dataset_target_width(const clnn_dataset *ds)
+{
+    clnn__clear_error();
+    return ds && ds->targets ? ds->target_width : 0;
 }
 
 clnn_status clnn_dataset_normalize(clnn_dataset *ds, float mean, float std)

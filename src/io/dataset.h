@@ -15,6 +15,8 @@ struct clnn_dataset {
     size_t classes;
     float *images;        /* count × features */
     int32_t *labels;      /* count, or NULL: the file had none */
+    float *targets;       /* count × target_width float targets (CLNN_TARGET_VALUES), or NULL */
+    size_t target_width;  /* 0 without targets */
     char **feature_names; /* features names, or NULL: unnamed */
     char **class_names;   /* classes names, or NULL: the classes are numbers */
     char *label_name;     /* the label column's name, or NULL */

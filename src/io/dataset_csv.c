@@ -112,6 +112,8 @@ typedef struct builder {
     size_t features;
     float *x;
     int32_t *y;
+    float *t;           /* float targets instead of y (CLNN_TARGET_VALUES) */
+    bool values;        /* the label column holds float targets */
     size_t rows, cap;
     label_table labels; /* the file's distinct labels (like's names, with like) */
     size_t blank_line;  /* a blank line seen, not yet followed by a row; 0: none */
@@ -125,6 +127,7 @@ static void builder_free(builder *b)
     free(b->feature_of);
     free(b->x);
     free(b->y);
+    free(b->t);
     table_free(&b->labels);
 }
 
@@ -287,18 +290,26 @@ static clnn_status grow(builder *b)
     float *x = realloc(b->x, cap * b->features * sizeof *x);
     if (x)
         b->x = x;
-    int32_t *y = x && b->label_col != SIZE_MAX ? realloc(b->y, cap * sizeof *y) : b->y;
-    if (!x || (b->label_col != SIZE_MAX && !y))
+    const bool labels = b->label_col != SIZE_MAX && !b->values;
+    const bool targets = b->label_col != SIZE_MAX && b->values;
+    int32_t *y = x && labels ? realloc(b->y, cap * sizeof *y) : b->y;
+    if (labels && y)
+        b->y = y;
+    float *t = x && targets ? realloc(b->t, cap * sizeof *t) : b->t;
+    if (targets && t)
+        b->t = t;
+    if (!x || (labels && !y) || (targets && !t))
         return clnn__fail(CLNN_ERR_OUT_OF_MEMORY,
                           "%s: out of host memory after %zu rows of %zu features", b->what,
                           b->rows, b->features);
-    b->y = y;
     b->cap = cap;
     return CLNN_OK;
 }
 
-static clnn_status feature(const builder *b, const clnn__csv_field *f, float *out)
+/* A number of the file: a feature, or with target a float target. */
+static clnn_status number(const builder *b, const clnn__csv_field *f, bool target, float *out)
 {
+    const char *role = target ? "target" : "feature";
     double v = 0.0;
     clnn__number_status ns = clnn__parse_number(f->text, f->len, &v);
     float x = (float)v;
@@ -310,17 +321,22 @@ static clnn_status feature(const builder *b, const clnn__csv_field *f, float *ou
     where(b, f, at, sizeof at);
     if (ns == CLNN__NUMBER_EMPTY)
         return clnn__fail(CLNN_ERR_BAD_FILE,
-                          "%s: the value is missing; every feature needs a number (fill in or "
+                          "%s: the value is missing; every %s needs a number (fill in or "
                           "drop rows with missing values first)",
-                          at);
+                          at, role);
     if (ns == CLNN__NUMBER_OK)
         return clnn__fail(CLNN_ERR_BAD_FILE, "%s: %.64s is beyond the range of float32", at,
                           f->text);
-    return clnn__fail(CLNN_ERR_BAD_FILE, "%s: '%.64s' is not %s", at, f->text,
-                      ns == CLNN__NUMBER_NONFINITE
-                          ? "a finite number; every feature must be finite"
-                          : "a number; features must be decimal numbers such as 5.1 or -2e-3 "
-                            "(is it a text column, or the label column?)");
+    if (ns == CLNN__NUMBER_NONFINITE)
+        return clnn__fail(CLNN_ERR_BAD_FILE, "%s: '%.64s' is not a finite number; every %s must "
+                          "be finite", at, f->text, role);
+    return clnn__fail(CLNN_ERR_BAD_FILE, "%s: '%.64s' is not a number; %s",
+                      at, f->text,
+                      target ? "regression targets must be decimal numbers such as 5.1 or -2e-3 "
+                               "(is it the right label column, or class labels for "
+                               "classification?)"
+                             : "features must be decimal numbers such as 5.1 or -2e-3 (is it a "
+                               "text column, or the label column?)");
 }
 
 static clnn_status label(builder *b, const clnn__csv_field *f, int32_t *out)
@@ -359,8 +375,9 @@ static clnn_status label(builder *b, const clnn__csv_field *f, int32_t *out)
             where(b, f, at, sizeof at);
             return clnn__fail(CLNN_ERR_BAD_FILE,
                               "%s: the label column holds more than %zu distinct values; is it "
-                              "the right column (label_column)? Regression targets are not "
-                              "supported yet",
+                              "the right column (label_column)? Regression targets are read "
+                              "as floats with options.target CLNN_TARGET_VALUES (clnn train "
+                              "--loss mse)",
                               at, CLNN__CLASSES_MAX);
         }
     }
@@ -385,8 +402,9 @@ static clnn_status read_row(builder *b)
     float *row = b->x + b->rows * b->features;
     for (size_t c = 0; c < n; c++) {
         const clnn__csv_field *f = clnn__csv_field_at(b->r, c);
-        clnn_status st = c == b->label_col ? label(b, f, &b->y[b->rows])
-                                           : feature(b, f, &row[b->feature_of[c]]);
+        clnn_status st = c != b->label_col ? number(b, f, false, &row[b->feature_of[c]])
+                         : b->values       ? number(b, f, true, &b->t[b->rows])
+                                           : label(b, f, &b->y[b->rows]);
         if (st != CLNN_OK)
             return st;
     }
@@ -466,7 +484,12 @@ static clnn_status finish(builder *b, clnn_dataset **out)
     float *x = realloc(b->x, b->rows * b->features * sizeof *x);
     ds->images = x ? x : b->x;
     b->x = NULL;
-    if (b->label_col != SIZE_MAX) {
+    if (b->label_col != SIZE_MAX && b->values) {
+        float *t = realloc(b->t, b->rows * sizeof *t);
+        ds->targets = t ? t : b->t;
+        ds->target_width = 1;
+        b->t = NULL;
+    } else if (b->label_col != SIZE_MAX) {
         int32_t *y = realloc(b->y, b->rows * sizeof *y);
         ds->labels = y ? y : b->y;
         b->y = NULL;
@@ -525,7 +548,7 @@ static clnn_status read_all(builder *b)
         return clnn__fail(CLNN_ERR_BAD_FILE, "%s is empty%s", b->what,
                           got ? ": its first line is blank" : "");
     if ((st = read_header(b)) != CLNN_OK || (st = find_label_column(b)) != CLNN_OK ||
-        (st = map_features(b)) != CLNN_OK || (st = like_classes(b)) != CLNN_OK)
+        (st = map_features(b)) != CLNN_OK || (!b->values && (st = like_classes(b)) != CLNN_OK))
         return st;
     if (b->o->csv_no_header && (st = read_row(b)) != CLNN_OK)
         return st;
@@ -551,7 +574,7 @@ clnn_status clnn__dataset_read_csv(const char *path, const uint8_t *bytes, size_
                                    const char *what, const clnn_dataset_options *o,
                                    clnn_dataset **out)
 {
-    builder b = {.o = o, .like = o->like};
+    builder b = {.o = o, .like = o->like, .values = o->target == CLNN_TARGET_VALUES};
     clnn_status st = path ? clnn__csv_open_file(path, &b.r)
                           : clnn__csv_open_memory(bytes, len, what, &b.r);
     if (st != CLNN_OK)

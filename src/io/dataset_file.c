@@ -150,10 +150,10 @@ clnn_status clnn_dataset_load(const char *path, const clnn_dataset_options *opti
         if (st != CLNN_OK)
             return st;
     }
-    if (o.target != CLNN_TARGET_CLASSES)
-        return clnn__fail(CLNN_ERR_UNSUPPORTED,
-                          "%s: options.target %d is not supported: only CLNN_TARGET_CLASSES "
-                          "(classification) exists so far",
+    if (o.target != CLNN_TARGET_CLASSES && o.target != CLNN_TARGET_VALUES)
+        return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
+                          "%s: options.target is %d: use CLNN_TARGET_CLASSES (class labels) or "
+                          "CLNN_TARGET_VALUES (float targets)",
                           fn, (int)o.target);
     uint8_t magic[6];
     size_t got = 0;
@@ -205,6 +205,13 @@ clnn_status clnn_dataset_split(const clnn_dataset *ds, double fraction, uint64_t
                                &parts[p]);
         if (st == CLNN_OK)
             st = clnn__dataset_copy_description(parts[p], ds);
+        if (st == CLNN_OK && ds->targets) {
+            const size_t rows = parts[p]->count, w = ds->target_width;
+            parts[p]->targets = clnn__malloc(rows ? rows * w * sizeof(float) : 1);
+            parts[p]->target_width = w;
+            if (!parts[p]->targets)
+                st = CLNN_ERR_OUT_OF_MEMORY;
+        }
     }
     size_t n[2] = {0, 0};
     for (size_t r = 0; st == CLNN_OK && r < ds->count; r++) {
@@ -214,6 +221,9 @@ clnn_status clnn_dataset_split(const clnn_dataset *ds, double fraction, uint64_t
                ds->features * sizeof(float));
         if (ds->labels)
             to->labels[i] = ds->labels[r];
+        if (ds->targets)
+            memcpy(to->targets + i * ds->target_width, ds->targets + r * ds->target_width,
+                   ds->target_width * sizeof(float));
     }
     free(perm);
     free(out_set);

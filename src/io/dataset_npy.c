@@ -90,12 +90,54 @@ static clnn_status labels_from(const clnn__npy *a, const char *what, clnn_datase
                               "%s: label %zu (from 0) is %.17g, not a class number from 0 to %zu%s",
                               what, i, v, limit - 1,
                               a->kind == 'f' && v != floor(v)
-                                  ? " (regression targets are not supported yet)"
+                                  ? " (regression targets are read as floats with options.target "
+                                    "CLNN_TARGET_VALUES, clnn train --loss mse)"
                                   : "");
         ds->labels[i] = (int32_t)v;
         classes = (size_t)v + 1 > classes ? (size_t)v + 1 : classes;
     }
     ds->classes = like ? like->classes : classes;
+    return CLNN_OK;
+}
+
+/* Float targets (CLNN_TARGET_VALUES): one per row (1-D), or rows × k (2-D). */
+static clnn_status targets_from(const clnn__npy *a, const char *what, clnn_dataset *ds)
+{
+    char shape[128];
+    shape_text(a, shape, sizeof shape);
+    if (a->ndim != 1 && a->ndim != 2)
+        return clnn__fail(CLNN_ERR_BAD_FILE,
+                          "%s: targets must be a 1-D array (one per row) or a 2-D array (rows x "
+                          "targets), but its shape is %s",
+                          what, shape);
+    const size_t w = a->ndim == 2 ? a->shape[1] : 1;
+    if (a->shape[0] != ds->count || w == 0)
+        return clnn__fail(CLNN_ERR_BAD_FILE,
+                          "%s holds targets of shape %s, but the features have %zu rows; give "
+                          "the targets of the same rows",
+                          what, shape, ds->count);
+    if (a->kind == 'b')
+        return clnn__fail(CLNN_ERR_BAD_FILE,
+                          "%s: targets of dtype '%s' (bool) are not supported; save them as "
+                          "float32",
+                          what, a->descr);
+    ds->targets = clnn__malloc(ds->count * w * sizeof *ds->targets);
+    if (!ds->targets)
+        return CLNN_ERR_OUT_OF_MEMORY;
+    ds->target_width = w;
+    for (size_t r = 0; r < ds->count; r++) {
+        for (size_t c = 0; c < w; c++) {
+            const double v =
+                clnn__npy_get(a, a->ndim == 2 ? clnn__npy_index2(a, r, c) : r);
+            const float f = (float)v;
+            if (!isfinite(f))
+                return clnn__fail(CLNN_ERR_BAD_FILE,
+                                  "%s: target %zu of row %zu (from 0) is not a finite number%s; "
+                                  "every target must be present and finite",
+                                  what, c, r, isfinite(v) ? " in float32" : "");
+            ds->targets[r * w + c] = f;
+        }
+    }
     return CLNN_OK;
 }
 
@@ -130,7 +172,8 @@ clnn_status clnn__dataset_read_npy(const uint8_t *bytes, size_t len, const char 
     clnn_dataset *ds = NULL;
     st = features_from(&x, what, o, &ds);
     if (st == CLNN_OK && label_bytes)
-        st = labels_from(&y, label_what, ds, o->like);
+        st = o->target == CLNN_TARGET_VALUES ? targets_from(&y, label_what, ds)
+                                             : labels_from(&y, label_what, ds, o->like);
     if (st == CLNN_OK)
         st = finish(ds, o->like);
     if (st != CLNN_OK) {

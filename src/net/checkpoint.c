@@ -297,6 +297,19 @@ clnn_status clnn_net_load_checkpoint(clnn_net *net, const char *path)
     st = clnn__source_read(&from, "clnn_net_load_checkpoint", &f, source, sizeof source);
     if (st != CLNN_OK)
         return st;
+    /* The metrics and the optimizer's state belong to the loss trained with. */
+    clnn_loss_kind loss = CLNN_LOSS_CROSS_ENTROPY;
+    st = clnn__loss_from_file(&f, source, &loss);
+    if (st == CLNN_OK && loss != net->loss)
+        st = clnn__fail(CLNN_ERR_STATE,
+                        "clnn_net_load_checkpoint: %s was trained with the %s loss, but the "
+                        "network's loss is %s: choose %s with clnn_net_set_loss first",
+                        source, clnn_loss_name(loss), clnn_loss_name(net->loss),
+                        clnn_loss_name(loss));
+    if (st != CLNN_OK) {
+        clnn__st_free(&f);
+        return st;
+    }
     clnn_optimizer_options o;
     double steps = 0;
     st = read_options(&f, source, &o, &steps);

@@ -226,12 +226,20 @@ clnn_status clnn__check_count(const char *fn, const char *arg, const void *p, si
 }
 
 clnn_status clnn__check_batch(const clnn_net *net, const char *fn, const float *x, size_t rows,
-                              size_t features, const int32_t *labels, size_t count)
+                              size_t features, const void *y, size_t count)
 {
     clnn_status st = clnn__check_rows(net, fn, x, rows, features);
-    return st == CLNN_OK
-               ? clnn__check_count(fn, "labels", labels, count, rows, "one label per row of x")
-               : st;
+    if (st != CLNN_OK || net->loss != CLNN_LOSS_MSE)
+        return st == CLNN_OK
+                   ? clnn__check_count(fn, "labels", y, count, rows, "one label per row of x")
+                   : st;
+    const size_t k = clnn_net_out_features(net);
+    char unit[128];
+    snprintf(unit, sizeof unit, "%zu rows × %zu outputs (a target per output of each row of x)",
+             rows, k);
+    if (rows > SIZE_MAX / sizeof(float) / k)
+        return clnn__fail(CLNN_ERR_SHAPE, "%s: %s overflow the address space", fn, unit);
+    return clnn__check_count(fn, "targets", y, count, rows * k, unit);
 }
 
 /* Checks and buffers every forward needs, wherever its rows come from. */
@@ -257,11 +265,11 @@ static clnn_status forward_begin(clnn_net *net, const char *fn, size_t batch, bo
     return clnn__net_reserve(net, batch);
 }
 
-/* The caller's rows (and labels, when it has them already: training steps)
- * go to the device in one transfer through a staging slot; else backward
- * sends the labels (upload_labels). */
+/* The caller's rows (and labels or targets, when it has them already:
+ * training steps) go to the device in one transfer through a staging slot;
+ * else backward sends them (upload_labels). */
 static clnn_status input_from_host(clnn_net *net, const char *fn, const float *x,
-                                   const int32_t *labels, size_t batch, clnn__rows *in0)
+                                   const void *labels, size_t batch, clnn__rows *in0)
 {
     clnn__staging *s = &net->staging[net->staging_next];
     clnn_status st = staging_wait(&s->x_done);
@@ -274,8 +282,9 @@ static clnn_status input_from_host(clnn_net *net, const char *fn, const float *x
     net->staging_next = (net->staging_next + 1) % CLNN__STAGING;
     size_t count = clnn__labels_offset(net, batch);
     if (labels) {
-        memcpy(s->x + count, labels, batch * sizeof(int32_t));
-        count += batch; /* an int32 label takes a float's room */
+        const size_t n = batch * clnn__target_width(net);
+        memcpy(s->x + count, labels, n * sizeof(int32_t));
+        count += n; /* an int32 label takes a float's room */
     }
     clnn__profile_scope(net->ctx, "input");
     *in0 = (clnn__rows){net->input, net->in_features, NULL, 0, NULL};
@@ -294,7 +303,7 @@ static clnn_status input_from_data(clnn_net *net, size_t first, size_t batch, cl
 {
     const clnn__data *d = &net->data;
     net->labels = d->labels;
-    net->labels_off = first;
+    net->labels_off = first * d->width;
     net->labels_sent = true;
     *in0 = (clnn__rows){d->x, net->in_features, d->order, first, net->input};
     const clnn__layer *l0 = &net->layers[0].l;
@@ -342,13 +351,14 @@ static clnn_status forward_layers(clnn_net *net, const clnn__rows *in0, size_t b
     return st;
 }
 
-/* x and labels (when given) have been checked against the net's shape. */
-static clnn_status forward(clnn_net *net, const char *fn, const float *x, const int32_t *labels,
+/* x and labels or targets (when given) have been checked against the net's
+ * shape. */
+static clnn_status forward(clnn_net *net, const char *fn, const float *x, const void *labels,
                            size_t batch, bool training)
 {
     clnn_status st = forward_begin(net, fn, batch, training);
     if (st == CLNN_OK && labels)
-        st = clnn__check_labels(net, fn, labels, batch);
+        st = clnn__check_y(net, fn, labels, batch);
     clnn__rows in0;
     if (st == CLNN_OK)
         st = input_from_host(net, fn, x, labels, batch, &in0);
@@ -370,11 +380,12 @@ clnn_status clnn_net_forward(clnn_net *net, const float *x, size_t rows, size_t 
     return forward(net, fn, x, NULL, rows, net->training);
 }
 
-/* Labels of the last forward go to the device through the staging slot that
- * forward used, after its rows (still being uploaded from the slot's front). */
-static clnn_status upload_labels(clnn_net *net, const char *fn, const int32_t *labels)
+/* Labels or targets of the last forward go to the device through the
+ * staging slot that forward used, after its rows (still being uploaded from
+ * the slot's front). */
+static clnn_status upload_labels(clnn_net *net, const char *fn, const void *labels)
 {
-    clnn_status st = clnn__check_labels(net, fn, labels, net->batch);
+    clnn_status st = clnn__check_y(net, fn, labels, net->batch);
     if (st != CLNN_OK)
         return st;
     size_t slot = (net->staging_next + CLNN__STAGING - 1) % CLNN__STAGING;
@@ -384,14 +395,15 @@ static clnn_status upload_labels(clnn_net *net, const char *fn, const int32_t *l
     if (st != CLNN_OK)
         return st;
     size_t at = clnn__labels_offset(net, net->batch);
-    memcpy(s->x + at, labels, net->batch * sizeof(int32_t));
+    const size_t n = net->batch * clnn__target_width(net);
+    memcpy(s->x + at, labels, n * sizeof(int32_t));
     net->labels = net->input;
     net->labels_off = at;
-    return clnn__buffer_write(net->ctx, net->input, at * sizeof(float),
-                              net->batch * sizeof(int32_t), s->x + at, false, &s->labels_done);
+    return clnn__buffer_write(net->ctx, net->input, at * sizeof(float), n * sizeof(int32_t),
+                              s->x + at, false, &s->labels_done);
 }
 
-static clnn_status backward(clnn_net *net, const char *fn, const int32_t *labels)
+static clnn_status backward(clnn_net *net, const char *fn, const void *labels)
 {
     clnn_status st = net->labels_sent ? CLNN_OK : upload_labels(net, fn, labels);
     size_t rows = net->batch, last = net->nlayers - 1;
@@ -423,22 +435,41 @@ static clnn_status backward(clnn_net *net, const char *fn, const int32_t *labels
     return st;
 }
 
-clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels, size_t count)
+static clnn_status backward_y(clnn_net *net, const char *fn, clnn_loss_kind loss,
+                              const void *y, size_t count)
 {
     clnn__clear_error();
-    const char *fn = "clnn_net_backward";
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st != CLNN_OK)
         return st;
-    CLNN__ENTER(net->ctx, "clnn_net_backward");
+    CLNN__ENTER(net->ctx, fn);
+    st = clnn__loss_check(net, fn, loss);
+    if (st != CLNN_OK)
+        return st;
     if (!net->forward_done)
         return clnn__fail(CLNN_ERR_STATE,
                           "%s: no forward pass to backpropagate; call "
                           "clnn_net_forward first",
                           fn);
-    st = clnn__check_count(fn, "labels", labels, count, net->batch,
-                           "one label per row of the last forward");
-    return st == CLNN_OK ? backward(net, fn, labels) : st;
+    const size_t width = clnn__target_width(net);
+    char unit[128];
+    snprintf(unit, sizeof unit, "%s", "one label per row of the last forward");
+    if (loss == CLNN_LOSS_MSE)
+        snprintf(unit, sizeof unit, "the last forward's %zu rows × %zu outputs", net->batch,
+                 width);
+    st = clnn__check_count(fn, loss == CLNN_LOSS_MSE ? "targets" : "labels", y, count,
+                           net->batch * width, unit);
+    return st == CLNN_OK ? backward(net, fn, y) : st;
+}
+
+clnn_status clnn_net_backward(clnn_net *net, const int32_t *labels, size_t count)
+{
+    return backward_y(net, "clnn_net_backward", CLNN_LOSS_CROSS_ENTROPY, labels, count);
+}
+
+clnn_status clnn_net_backward_targets(clnn_net *net, const float *targets, size_t count)
+{
+    return backward_y(net, "clnn_net_backward_targets", CLNN_LOSS_MSE, targets, count);
 }
 
 /* Training needs an optimizer the caller chose: a silent default would train
@@ -482,9 +513,21 @@ static clnn_status single_step_ready(const clnn_net *net, const char *fn)
     return st == CLNN_OK ? check_optimizer(net, fn) : st;
 }
 
+/* An MSE network has no accuracy to give: asking for one is a mistake to
+ * report, not a zero to print. */
+static clnn_status accuracy_check(const clnn_net *net, const char *fn, const double *accuracy)
+{
+    if (accuracy && net->loss == CLNN_LOSS_MSE)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: the network's loss is mse (regression), which has no accuracy: "
+                          "pass NULL for accuracy",
+                          fn);
+    return CLNN_OK;
+}
+
 /* A step on rows of the caller's: inputs, labels, then forward + backward + step. */
 static clnn_status host_step(clnn_net *net, const char *fn, const float *x, size_t rows,
-                             const int32_t *labels)
+                             const void *labels)
 {
     clnn_status st = forward(net, fn, x, labels, rows, net->training);
     if (st == CLNN_OK)
@@ -494,20 +537,36 @@ static clnn_status host_step(clnn_net *net, const char *fn, const float *x, size
     return st;
 }
 
+static clnn_status train_batch(clnn_net *net, const char *fn, clnn_loss_kind loss,
+                               const float *x, size_t rows, size_t features, const void *y,
+                               size_t count)
+{
+    clnn__clear_error();
+    clnn_status st = single_step_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__loss_check(net, fn, loss);
+    if (st == CLNN_OK)
+        st = clnn__check_batch(net, fn, x, rows, features, y, count);
+    if (st != CLNN_OK)
+        return st;
+    CLNN__ENTER(net->ctx, fn);
+    net->global_batch = rows;
+    net->first_row = 0;
+    return host_step(net, fn, x, rows, y);
+}
+
 clnn_status clnn_net_train_batch(clnn_net *net, const float *x, size_t rows, size_t features,
                                  const int32_t *labels, size_t count)
 {
-    clnn__clear_error();
-    const char *fn = "clnn_net_train_batch";
-    clnn_status st = single_step_ready(net, fn);
-    if (st == CLNN_OK)
-        st = clnn__check_batch(net, fn, x, rows, features, labels, count);
-    if (st != CLNN_OK)
-        return st;
-    CLNN__ENTER(net->ctx, "clnn_net_train_batch");
-    net->global_batch = rows;
-    net->first_row = 0;
-    return host_step(net, fn, x, rows, labels);
+    return train_batch(net, "clnn_net_train_batch", CLNN_LOSS_CROSS_ENTROPY, x, rows, features,
+                       labels, count);
+}
+
+clnn_status clnn_net_train_batch_targets(clnn_net *net, const float *x, size_t rows,
+                                         size_t features, const float *targets, size_t count)
+{
+    return train_batch(net, "clnn_net_train_batch_targets", CLNN_LOSS_MSE, x, rows, features,
+                       targets, count);
 }
 
 clnn_status clnn_net_train_rows(clnn_net *net, size_t first, size_t batch)
@@ -557,6 +616,9 @@ clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_
     if (batch_size == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: batch_size is 0: give the rows per step",
                           fn);
+    st = accuracy_check(net, fn, accuracy);
+    if (st != CLNN_OK)
+        return st;
     /* A last batch too small for a layer to train on (one row, for
      * BatchNorm) is left out. */
     const size_t count = net->data.count, tail = count % batch_size;
@@ -570,7 +632,7 @@ clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_
     }
     double loss = 0, acc = 0;
     if (st == CLNN_OK && (mean_loss || accuracy))
-        st = clnn_net_metrics_read(net, &loss, &acc, NULL);
+        st = clnn_net_metrics_read(net, &loss, net->loss == CLNN_LOSS_MSE ? NULL : &acc, NULL);
     if (st == CLNN_OK && mean_loss)
         *mean_loss = loss;
     if (st == CLNN_OK && accuracy)
@@ -578,14 +640,16 @@ clnn_status clnn_net_train_epoch(clnn_net *net, size_t batch_size, double *mean_
     return st;
 }
 
-static clnn_status train_shard(clnn_net *net, const char *fn, const float *x, size_t rows,
-                               size_t features, const int32_t *labels, size_t count,
-                               size_t global_batch, size_t first_row)
+static clnn_status train_shard(clnn_net *net, const char *fn, clnn_loss_kind loss,
+                               const float *x, size_t rows, size_t features, const void *labels,
+                               size_t count, size_t global_batch, size_t first_row)
 {
     clnn__clear_error();
     clnn_status st = clnn__net_check_ready(net, fn);
     if (st == CLNN_OK)
         st = check_optimizer(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__loss_check(net, fn, loss);
     if (st == CLNN_OK)
         st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
@@ -608,16 +672,24 @@ static clnn_status train_shard(clnn_net *net, const char *fn, const float *x, si
 clnn_status clnn_net_train_shard(clnn_net *net, const float *x, size_t rows, size_t features,
                                  const int32_t *labels, size_t count, size_t global_batch)
 {
-    return train_shard(net, "clnn_net_train_shard", x, rows, features, labels, count,
-                       global_batch, 0);
+    return train_shard(net, "clnn_net_train_shard", CLNN_LOSS_CROSS_ENTROPY, x, rows, features,
+                       labels, count, global_batch, 0);
 }
 
 clnn_status clnn_net_train_shard_at(clnn_net *net, const float *x, size_t rows, size_t features,
                                     const int32_t *labels, size_t count, size_t global_batch,
                                     size_t first_row)
 {
-    return train_shard(net, "clnn_net_train_shard_at", x, rows, features, labels, count,
-                       global_batch, first_row);
+    return train_shard(net, "clnn_net_train_shard_at", CLNN_LOSS_CROSS_ENTROPY, x, rows,
+                       features, labels, count, global_batch, first_row);
+}
+
+clnn_status clnn_net_train_shard_targets(clnn_net *net, const float *x, size_t rows,
+                                         size_t features, const float *targets, size_t count,
+                                         size_t global_batch, size_t first_row)
+{
+    return train_shard(net, "clnn_net_train_shard_targets", CLNN_LOSS_MSE, x, rows, features,
+                       targets, count, global_batch, first_row);
 }
 
 clnn_status clnn_net_read_output(clnn_net *net, float *logits, size_t count)
@@ -759,6 +831,7 @@ clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accu
     if (st != CLNN_OK)
         return st;
     CLNN__ENTER(net->ctx, fn);
+    st = accuracy_check(net, fn, accuracy);
     float m[CLNN__METRICS_FLOATS];
     if (st == CLNN_OK)
         st = read_metrics(net, m);
@@ -769,18 +842,22 @@ clnn_status clnn_net_metrics_read(clnn_net *net, double *mean_loss, double *accu
     return st;
 }
 
-clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t features,
-                              const int32_t *labels, size_t count, size_t batch, double *mean_loss,
-                              double *accuracy)
+static clnn_status evaluate(clnn_net *net, const char *fn, clnn_loss_kind loss, const float *x,
+                            size_t rows, size_t features, const void *labels, size_t count,
+                            size_t batch, double *mean_loss, double *accuracy)
 {
     clnn__clear_error();
-    const char *fn = "clnn_net_evaluate";
     clnn_status st = clnn__net_check_ready(net, fn);
+    if (st == CLNN_OK)
+        st = clnn__loss_check(net, fn, loss);
+    if (st == CLNN_OK)
+        st = accuracy_check(net, fn, accuracy);
     if (st == CLNN_OK)
         st = clnn__check_batch(net, fn, x, rows, features, labels, count);
     if (st != CLNN_OK)
         return st;
-    CLNN__ENTER(net->ctx, "clnn_net_evaluate");
+    CLNN__ENTER(net->ctx, fn);
+    const size_t width = clnn__target_width(net);
     if (batch == 0)
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "%s: batch is 0: give the rows per batch", fn);
     st = clnn__buffer_zero(net->ctx, net->metrics, CLNN__METRICS_EVAL * sizeof(float),
@@ -792,7 +869,7 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t
         if (st == CLNN_OK)
             st = forward(net, fn, x + i * net->in_features, NULL, n, false);
         if (st == CLNN_OK)
-            st = upload_labels(net, fn, labels + i);
+            st = upload_labels(net, fn, (const int32_t *)labels + i * width);
         clnn__profile_scope(net->ctx, "loss");
         if (st == CLNN_OK)
             st = clnn__loss(net, net->outputs[last], n, n, net->layers[last].l.out, NULL,
@@ -806,6 +883,22 @@ clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t
     if (st == CLNN_OK)
         slot_values(m + CLNN__METRICS_EVAL, mean_loss, accuracy, NULL);
     return st;
+}
+
+clnn_status clnn_net_evaluate(clnn_net *net, const float *x, size_t rows, size_t features,
+                              const int32_t *labels, size_t count, size_t batch, double *mean_loss,
+                              double *accuracy)
+{
+    return evaluate(net, "clnn_net_evaluate", CLNN_LOSS_CROSS_ENTROPY, x, rows, features, labels,
+                    count, batch, mean_loss, accuracy);
+}
+
+clnn_status clnn_net_evaluate_targets(clnn_net *net, const float *x, size_t rows,
+                                      size_t features, const float *targets, size_t count,
+                                      size_t batch, double *mean_loss)
+{
+    return evaluate(net, "clnn_net_evaluate_targets", CLNN_LOSS_MSE, x, rows, features, targets,
+                    count, batch, mean_loss, NULL);
 }
 
 /* The logits of n samples in eval mode into out (n × out_features, n at
@@ -840,6 +933,12 @@ clnn_status clnn_net_predict(clnn_net *net, const float *x, size_t rows, size_t 
         st = clnn__check_rows(net, fn, x, rows, features);
     if (st == CLNN_OK)
         st = clnn__check_count(fn, "classes", classes, count, rows, "one class per row of x");
+    if (st == CLNN_OK && net->loss == CLNN_LOSS_MSE)
+        st = clnn__fail(CLNN_ERR_STATE,
+                        "%s: the network's loss is mse (regression): its outputs are values, "
+                        "not class scores; read them with clnn_net_predict_output "
+                        "(CLNN_OUTPUT_LOGITS)",
+                        fn);
     if (st != CLNN_OK)
         return st;
     CLNN__ENTER(net->ctx, "clnn_net_predict");
@@ -893,6 +992,12 @@ clnn_status clnn_net_predict_output(clnn_net *net, const float *x, size_t rows, 
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT,
                           "%s: kind is %d: use CLNN_OUTPUT_LOGITS or CLNN_OUTPUT_PROBABILITIES", fn,
                           (int)kind);
+    if (kind == CLNN_OUTPUT_PROBABILITIES && net->loss == CLNN_LOSS_MSE)
+        return clnn__fail(CLNN_ERR_STATE,
+                          "%s: the network's loss is mse (regression): its outputs are values, "
+                          "not class scores, and have no probabilities; ask for "
+                          "CLNN_OUTPUT_LOGITS",
+                          fn);
     const size_t k = clnn_net_out_features(net);
     char unit[96];
     snprintf(unit, sizeof unit, "%zu rows × %zu outputs", rows, k);

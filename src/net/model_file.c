@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Metadata every clnn file carries: format, spec, input width, writer version
- * and checksum. */
-#define NFIXED 5
+/* Metadata every clnn file carries: format, spec, input width, loss
+ * ("cross_entropy" or "mse"), writer version and checksum. */
+#define NFIXED 6
 
 static size_t tensor_bytes(const clnn__tensor *t)
 {
@@ -95,9 +95,14 @@ clnn_status clnn__net_write(clnn_net *net, const char *fn, const clnn__sink *to,
         char in_features[32];
         snprintf(in_features, sizeof in_features, "%zu", net->in_features);
         clnn_net_spec(net, spec, spec_len);
-        const char *fixed_keys[] = {"format", "clnn.spec", "clnn.in_features", CLNN__ST_WRITER_KEY,
+        const char *fixed_keys[] = {"format",           "clnn.spec", "clnn.in_features",
+                                    "clnn.loss",        CLNN__ST_WRITER_KEY,
                                     CLNN__ST_CHECKSUM_KEY};
-        const char *fixed_values[] = {"pt", spec, in_features, clnn_version(),
+        const char *fixed_values[] = {"pt",
+                                      spec,
+                                      in_features,
+                                      clnn_loss_name(net->loss),
+                                      clnn_version(),
                                       CLNN__ST_CHECKSUM_PLACEHOLDER};
         gather_metadata(net, fixed_keys, fixed_values, keys, values, nmeta, all_keys, all_values,
                         &nall);
@@ -338,13 +343,18 @@ static clnn_status load(clnn_context *ctx, const char *fn, const clnn__source *f
     }
     size_t in = 0;
     clnn_net *net = NULL;
-    st = input_features(&f, spec, source, &in);
+    clnn_loss_kind loss = CLNN_LOSS_CROSS_ENTROPY;
+    st = clnn__loss_from_file(&f, source, &loss);
+    if (st == CLNN_OK)
+        st = input_features(&f, spec, source, &in);
     if (st == CLNN_OK)
         st = clnn_net_create(ctx, in, &net);
     if (st == CLNN_OK)
         st = clnn_net_add_layers(net, spec);
     if (st == CLNN_OK)
         st = clnn_net_init(net, 0);
+    if (st == CLNN_OK)
+        net->loss = loss;
     if (st == CLNN_OK)
         st = clnn__net_apply_file(net, &f, source);
     if (st == CLNN_OK)

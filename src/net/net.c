@@ -447,6 +447,7 @@ static void release_activations(clnn_net *net)
         memset(s, 0, sizeof *s);
     }
     net->batch_cap = 0;
+    net->target_cap = 0;
 }
 
 size_t clnn__labels_offset(const clnn_net *net, size_t rows)
@@ -459,14 +460,17 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
 {
     if (!net->planned)
         clnn__net_plan(net);
-    if (rows <= net->batch_cap)
+    /* The labels (one per row) or targets (a row of outputs) after the rows. */
+    const size_t width = clnn__target_width(net);
+    if (rows <= net->batch_cap && width <= net->target_cap)
         return CLNN_OK;
-    if (rows > INT_MAX / (net->max_ld + 1)) /* + 1: the labels after the rows */
+    rows = CLNN__MAX(rows, net->batch_cap);
+    if (rows > INT_MAX / (net->max_ld + width))
         return clnn__fail(CLNN_ERR_INVALID_ARGUMENT, "batch of %zu rows is too large", rows);
     release_activations(net);
     size_t f = sizeof(float);
     /* int32 labels take a float's room each (clnn__labels_offset). */
-    size_t input_bytes = rows * (net->in_features + 1) * f;
+    size_t input_bytes = rows * (net->in_features + width) * f;
     clnn_status st = alloc_zeroed(net, input_bytes, &net->input);
     if (st == CLNN_OK)
         st = alloc_zeroed(net, rows * f, &net->row_loss);
@@ -486,6 +490,7 @@ clnn_status clnn__net_reserve(clnn_net *net, size_t rows)
         return st;
     }
     net->batch_cap = rows;
+    net->target_cap = width;
     net->forward_done = net->backward_done = false;
     return CLNN_OK;
 }

@@ -42,6 +42,7 @@ typedef struct clnn__net_layer {
 typedef struct clnn__net_kernels {
     clnn__kernel_ref gather;                   /* rows of the device's training set */
     clnn__kernel_ref loss_one, loss, loss_sum; /* one launch (CPUs), or two */
+    clnn__kernel_ref mse;                      /* CLNN_LOSS_MSE, then loss_sum */
     bool loss_rows16; /* 16 rows per work-item with the class count built in */
     clnn__column_kernel sgd, adam, find_nonfinite;
 } clnn__net_kernels;
@@ -60,9 +61,11 @@ typedef struct clnn__staging {
 typedef struct clnn__data {
     cl_mem x;             /* n rows of in_features floats */
     cl_mem order;         /* count row indices, int32 */
-    cl_mem labels;        /* count labels, in the order's order */
-    int32_t *host_labels; /* n: to lay the labels out in a new order */
+    cl_mem labels;        /* count × width labels or targets, in the order's order */
+    uint32_t *host_y;     /* n × width (int32 labels or float targets, as bits): to lay
+                             them out in a new order */
     size_t n, count;
+    size_t width;         /* clnn__target_width when set */
 } clnn__data;
 
 /* Metrics slots of net->metrics (4 floats each, see kernels/loss.cl), then
@@ -89,6 +92,7 @@ struct clnn_net {
      * reserve after init or a change of the parallel options (plan.c). */
     bool planned;
     long loss_bias_grad; /* >= 0: the loss writes the last layer's bias gradient there */
+    clnn_loss_kind loss;
     clnn__net_kernels kernels;
 
     size_t nparams, nstats;  /* elements */
@@ -100,6 +104,7 @@ struct clnn_net {
     size_t max_width;
     size_t max_ld; /* widest row stride of an activation or gradient buffer */
     cl_mem input; /* batch_cap rows and labels, laid out as staging */
+    size_t target_cap; /* 4-byte label or target entries per row the input has room for */
     cl_mem row_loss, row_correct;
     cl_mem *outputs;         /* per layer, batch_cap × out */
     cl_mem grad_bufs[2];     /* batch_cap × max_width, alternating in backward */
@@ -199,9 +204,10 @@ clnn_status clnn__check_count(const char *fn, const char *arg, const void *p, si
                               size_t needed, const char *unit);
 clnn_status clnn__check_labels(const clnn_net *net, const char *fn, const int32_t *labels,
                                size_t n);
-/* Rows of x and their labels, one per row: the two checks above. */
+/* Rows of x and their labels or targets (y, count entries: rows ×
+ * clnn__target_width): the two checks above. */
 clnn_status clnn__check_batch(const clnn_net *net, const char *fn, const float *x, size_t rows,
-                              size_t features, const int32_t *labels, size_t count);
+                              size_t features, const void *y, size_t count);
 /* Wait, and CLNN_ERR_NONFINITE naming fn if an optimizer step has left a
  * parameter non-finite. */
 clnn_status clnn__net_params_finite(clnn_net *net, const char *fn);
@@ -215,10 +221,26 @@ void clnn__data_release(clnn_net *net);
 /* CLNN_ERR_STATE, naming fn, unless the net holds a training set. */
 clnn_status clnn__data_check(const clnn_net *net, const char *fn);
 
+/* Label or target entries (4 bytes each) per row: 1 int32 label for
+ * cross-entropy, out_features floats for MSE (loss.c). */
+size_t clnn__target_width(const clnn_net *net);
+/* CLNN_ERR_STATE naming fn unless the net's loss is want: the calls taking
+ * labels serve cross-entropy, their _targets variants MSE (loss.c). */
+clnn_status clnn__loss_check(const clnn_net *net, const char *fn, clnn_loss_kind want);
+/* The rows' labels or targets (as the loss takes them: clnn__target_width
+ * entries per row) checked: classes in range, targets finite. */
+clnn_status clnn__check_y(const clnn_net *net, const char *fn, const void *y, size_t rows);
+/* "clnn.loss" of a file's metadata (absent: cross-entropy) into *loss;
+ * CLNN_ERR_BAD_FILE naming source for an unknown value. */
+struct clnn__st_file;
+clnn_status clnn__loss_from_file(const struct clnn__st_file *f, const char *source,
+                                 clnn_loss_kind *loss);
+
 /* Where, in floats from the start of the input buffer (and of a staging
  * slot), the labels of a batch of `rows` rows begin: right after the rows. */
 size_t clnn__labels_offset(const clnn_net *net, size_t rows);
-/* Softmax cross-entropy of logits z (rows × classes) against labels; writes
+/* The net's loss (softmax cross-entropy against labels, or mean squared
+ * error against targets) of outputs z (rows × classes); writes
  * dz, the gradient of the loss summed over rows and divided by mean_rows
  * (the global batch), when non-NULL; accumulates loss/accuracy into the
  * metrics slot. With dz and bias_grad >= 0, the column sums of dz (the

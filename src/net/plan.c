@@ -32,6 +32,7 @@ void clnn__net_kernels_init(clnn_net *net)
     clnn__kernel_ref_init(&k->loss_one, "loss", options, "softmax_xent_reduce");
     clnn__kernel_ref_init(&k->loss, "loss", options, "softmax_xent");
     clnn__kernel_ref_init(&k->loss_sum, "loss", options, "loss_reduce");
+    clnn__kernel_ref_init(&k->mse, "loss", options, "mse");
     clnn__column_kernel_init(ctx, &k->sgd, "optimizer", "sgd_step", net->nparams_padded);
     clnn__column_kernel_init(ctx, &k->adam, "optimizer", "adam_step", net->nparams_padded);
     clnn__column_kernel_init(ctx, &k->find_nonfinite, "optimizer", "find_nonfinite",

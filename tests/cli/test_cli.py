@@ -3,7 +3,8 @@
 
 Usage: test_cli.py [--binary PATH] [--wrapper CMD] [--without-clblast] GROUP,
 GROUP one of usage, no-platform, errors, train, resume, bench, metrics, plot
-(plot-without-cairo in a build without cairo), eval-classes, tune. PATH
+(plot-without-cairo in a build without cairo), eval-classes, tune, data,
+regression. PATH
 defaults to $CLNN_BINARY. The train group requires a test
 accuracy of at least 0.8 after two short epochs on a separable pattern, and
 that `clnn eval` of the saved model prints the same accuracy and loss. Groups that need an OpenCL
@@ -1199,6 +1200,161 @@ def group_data(binary, tmp):
           1, stderr=['the network ends with 2 outputs but the data has 3 classes'])
 
 
+# ------------------------------------------------------------ regression
+
+def regression_rows(n, seed):
+    """n rows of (a, b) in [-1, 1]² and y = 2a − 3b + 0.5 + a·b: a known
+    function a small network fits to a mean squared error far below y's
+    variance (about 4.4)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = rng.uniform(-1, 1), rng.uniform(-1, 1)
+        rows.append((a, b, 2 * a - 3 * b + 0.5 + a * b))
+    return rows
+
+
+def write_regression_csv(path, rows):
+    with open(path, 'w') as f:
+        f.write('a,b,y\n')
+        for a, b, y in rows:
+            f.write('%r,%r,%r\n' % (a, b, y))
+
+
+def model_outputs(path, inputs):
+    """The saved model applied to inputs, by PyTorch (the model loaded with
+    strict=True into its torch.nn.Sequential) where torch is installed, else
+    by a float64 forward here of its dense and ReLU layers."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                                    'tools'))
+    try:
+        import torch
+        import clnn_torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        model = clnn_torch.load_model(path).eval()
+        with torch.no_grad():
+            out = model(torch.tensor(inputs, dtype=torch.float32))
+        return [list(map(float, r)) for r in out], 'PyTorch'
+    with open(path, 'rb') as f:
+        raw = f.read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop('__metadata__')
+
+    def tensor(name):
+        e = header[name]
+        lo, hi = e['data_offsets']
+        return struct.unpack('<%df' % ((hi - lo) // 4), raw[8 + n + lo:8 + n + hi]), e['shape']
+    rows = [list(r) for r in inputs]
+    for i, layer in enumerate(meta['clnn.spec'].split(',')):
+        if layer == 'relu':
+            rows = [[max(v, 0.0) for v in r] for r in rows]
+            continue
+        (w, (out, inn)), (bias, _) = tensor('%d.weight' % i), tensor('%d.bias' % i)
+        rows = [[bias[o] + sum(w[o * inn + k] * r[k] for k in range(inn)) for o in range(out)]
+                for r in rows]
+    return rows, 'a float64 forward'
+
+
+def group_regression(binary, tmp):
+    """clnn train --loss mse on a CSV of a known function: the loss falls
+    well below the targets' variance, the epoch lines and metrics file carry
+    losses and no accuracy, eval reports the same loss, and predict writes
+    the values PyTorch computes with the saved model."""
+    check(binary, ['train', '--help'], 0, stdout=['--loss NAME', 'mse: regression'])
+    csv_path = os.path.join(tmp, 'reg.csv')
+    test_path = os.path.join(tmp, 'reg-test.csv')
+    write_regression_csv(csv_path, regression_rows(512, 1))
+    test_rows = regression_rows(128, 2)
+    write_regression_csv(test_path, test_rows)
+    model = os.path.join(tmp, 'reg.safetensors')
+    metrics = os.path.join(tmp, 'reg.jsonl')
+    check(binary, ['train', '--data', csv_path, '--test-data', test_path, '--loss', 'mae'], 2,
+          stderr=["--loss takes xent (classification) or mse (regression), not 'mae'"])
+    require_device(binary)
+    base = ['train', '--data', csv_path, '--test-data', test_path, '--loss', 'mse', '--no-tune',
+            '--optimizer', 'adam', '--lr', '0.01', '--batch-size', '32']
+    check(binary, base + ['--layers', 'dense:16,relu,dense:2'], 1,
+          stderr=['the network ends with 2 outputs but the data has 1 target per row; end '
+                  '--layers with dense:1'])
+    check(binary, ['train', '--data', tmp, '--loss', 'mse', '--no-tune'], 1,
+          stderr=['--loss mse needs float targets: give --data FILE'])
+    r = check(binary, base + ['--layers', 'dense:32,relu,dense:1', '--epochs', '12', '--save',
+                              model, '--metrics', metrics], 0, stdout=['epoch 12/12'])
+    lines = [line for line in r.out.splitlines() if line.startswith('epoch ')]
+    if any('acc' in line for line in lines):
+        fail('train --loss mse', 'an epoch line reports an accuracy:\n' + '\n'.join(lines))
+    test_loss = last_metric(r.out, 'test loss')
+    if test_loss is None or not float(test_loss) < 0.2:
+        fail('train --loss mse', f'test loss {test_loss}: expected below 0.2 (y has variance '
+             f'about 4.4)\n{r.describe()}')
+    if model_metadata(model).get('clnn.loss') != 'mse':
+        fail('train --loss mse', 'the model does not record clnn.loss = mse')
+    records = read_jsonl('metrics --loss mse', metrics) or []
+    if len(records) != 12 or any(rec['train_acc'] is not None or rec['test_acc'] is not None or
+                                 not rec['test_loss'] > 0 for rec in records):
+        fail('metrics --loss mse', f'expected 12 records with losses and null accuracies, got '
+             f'{records[:2]}')
+    # eval: the same loss, no accuracy; misuse named.
+    r = check(binary, ['eval', model, '--data', test_path], 0,
+              stdout=['mean squared error, 128 samples'])
+    if 'acc' in r.out or last_metric(r.out, 'test loss') != test_loss:
+        fail('eval --loss mse', f'expected test loss {test_loss} and no accuracy\n{r.describe()}')
+    check(binary, ['eval', model, '--data', tmp], 1,
+          stderr=['is a regression model (--loss mse): give its data with float targets as '
+                  '--data FILE'])
+    check(binary, ['eval', model, '--data', test_path, '--class-names', 'a'], 1,
+          stderr=['--class-names applies to classification'])
+    # predict: the values PyTorch computes, and their mean squared error.
+    out_csv = os.path.join(tmp, 'reg-pred.csv')
+    r = check(binary, ['predict', model, '--input', test_path, '-o', out_csv], 0,
+              stdout=['mse ', '(128 rows)'])
+    with open(out_csv) as f:
+        text = f.read().splitlines()
+    if text[0] != 'predicted' or len(text) != 129:
+        fail('predict --loss mse', f'expected a header "predicted" and 128 rows: {text[:3]}')
+        return
+    got = [float(v) for v in text[1:]]
+    want, by = model_outputs(model, [(a, b) for a, b, _ in test_rows])
+    worst = max(abs(g - w[0]) for g, w in zip(got, want))
+    scale = max(abs(w[0]) for w in want)
+    # float32 outputs of a 2→32→1 network: rounding leaves ~1e-6 of the scale.
+    if not worst <= 1e-5 * scale:
+        fail('predict --loss mse', f'values differ from {by} by up to {worst} (scale {scale})')
+    else:
+        print(f'ok   predict values match {by} (worst difference {worst:.2e})')
+    mse = sum((g - y) ** 2 for g, (_, _, y) in zip(got, test_rows)) / len(got)
+    reported = last_metric(r.out, 'mse')
+    # Printed with 4 decimals.
+    if reported is None or abs(float(reported) - mse) > 1e-4 + 1e-3 * mse:
+        fail('predict --loss mse', f'reported mse {reported}, the values give {mse}')
+    out_npy = os.path.join(tmp, 'reg-pred.npy')
+    check(binary, ['predict', model, '--input', test_path, '-o', out_npy, '-q'], 0)
+    shape, values = read_npy_f4(out_npy)
+    if shape != (128, 1) or any(abs(v - g) > 1e-6 * max(1.0, abs(g))
+                                for v, g in zip(values, got)):
+        fail('predict --loss mse .npy', f'shape {shape}: expected (128, 1) holding the CSV values')
+    # A checkpoint resumes with its loss, and refuses another.
+    ckpt = os.path.join(tmp, 'reg.ckpt')
+    check(binary, base + ['--layers', 'dense:8,relu,dense:1', '--epochs', '1', '--checkpoint',
+                          ckpt, '--checkpoint-every', '4', '-q'], 0)
+    check(binary, ['train', '--data', csv_path, '--test-data', test_path, '--resume', ckpt,
+                   '--epochs', '2', '--loss', 'xent', '--no-tune'], 1,
+          stderr=["was trained with --loss mse, not xent"])
+    check(binary, ['train', '--data', csv_path, '--test-data', test_path, '--resume', ckpt,
+                   '--epochs', '2', '--no-tune'], 0, stdout=['epoch 2/2  train loss'])
+    # Text where a target belongs is named.
+    bad = os.path.join(tmp, 'reg-bad.csv')
+    with open(bad, 'w') as f:
+        f.write('a,b,y\n0.1,0.2,0.3\n0.2,0.1,high\n')
+    check(binary, ['train', '--data', bad, '--validation-split', '0.5', '--loss', 'mse',
+                   '--no-tune'], 1,
+          stderr=["line 3, column 3 ('y'): 'high' is not a number; regression targets must be "
+                  "decimal numbers"])
+
+
 GROUPS = {
     'kill': group_kill,
     'resume': group_resume,
@@ -1213,6 +1369,7 @@ GROUPS = {
     'eval-classes': group_eval_classes,
     'tune': group_tune,
     'data': group_data,
+    'regression': group_regression,
 }
 
 

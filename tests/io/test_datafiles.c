@@ -359,9 +359,9 @@ START_TEST(test_options_and_description)
     ck_assert_int_eq(load_fails("a.csv", "a,b\n1,0\n", &o), CLNN_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(clnn_last_error(), "clnn_dataset_options.struct_size is 4"));
     clnn_dataset_options_init(&o);
-    o.target = (clnn_target_kind)1;
-    ck_assert_int_eq(load_fails("a.csv", "a,b\n1,0\n", &o), CLNN_ERR_UNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(clnn_last_error(), "only CLNN_TARGET_CLASSES"));
+    o.target = (clnn_target_kind)7;
+    ck_assert_int_eq(load_fails("a.csv", "a,b\n1,0\n", &o), CLNN_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clnn_last_error(), "options.target is 7: use CLNN_TARGET_CLASSES"));
     clnn_dataset *ds = NULL;
     char *missing = io_test_path(dir, "absent.csv");
     ck_assert_int_eq(clnn_dataset_load(missing, NULL, &ds), CLNN_ERR_IO);

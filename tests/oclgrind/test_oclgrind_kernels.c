@@ -167,6 +167,35 @@ static void run_sync_case(clnn_context *ctx, size_t in, const char *spec, size_t
     clnn_net_free(net);
 }
 
+/* The mean squared error (its own kernel, then the reduction with the last
+ * layer's bias gradient): host batches, rows on the device, evaluation. */
+static void run_mse_case(clnn_context *ctx, size_t in, const char *spec, size_t batch)
+{
+    clnn_net *net = NULL;
+    ck_assert_clnn_ok(clnn_net_create(ctx, in, &net));
+    ck_assert_clnn_ok(clnn_net_add_layers(net, spec));
+    ck_assert_clnn_ok(clnn_net_init(net, 4));
+    ck_assert_clnn_ok(clnn_net_set_loss(net, CLNN_LOSS_MSE));
+    const size_t out = clnn_net_out_features(net), n = batch + 2;
+    float *x = malloc(n * in * sizeof *x), *t = malloc(n * out * sizeof *t);
+    ck_assert(x && t);
+    fill(x, n * in, 5);
+    fill(t, n * out, 6);
+    clnn_optimizer_options sgd;
+    clnn_optimizer_options_init(&sgd, CLNN_OPTIMIZER_SGD);
+    ck_assert_clnn_ok(clnn_net_set_optimizer(net, &sgd));
+    for (int step = 0; step < 2; step++)
+        ck_assert_clnn_ok(clnn_net_train_batch_targets(net, x, batch, in, t, batch * out));
+    ck_assert_clnn_ok(clnn_net_set_data_targets(net, x, n, in, t, n * out));
+    ck_assert_clnn_ok(clnn_net_train_rows(net, 1, batch));
+    double loss;
+    ck_assert_clnn_ok(clnn_net_evaluate_targets(net, x, n, in, t, n * out, batch, &loss));
+    ck_assert_msg(isfinite(loss), "mse: loss %g", loss);
+    free(x);
+    free(t);
+    clnn_net_free(net);
+}
+
 START_TEST(test_kernels)
 {
     clnn_context_options o;
@@ -225,6 +254,7 @@ START_TEST(test_kernels)
      * devices. */
     run_case(ctx, 9, "dense:8,relu,dropout:0.3,dense:5,dropout:0.5,dense:3", 5);
     run_case(ctx, 64, "dropout:0.2,dense:3", 3);
+    run_mse_case(ctx, 6, "dense:5,bn,relu,dense:3", 5);
 
     size_t count;
     clnn_profile_entry *entries = clnn_test_profile(ctx, &count);

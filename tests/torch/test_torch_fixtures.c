@@ -56,7 +56,7 @@
 
 static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
                                         "activations", "norm_layernorm", "norm_bn_options",
-                                        "dropout_sgd"};
+                                        "dropout_sgd", "sgd_mse"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
@@ -81,6 +81,7 @@ typedef struct run {
     clnn_net *net;
     size_t batch;
     size_t in_features;
+    bool mse; /* metadata clnn.loss=mse: float targets y.<k>, [batch, outputs] */
 } run;
 
 /* ---------------------------------------------------------- fixture access */
@@ -139,6 +140,30 @@ static int32_t *labels(const run *r, size_t k)
     for (size_t i = 0; i < r->batch; i++)
         y[i] = (int32_t)i64_at(t, i);
     return y;
+}
+
+/* Regression targets of batch k: batch × outputs floats. */
+static float *targets(const run *r, size_t k)
+{
+    const clnn__st_tensor *t = needi(r, "y.%zu", k);
+    ck_assert_msg(t->ndim == 2 && t->shape[0] == r->batch &&
+                      t->shape[1] == clnn_net_out_features(r->net),
+                  "%s: y.%zu has the wrong shape for targets", r->label, k);
+    return to_f32(r, t);
+}
+
+/* Backward against batch k's labels or targets, as the scenario's loss takes them. */
+static void backward(const run *r, size_t k)
+{
+    if (r->mse) {
+        float *t = targets(r, k);
+        ck_assert_clnn_ok(clnn_net_backward_targets(r->net, t, r->batch * clnn_net_out_features(r->net)));
+        free(t);
+    } else {
+        int32_t *y = labels(r, k);
+        ck_assert_clnn_ok(clnn_net_backward(r->net, y, r->batch));
+        free(y);
+    }
 }
 
 static float *inputs(const run *r, size_t k)
@@ -347,6 +372,11 @@ static void setup_run(run *r, const char *scenario, clnn_gemm_backend backend)
     ck_assert_clnn_ok(clnn_net_create(r->ctx, r->in_features, &r->net));
     ck_assert_clnn_ok(clnn_net_add_layers(r->net, spec));
     ck_assert_clnn_ok(clnn_net_init(r->net, 1));
+    const char *loss = clnn__st_meta(&r->file, "clnn.loss");
+    ck_assert_msg(!loss || strcmp(loss, "mse") == 0, "%s: unknown clnn.loss %s", r->label, loss);
+    r->mse = loss != NULL;
+    if (r->mse)
+        ck_assert_clnn_ok(clnn_net_set_loss(r->net, CLNN_LOSS_MSE));
 
     size_t n = clnn_net_tensor_count(r->net);
     ck_assert_msg(count_prefix(r, "init.") == n, "%s: fixture has %zu init.* tensors, net has %zu",
@@ -400,10 +430,9 @@ START_TEST(test_replay)
 
     /* Batch 0: forward, backward and one step from the initial state. */
     float *x = inputs(&r, 0);
-    int32_t *y = labels(&r, 0);
     ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch, clnn_net_in_features(r.net)));
     compare_layer_outputs(&r, "train.out", TOL_OUT);
-    ck_assert_clnn_ok(clnn_net_backward(r.net, y, r.batch));
+    backward(&r, 0);
     float loss = NAN;
     ck_assert_clnn_ok(clnn_net_read_loss(r.net, &loss));
     compare_scalar(&r, "train.loss", loss, TOL_OUT);
@@ -431,17 +460,14 @@ START_TEST(test_replay)
     ck_assert_clnn_ok(clnn_net_step(r.net));
     compare_state(&r, "step1", TOL_STATE);
     free(x);
-    free(y);
 
     /* Batches 1..steps-1 in order. */
     for (size_t k = 1; k < steps; k++) {
         x = inputs(&r, k);
-        y = labels(&r, k);
         ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch, clnn_net_in_features(r.net)));
-        ck_assert_clnn_ok(clnn_net_backward(r.net, y, r.batch));
+        backward(&r, k);
         ck_assert_clnn_ok(clnn_net_step(r.net));
         free(x);
-        free(y);
     }
     char prefix[32];
     snprintf(prefix, sizeof(prefix), "step%zu", steps);
@@ -449,11 +475,26 @@ START_TEST(test_replay)
 
     /* Eval mode: running statistics instead of batch statistics. */
     x = inputs(&r, 0);
-    y = labels(&r, 0);
     ck_assert_clnn_ok(clnn_net_set_training(r.net, false));
     ck_assert(!clnn_net_is_training(r.net));
     ck_assert_clnn_ok(clnn_net_forward(r.net, x, r.batch, clnn_net_in_features(r.net)));
     compare_layer_outputs(&r, "eval.out", TOL_EVAL);
+    if (r.mse) {
+        /* clnn_net_evaluate_targets: the mean squared error over every row
+         * and output; a regression has no accuracy. */
+        const size_t k = clnn_net_out_features(r.net);
+        float *t = targets(&r, 0);
+        double mean_loss = NAN;
+        ck_assert_clnn_ok(clnn_net_evaluate_targets(r.net, x, r.batch, clnn_net_in_features(r.net),
+                                                    t, r.batch * k, r.batch, &mean_loss));
+        compare_scalar(&r, "eval.loss", (float)mean_loss, TOL_EVAL);
+        ck_assert(!clnn_net_is_training(r.net));
+        free(t);
+        free(x);
+        teardown_run(&r);
+        return;
+    }
+    int32_t *y = labels(&r, 0);
 
     /* clnn_net_evaluate: the same loss, and the accuracy of torch's logits
      * (the generator keeps the top two logits > 1e-4 apart, far beyond the
