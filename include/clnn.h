@@ -424,9 +424,13 @@ CLNN_API clnn_status clnn_net_add_dense(clnn_net *net, size_t out_features, cons
 CLNN_API clnn_status clnn_net_add_batchnorm1d(clnn_net *net, const char *name);
 CLNN_API clnn_status clnn_net_add_relu(clnn_net *net, const char *name);
 /** Append layers from a spec such as "dense:256,bn,relu,dense:10" or, with
- * names, "fc1=dense:256,bn1=bn,relu,fc3=dense:10". Kinds: dense|linear:N,
- * bn|batchnorm1d, relu, leakyrelu[:SLOPE], gelu, tanh, sigmoid, silu. */
+ * names, "fc1=dense:256,bn1=bn,relu,fc3=dense:10". The kinds are those
+ * clnn_layer_kind_usage lists (README, "Layer specs"). */
 CLNN_API clnn_status clnn_net_add_layers(clnn_net *net, const char *spec);
+/** The layer kinds a spec may use, by index from 0, as a spec writes each
+ * with its options, e.g. "dense:N (or linear:N)"; NULL past the last.
+ * Static strings; thread-safe. */
+CLNN_API const char *clnn_layer_kind_usage(size_t index);
 
 /** Finish the stack: allocate device memory and initialise parameters as
  * PyTorch does (Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in));

@@ -21,12 +21,8 @@ void cmd_train_help(void)
            "Train a network on a CSV, NumPy or IDX dataset, report the test split after\n"
            "every epoch, optionally save the model.\n\n"
            "Options:\n"
-           "      --layers SPEC       comma-separated layer stack; kinds dense|linear:N,\n"
-           "                          bn|batchnorm1d[:eps=E,momentum=M|none,affine=B,\n"
-           "                          track_running_stats=B], relu, layernorm,\n"
-           "                          leakyrelu[:SLOPE], gelu, tanh, sigmoid, silu,\n"
-           "                          dropout[:P]; NAME=KIND names a layer\n"
-           "                          (default %s)\n"
+           "      --layers SPEC       comma-separated layer stack of the kinds below;\n"
+           "                          NAME=KIND names a layer (default %s)\n"
            "      --epochs N          passes over the training data (default 1)\n"
            "      --batch-size N      samples per step (default 64); under mpirun the\n"
            "                          global batch, split over the ranks\n"
@@ -106,6 +102,10 @@ void cmd_train_help(void)
            "Exit status: 0 success, 1 failure (including divergence), 2 bad usage.\n",
            TRAIN_DEFAULT_LAYERS, (double)DEFAULT_SGD_LR, (double)DEFAULT_ADAM_LR,
            (double)DEFAULT_MOMENTUM, CLNN_DEFAULT_DATA_DIR);
+    /* The library's table of kinds, so that a new kind needs no change here. */
+    printf("\nLayer kinds (see README, \"Layer specs\"):\n");
+    for (size_t i = 0; clnn_layer_kind_usage(i); i++)
+        printf("  %s\n", clnn_layer_kind_usage(i));
 }
 
 enum {

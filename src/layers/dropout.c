@@ -171,7 +171,7 @@ static clnn_status backward(clnn__layer *l, const clnn__exec *e, const clnn__lay
 const clnn__layer_class clnn__layer_class_dropout = {
     .name = "dropout",
     .info_name = "dropout",
-    .usage = "dropout:P (P in [0, 1]; 0.5 if left out)",
+    .usage = "dropout[:P] (P in [0, 1]; 0.5 if left out)",
     .parse = parse,
     .print = print,
     .state_size = sizeof(dropout_state),

@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *clnn_layer_kind_usage(size_t index)
+{
+    return index < CLNN__LAYER_KIND_COUNT ? clnn__layer_classes[index]->usage : NULL;
+}
+
 bool clnn__spec_valid_name(const char *name)
 {
     size_t n = strlen(name);

@@ -364,6 +364,24 @@ START_TEST(test_null_spec)
 }
 END_TEST
 
+/* The public list of kinds (clnn train --help prints it) is the table's:
+ * one entry per kind, in its order, each starting with the kind's name,
+ * then NULL. */
+START_TEST(test_kind_usage_list)
+{
+    size_t i = 0;
+    for (; clnn_layer_kind_usage(i); i++) {
+        ck_assert_uint_lt(i, CLNN__LAYER_KIND_COUNT);
+        const char *name = clnn__layer_kind_name((clnn__layer_kind)i);
+        ck_assert_msg(strncmp(clnn_layer_kind_usage(i), name, strlen(name)) == 0,
+                      "kind %zu: usage \"%s\" does not start with \"%s\"", i,
+                      clnn_layer_kind_usage(i), name);
+    }
+    ck_assert_uint_eq(i, CLNN__LAYER_KIND_COUNT);
+    ck_assert_ptr_null(clnn_layer_kind_usage((size_t)-1));
+}
+END_TEST
+
 START_TEST(test_valid_names)
 {
     ck_assert(clnn__spec_valid_name("fc1"));
@@ -410,6 +428,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, test_bn_options);
     tcase_add_test(tc, test_dropout_probability);
     tcase_add_test(tc, test_null_spec);
+    tcase_add_test(tc, test_kind_usage_list);
     tcase_add_test(tc, test_leakyrelu_slope);
     tcase_add_test(tc, test_leakyrelu_slope_any_locale);
     tcase_add_test(tc, test_valid_names);
