@@ -94,8 +94,12 @@ void ck__mark_point(const char *file, int line);
                       #X " " #OP " " #Y, #X, _ck_x, #Y, _ck_y);                                    \
     } while (0)
 #define ck_assert_int_eq(X, Y) ck__assert_integer(X, ==, Y, intmax_t, "jd")
+#define ck_assert_int_ne(X, Y) ck__assert_integer(X, !=, Y, intmax_t, "jd")
 #define ck_assert_int_lt(X, Y) ck__assert_integer(X, <, Y, intmax_t, "jd")
+#define ck_assert_int_le(X, Y) ck__assert_integer(X, <=, Y, intmax_t, "jd")
+#define ck_assert_int_gt(X, Y) ck__assert_integer(X, >, Y, intmax_t, "jd")
 #define ck_assert_int_ge(X, Y) ck__assert_integer(X, >=, Y, intmax_t, "jd")
+#define ck_assert_uint_ne(X, Y) ck__assert_integer(X, !=, Y, uintmax_t, "ju")
 #define ck_assert_uint_eq(X, Y) ck__assert_integer(X, ==, Y, uintmax_t, "ju")
 #define ck_assert_uint_lt(X, Y) ck__assert_integer(X, <, Y, uintmax_t, "ju")
 #define ck_assert_uint_le(X, Y) ck__assert_integer(X, <=, Y, uintmax_t, "ju")
