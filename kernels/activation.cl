@@ -158,3 +158,30 @@ __kernel void silu_backward(__global const float *x, __global const float *dy,
     }
 }
 #endif
+
+/* Softplus with PyTorch's defaults (beta 1, threshold 20): log1p(e^x), x
+ * above 20; its derivative e^x/(e^x + 1), 1 above 20, from the input
+ * (PyTorch's softplus_backward). At most e^20 ≈ 4.9e8: no overflow. */
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_softplus_forward)
+__kernel void softplus_forward(__global const float *x, __global float *y, const int n)
+{
+    const int i = get_global_id(0);
+    if (i < n) {
+        const float v = x[i];
+        y[i] = v > 20.0f ? v : log1p(exp(v));
+    }
+}
+#endif
+
+#if !defined(CLNN_ONLY) || defined(CLNN_ONLY_softplus_backward)
+__kernel void softplus_backward(__global const float *x, __global const float *dy,
+                                __global float *dx, const int n)
+{
+    const int i = get_global_id(0);
+    if (i < n) {
+        const float v = x[i];
+        const float z = exp(v);
+        dx[i] = v > 20.0f ? dy[i] : dy[i] * z / (z + 1.0f);
+    }
+}
+#endif

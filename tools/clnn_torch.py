@@ -69,12 +69,13 @@ def read_safetensors(path):
 
 
 # Activations without options: spec name -> torch.nn class name.
-ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "sigmoid": "Sigmoid", "silu": "SiLU"}
+ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "sigmoid": "Sigmoid", "silu": "SiLU",
+               "softplus": "Softplus"}
 LEAKYRELU_SLOPE = 0.01
 # Every kind name and alias a spec may use, lower case: a piece after a
 # comma that sets one of them starts a layer (_split_spec).
 _KIND_NAMES = ("dense", "linear", "bn", "batchnorm1d", "batchnorm", "relu", "layernorm",
-               "leakyrelu", "gelu", "tanh", "sigmoid", "silu", "dropout")
+               "leakyrelu", "gelu", "tanh", "sigmoid", "silu", "dropout", "softplus")
 BN_DEFAULTS = {"eps": BN_EPS, "momentum": BN_MOMENTUM, "affine": True,
                "track_running_stats": True}
 

@@ -92,6 +92,9 @@ SCENARIOS = [
          opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
     # Regression: nn.MSELoss (mean over rows x outputs) against float targets,
     # one per output; the fixture's metadata says clnn.loss=mse.
+    # Softplus after Linear layers.
+    dict(name="softplus", seed=541, batch=8, spec="dense:19,softplus,dense:13,softplus,dense:7",
+         opt=dict(kind="sgd", lr=0.1, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
     dict(name="sgd_mse", seed=506, batch=8, loss="mse",
          opt=dict(kind="sgd", lr=0.05, momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False)),
 ]
@@ -259,6 +262,10 @@ def activation(module, h, mut):
         return 1 / (1 + torch.exp(-h))
     if isinstance(module, nn.SiLU):
         return torch.sigmoid(h) if mut == "silu_as_sigmoid" else h * torch.sigmoid(h)
+    if isinstance(module, nn.Softplus):
+        if mut == "softplus_as_relu":
+            return torch.relu(h)
+        return torch.where(h > 20, h, torch.log1p(torch.exp(h)))
     raise ValueError(module)
 
 
@@ -329,7 +336,8 @@ def run_manual(model0, o, xs, ys, mutation=None, loss_kind="xent"):
         for i, m in enumerate(modules):
             if isinstance(m, nn.Linear):
                 h = h @ params[f"{i}.weight"].t() + params[f"{i}.bias"]
-            elif isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU)):
+            elif isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU,
+                                nn.Softplus)):
                 h = activation(m, h, mut)
             elif isinstance(m, nn.LayerNorm):
                 h = layernorm(h, i, m)
@@ -443,6 +451,7 @@ KIND_MUTATIONS = {
     "tanh": ["tanh_as_sigmoid"],
     "silu": ["silu_as_sigmoid"],
     "clnndropout": DROPOUT_MUTATIONS,
+    "softplus": ["softplus_as_relu"],
 }
 
 

@@ -17,6 +17,7 @@
     X(SIGMOID, sigmoid)                                                                            \
     X(SILU, silu)                                                                                  \
     X(LAYERNORM, layernorm)                                                                        \
-    X(DROPOUT, dropout)
+    X(DROPOUT, dropout)                                                                            \
+    X(SOFTPLUS, softplus)
 
 #endif

@@ -80,6 +80,7 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
                  : l->kind == CLNN__LAYER_GELU    ? REF_GELU
                  : l->kind == CLNN__LAYER_TANH    ? REF_TANH
                  : l->kind == CLNN__LAYER_SIGMOID ? REF_SIGMOID
+                 : l->kind == CLNN__LAYER_SOFTPLUS ? REF_SOFTPLUS
                                                   : REF_SILU;
         if (l->kind == CLNN__LAYER_DROPOUT) { /* p as the spec prints it */
             char text[64];
@@ -176,6 +177,7 @@ void ref_net_forward(ref_net *net, const float *x, size_t rows, bool training)
         case CLNN__LAYER_TANH:
         case CLNN__LAYER_SIGMOID:
         case CLNN__LAYER_SILU:
+        case CLNN__LAYER_SOFTPLUS:
             ref_activation_forward(l->act, l->slope, in, rows * l->out, l->y);
             break;
         case CLNN__LAYER_LAYERNORM:
@@ -223,6 +225,7 @@ double ref_net_backward(ref_net *net, const int32_t *labels)
         case CLNN__LAYER_TANH:
         case CLNN__LAYER_SIGMOID:
         case CLNN__LAYER_SILU:
+        case CLNN__LAYER_SOFTPLUS:
             if (dx)
                 ref_activation_backward(l->act, l->slope, in, dy, rows * l->out, dx);
             break;

@@ -219,6 +219,8 @@ static double activation(ref_activation f, double slope, double x)
         return ref_sigmoid(x);
     case REF_SILU:
         return x * ref_sigmoid(x);
+    case REF_SOFTPLUS:
+        return x > 20.0 ? x : log1p(exp(x));
     }
     return NAN;
 }
@@ -237,6 +239,8 @@ static double derivative(ref_activation f, double slope, double x)
         return ref_sigmoid(x) * ref_sigmoid(-x);
     case REF_SILU:
         return ref_sigmoid(x) + x * ref_sigmoid(x) * ref_sigmoid(-x);
+    case REF_SOFTPLUS:
+        return x > 20.0 ? 1.0 : ref_sigmoid(x);
     }
     return NAN;
 }

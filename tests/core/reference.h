@@ -61,7 +61,8 @@ void ref_relu_backward(const double *y, const double *dy, size_t n, double *dx);
 
 /* The other elementwise activations, from their definitions: LeakyReLU
  * (x > 0 ? x : slope·x), GELU (x·Φ(x), Φ the standard normal distribution
- * function), Tanh, Sigmoid (1/(1 + e^−x)), SiLU (x·sigmoid(x)). Their
+ * function), Tanh, Sigmoid (1/(1 + e^−x)), SiLU (x·sigmoid(x)), Softplus
+ * (log(1 + e^x), x above PyTorch's threshold 20). Their
  * derivatives are taken at the input x (LeakyReLU's at 0 is slope, as
  * PyTorch's). */
 typedef enum ref_activation {
@@ -69,7 +70,8 @@ typedef enum ref_activation {
     REF_GELU,
     REF_TANH,
     REF_SIGMOID,
-    REF_SILU
+    REF_SILU,
+    REF_SOFTPLUS
 } ref_activation;
 void ref_activation_forward(ref_activation f, double slope, const double *x, size_t n, double *y);
 void ref_activation_backward(ref_activation f, double slope, const double *x, const double *dy,

@@ -60,6 +60,7 @@
     "dense:9,bn,leakyrelu:0.2,dense:8,bn,gelu,dense:7,bn,tanh,dense:6,bn,sigmoid,dense:6,bn,silu," \
     "dense:5"
 #define DROPOUT "dense:9,dropout:0.3,dense:7,bn,relu,dropout:0.5,dense:5"
+#define SOFTPLUS "dense:9,bn,softplus,dense:7,bn,softplus,dense:5"
 #define NORMS                                                                                      \
     "dense:9,layernorm,relu,dense:7,bn:affine=false,track_running_stats=false,relu,dense:5,"       \
     "layernorm"
@@ -68,7 +69,8 @@ static const struct {
     bool training;
     size_t trainable;
 } runs[] = {{BN_RELU, true, 10},  {BN_RELU, false, 10}, {ACTIVATIONS, true, 22},
-            {NORMS, true, 10},    {NORMS, false, 10},   {DROPOUT, true, 8}};
+            {NORMS, true, 10},    {NORMS, false, 10},   {DROPOUT, true, 8},
+            {SOFTPLUS, true, 10}};
 #define N_RUNS (sizeof runs / sizeof runs[0])
 #define IN 6
 #define BATCH 17

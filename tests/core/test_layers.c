@@ -46,6 +46,7 @@ static const struct {
     {"dense:17,leakyrelu:0.2,dense:9,gelu,dense:8,tanh,dense:7,sigmoid,dense:6,silu,dense:5", 11,
      9},
     {"dense:7,leakyrelu,dense:4,sigmoid", 5, 3},
+    {"dense:9,softplus,dense:6,softplus,dense:4", 7, 5},
     /* First layers on 64 features: rows padded on CPU devices, but not the
      * caller's input rows, so these keep their input's stride. */
     {"relu,dense:3", 64, 5},

@@ -70,6 +70,11 @@ START_TEST(test_valid_specs)
                                 {S, 0, ""},
                                 {U, 0, ""}},
                  11);
+    expect_parse("softplus,dense:3,sp=SoftPlus",
+                 (want_layer[]){{CLNN__LAYER_SOFTPLUS, 0, ""},
+                                {D, 3, ""},
+                                {CLNN__LAYER_SOFTPLUS, 0, "sp"}},
+                 3);
 }
 END_TEST
 
@@ -211,6 +216,7 @@ static const struct {
     {"tanh:1", "'tanh:1'"},
     {"sigmoid:0", "'sigmoid:0'"},
     {"silu:", "'silu:'"},
+    {"softplus:2", "'softplus:2'"},
     /* BatchNorm's options and LayerNorm's none. */
     {"bn:", "no options after ':'"},
     {"bn:foo=1", "unknown option 'foo'"},

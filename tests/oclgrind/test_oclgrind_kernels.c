@@ -237,6 +237,7 @@ START_TEST(test_kernels)
     run_case(ctx, 9, "dense:7,leakyrelu:0.2,dense:6,gelu,dense:5,tanh,dense:4,sigmoid,silu,dense:3",
              5);
     run_case(ctx, 64, "silu,dense:3,leakyrelu", 3);
+    run_case(ctx, 9, "dense:7,softplus,dense:3,softplus", 5);
     /* LayerNorm (a row per work-item, and 16-, then 1-column parameter
      * gradients), BatchNorm's options: substitute γ, β and scratch room
      * instead of tensors, batch statistics in eval, momentum=none. */

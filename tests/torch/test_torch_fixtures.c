@@ -56,7 +56,7 @@
 
 static const char *const scenarios[] = {"sgd_momentum", "sgd_nesterov", "sgd_plain", "adam",
                                         "activations", "norm_layernorm", "norm_bn_options",
-                                        "dropout_sgd", "sgd_mse"};
+                                        "dropout_sgd", "sgd_mse", "softplus"};
 #define N_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 #define N_BACKENDS ((size_t)CLNN_TEST_BACKENDS) /* clnn_test_backends */
 
