@@ -75,7 +75,10 @@ ref_net *ref_net_create(size_t in_features, const char *spec)
             for (size_t c = 0; c < l->out; c++)
                 l->w[c] = 1.0;
         }
-        l->slope = clnn__leakyrelu_slope(&specs[i]);
+        /* Only a LeakyReLU's options are LeakyReLU's; other kinds lay theirs out
+         * otherwise. */
+        if (l->kind == CLNN__LAYER_LEAKYRELU)
+            l->slope = clnn__leakyrelu_slope(&specs[i]);
         l->act = l->kind == CLNN__LAYER_LEAKYRELU ? REF_LEAKYRELU
                  : l->kind == CLNN__LAYER_GELU    ? REF_GELU
                  : l->kind == CLNN__LAYER_TANH    ? REF_TANH
